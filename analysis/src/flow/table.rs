@@ -1,0 +1,621 @@
+//! The flow table: one [`Flow`] per bidirectional conversation.
+//!
+//! Contract:
+//! - client/server are chosen by the SYN (a bare SYN's sender is the client,
+//!   a SYN-ACK's sender the server), else by the first packet;
+//! - a bare SYN on a closed flow, or with a different ISN than the one this
+//!   direction already announced, starts a new flow (port reuse, as
+//!   Wireshark's `tcp.stream` and Suricata do);
+//! - flows expire on capture-time idle timeouts per protocol and state
+//!   (Suricata's defaults: TCP 60 s new / 600 s established / 60 s closed,
+//!   UDP and others 30 s new / 300 s established);
+//! - memory is bounded by [`FlowConfig::max_flows`]: when the table is full,
+//!   the flow closest to its own timeout is evicted first (unanswered SYN
+//!   flood entries go before established conversations) and counted.
+//!
+//! Expiry uses a lazy deadline heap: each flow has one heap entry; when it
+//! surfaces, the real deadline is checked and the entry re-queued if the flow
+//! was active meanwhile. That keeps expiry O(log n) amortised per flow
+//! instead of sweeping the whole table.
+
+use super::key::{Direction, Endpoint, FlowKey, PacketKey};
+use super::tcp_reasm::{ReasmConfig, ReasmStats, StreamReassembler, StreamSink};
+use crate::decode::meta::{TcpMeta, Transport};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+const NS: i64 = 1_000_000_000;
+
+/// Flow-table limits and timeouts.
+#[derive(Debug, Clone)]
+pub struct FlowConfig {
+    /// Most flows held at once (default 262,144, about 120 MiB with
+    /// reassembly headers; each flow costs ~450 bytes plus buffered data).
+    pub max_flows: usize,
+    /// TCP flow before the handshake completes.
+    pub tcp_new_timeout_ns: i64,
+    /// Established TCP flow.
+    pub tcp_established_timeout_ns: i64,
+    /// TCP flow after FIN/RST.
+    pub tcp_closed_timeout_ns: i64,
+    /// Non-TCP flow that has seen one direction only.
+    pub other_new_timeout_ns: i64,
+    /// Non-TCP flow that has seen both directions.
+    pub other_established_timeout_ns: i64,
+    /// Per-direction TCP reassembly limits.
+    pub reasm: ReasmConfig,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 262_144,
+            tcp_new_timeout_ns: 60 * NS,
+            tcp_established_timeout_ns: 600 * NS,
+            tcp_closed_timeout_ns: 60 * NS,
+            other_new_timeout_ns: 30 * NS,
+            other_established_timeout_ns: 300 * NS,
+            reasm: ReasmConfig::default(),
+        }
+    }
+}
+
+/// TCP connection state as far as a passive observer can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpState {
+    /// No SYN seen (midstream pickup) and nothing else known.
+    None,
+    /// Client SYN seen.
+    SynSent,
+    /// Server SYN-ACK seen.
+    SynRecv,
+    /// Handshake completed, or data seen both ways.
+    Established,
+    /// A FIN was seen in one direction.
+    Closing,
+    /// FINs both ways, or a RST.
+    Closed,
+}
+
+impl TcpState {
+    /// Suricata's `tcp.state` names.
+    pub fn name(self) -> &'static str {
+        match self {
+            TcpState::None => "none",
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynRecv => "syn_recv",
+            TcpState::Established => "established",
+            TcpState::Closing => "fin_wait1",
+            TcpState::Closed => "closed",
+        }
+    }
+}
+
+/// Why a flow record was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// Idle timeout in capture time.
+    Timeout,
+    /// Evicted because the table was full.
+    Evicted,
+    /// Replaced by a new connection on the same tuple (port reuse).
+    PortReuse,
+    /// End of input.
+    Shutdown,
+}
+
+impl EndReason {
+    /// Suricata's `flow.reason` names (plus `evicted`, `port_reuse`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EndReason::Timeout => "timeout",
+            EndReason::Evicted => "evicted",
+            EndReason::PortReuse => "port_reuse",
+            EndReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Reassembly statistics folded from both directions, kept after the
+/// reassemblers are freed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// Bytes delivered in order, per direction.
+    pub delivered: [u64; 2],
+    /// Gaps reported, per direction.
+    pub gaps: [u64; 2],
+    /// Overlaps with different data, per direction.
+    pub overlap_conflicts: [u64; 2],
+}
+
+/// Both directions of a TCP connection's reassembly.
+struct TcpStreams {
+    dirs: [StreamReassembler; 2],
+}
+
+/// One bidirectional conversation.
+pub struct Flow {
+    /// Run-wide flow id, 1-based, in order of first packet.
+    pub id: u64,
+    /// Direction-independent key.
+    pub key: FlowKey,
+    /// Client endpoint.
+    pub client: Endpoint,
+    /// Server endpoint.
+    pub server: Endpoint,
+    /// First packet time (ns since epoch).
+    pub first_ts_ns: i64,
+    /// Last packet time.
+    pub last_ts_ns: i64,
+    /// Packets per direction (index: [`Direction::idx`]).
+    pub pkts: [u64; 2],
+    /// Wire bytes per direction.
+    pub bytes: [u64; 2],
+    /// Union of TCP flags per direction.
+    pub tcp_flags: [u8; 2],
+    /// TCP state.
+    pub tcp_state: TcpState,
+    /// ISN announced by each direction's SYN / SYN-ACK.
+    isn: [Option<u32>; 2],
+    /// First ICMP type/code seen (client direction), for ICMP flows.
+    pub icmp_type_code: Option<(u8, u8)>,
+    /// Decode and stream anomalies attributed to this flow.
+    pub anomalies: u32,
+    /// Application protocol (`unknown` until DPI names it).
+    pub app_proto: &'static str,
+    /// Why the record ended (set when the flow leaves the table).
+    pub end_reason: EndReason,
+    /// Reassembly summary (TCP only).
+    pub stream: StreamSummary,
+    streams: Option<Box<TcpStreams>>,
+}
+
+impl Flow {
+    /// Direction of a packet sent by `src`.
+    pub fn direction_of(&self, src: &Endpoint) -> Direction {
+        if *src == self.client {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        }
+    }
+
+    /// IP protocol number.
+    pub fn proto(&self) -> u8 {
+        self.key.proto
+    }
+
+    /// Suricata's `flow.state`: `new`, `established` or `closed`.
+    pub fn state_name(&self) -> &'static str {
+        if self.key.proto == 6 {
+            match self.tcp_state {
+                TcpState::Closed | TcpState::Closing => "closed",
+                TcpState::Established => "established",
+                _ => "new",
+            }
+        } else if self.pkts[1] > 0 {
+            "established"
+        } else {
+            "new"
+        }
+    }
+
+    fn timeout_ns(&self, cfg: &FlowConfig) -> i64 {
+        if self.key.proto == 6 {
+            match self.tcp_state {
+                TcpState::Closed => cfg.tcp_closed_timeout_ns,
+                TcpState::Established | TcpState::Closing => cfg.tcp_established_timeout_ns,
+                TcpState::None if self.pkts[1] > 0 => cfg.tcp_established_timeout_ns,
+                _ => cfg.tcp_new_timeout_ns,
+            }
+        } else if self.pkts[1] > 0 {
+            cfg.other_established_timeout_ns
+        } else {
+            cfg.other_new_timeout_ns
+        }
+    }
+
+    fn deadline(&self, cfg: &FlowConfig) -> i64 {
+        self.last_ts_ns.saturating_add(self.timeout_ns(cfg))
+    }
+
+    /// Folds the reassemblers' final statistics in and frees them.
+    fn finish_streams(&mut self, sink: &mut dyn FnMut(u64, Direction, StreamEvent<'_>)) {
+        if let Some(mut s) = self.streams.take() {
+            for (i, dir) in [Direction::ToServer, Direction::ToClient].into_iter().enumerate() {
+                let mut fwd = EventSink {
+                    flow: self.id,
+                    dir,
+                    out: &mut *sink,
+                };
+                s.dirs[i].flush(&mut fwd);
+                fold_stats(&mut self.stream, i, s.dirs[i].stats());
+            }
+        }
+    }
+}
+
+fn fold_stats(sum: &mut StreamSummary, i: usize, st: &ReasmStats) {
+    sum.delivered[i] = st.delivered_bytes;
+    sum.gaps[i] = st.gaps;
+    sum.overlap_conflicts[i] = st.overlap_conflicts;
+}
+
+/// Reassembled stream output for later stages (DPI).
+#[derive(Debug)]
+pub enum StreamEvent<'a> {
+    /// In-order bytes at a stream offset.
+    Data {
+        /// Stream offset of `bytes[0]`.
+        offset: u64,
+        /// The bytes.
+        bytes: &'a [u8],
+    },
+    /// Bytes that will never be seen.
+    Gap {
+        /// Stream offset of the hole.
+        offset: u64,
+        /// Hole length.
+        len: u64,
+    },
+}
+
+struct EventSink<'s, 'f> {
+    flow: u64,
+    dir: Direction,
+    out: &'s mut (dyn FnMut(u64, Direction, StreamEvent<'_>) + 'f),
+}
+
+impl StreamSink for EventSink<'_, '_> {
+    fn data(&mut self, offset: u64, bytes: &[u8]) {
+        (self.out)(self.flow, self.dir, StreamEvent::Data { offset, bytes });
+    }
+    fn gap(&mut self, offset: u64, len: u64) {
+        (self.out)(self.flow, self.dir, StreamEvent::Gap { offset, len });
+    }
+}
+
+/// Counters of the flow table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    /// Flows created.
+    pub created: u64,
+    /// Flows ended by idle timeout.
+    pub timed_out: u64,
+    /// Flows evicted because the table was full.
+    pub evicted: u64,
+    /// Flows ended by port reuse.
+    pub port_reuse: u64,
+    /// Most flows held at once.
+    pub peak_flows: u64,
+    /// TCP segments whose payload overlapped earlier data with different bytes.
+    pub overlap_conflicts: u64,
+    /// Stream gaps (bytes that were never captured).
+    pub gaps: u64,
+}
+
+/// What the table did with one packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketVerdict {
+    /// Flow the packet belongs to.
+    pub flow_id: u64,
+    /// Its direction in that flow.
+    pub dir: Direction,
+    /// The segment overlapped earlier data with different bytes.
+    pub overlap_conflict: bool,
+}
+
+/// The flow table. Owns every live flow; ended flows are handed to the
+/// caller through the `ended` vector of each call.
+pub struct FlowTable {
+    cfg: FlowConfig,
+    flows: HashMap<FlowKey, Flow>,
+    deadlines: BinaryHeap<Reverse<(i64, u64, FlowKey)>>,
+    next_id: u64,
+    stats: FlowStats,
+}
+
+impl FlowTable {
+    /// An empty table.
+    pub fn new(cfg: FlowConfig) -> Self {
+        FlowTable {
+            cfg,
+            flows: HashMap::new(),
+            deadlines: BinaryHeap::new(),
+            next_id: 1,
+            stats: FlowStats::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> FlowStats {
+        self.stats
+    }
+
+    /// Flows currently held.
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// True when no flow is held.
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Accounts one packet (`wire_len` bytes on the wire, `payload` the
+    /// transport payload) to its flow, creating it if needed, and feeds TCP
+    /// payload to reassembly; reassembled data goes to `stream_out`. Flows
+    /// that end because of this packet (port reuse, eviction) are pushed to
+    /// `ended`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn packet(
+        &mut self,
+        pk: &PacketKey,
+        transport: Option<&Transport>,
+        ts_ns: i64,
+        wire_len: u64,
+        payload: &[u8],
+        ended: &mut Vec<Flow>,
+        stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
+    ) -> PacketVerdict {
+        let tcp = match transport {
+            Some(Transport::Tcp(t)) => Some(*t),
+            _ => None,
+        };
+        let bare_syn = tcp.is_some_and(|t| t.has(TcpMeta::SYN) && !t.has(TcpMeta::ACK));
+        if bare_syn {
+            if let Some(f) = self.flows.get(&pk.key) {
+                let dir = f.direction_of(&pk.src);
+                let seq = tcp.map(|t| t.seq);
+                let reused = f.tcp_state == TcpState::Closed
+                    || f.isn[dir.idx()].is_some_and(|isn| Some(isn) != seq);
+                if reused {
+                    if let Some(mut old) = self.flows.remove(&pk.key) {
+                        old.end_reason = EndReason::PortReuse;
+                        old.finish_streams(stream_out);
+                        self.stats.port_reuse += 1;
+                        ended.push(old);
+                    }
+                }
+            }
+        }
+        if !self.flows.contains_key(&pk.key) {
+            self.make_room(ended, stream_out);
+            let flow = self.new_flow(pk, tcp.as_ref(), ts_ns);
+            self.deadlines
+                .push(Reverse((flow.deadline(&self.cfg), flow.id, pk.key)));
+            self.flows.insert(pk.key, flow);
+            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+        }
+        let Some(flow) = self.flows.get_mut(&pk.key) else {
+            // Unreachable: inserted above. Keep the packet unattributed.
+            return PacketVerdict {
+                flow_id: 0,
+                dir: Direction::ToServer,
+                overlap_conflict: false,
+            };
+        };
+        let dir = flow.direction_of(&pk.src);
+        let d = dir.idx();
+        flow.pkts[d] += 1;
+        flow.bytes[d] += wire_len;
+        flow.last_ts_ns = flow.last_ts_ns.max(ts_ns);
+        let mut overlap_conflict = false;
+        match transport {
+            Some(Transport::Tcp(t)) => {
+                track_tcp(flow, dir, t);
+                overlap_conflict = feed_stream(flow, dir, t, payload, stream_out);
+                if overlap_conflict {
+                    self.stats.overlap_conflicts += 1;
+                    flow.anomalies += 1;
+                }
+            }
+            Some(Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code }) => {
+                if flow.icmp_type_code.is_none() {
+                    flow.icmp_type_code = Some((*icmp_type, *code));
+                }
+            }
+            _ => {}
+        }
+        PacketVerdict {
+            flow_id: flow.id,
+            dir,
+            overlap_conflict,
+        }
+    }
+
+    fn new_flow(&mut self, pk: &PacketKey, tcp: Option<&TcpMeta>, ts_ns: i64) -> Flow {
+        // A SYN-ACK as first packet: its sender is the server.
+        let syn_ack = tcp.is_some_and(|t| t.has(TcpMeta::SYN | TcpMeta::ACK));
+        let (client, server) = if syn_ack {
+            (pk.dst, pk.src)
+        } else {
+            (pk.src, pk.dst)
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        self.stats.created += 1;
+        let streams = tcp.map(|_| {
+            Box::new(TcpStreams {
+                dirs: [
+                    StreamReassembler::new(&self.cfg.reasm),
+                    StreamReassembler::new(&self.cfg.reasm),
+                ],
+            })
+        });
+        Flow {
+            id,
+            key: pk.key,
+            client,
+            server,
+            first_ts_ns: ts_ns,
+            last_ts_ns: ts_ns,
+            pkts: [0; 2],
+            bytes: [0; 2],
+            tcp_flags: [0; 2],
+            tcp_state: TcpState::None,
+            isn: [None; 2],
+            icmp_type_code: None,
+            anomalies: 0,
+            app_proto: "unknown",
+            end_reason: EndReason::Shutdown,
+            stream: StreamSummary::default(),
+            streams,
+        }
+    }
+
+    /// Evicts flows until there is room for one more.
+    fn make_room(
+        &mut self,
+        ended: &mut Vec<Flow>,
+        stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
+    ) {
+        while self.flows.len() >= self.cfg.max_flows.max(1) {
+            match self.pop_earliest(i64::MAX) {
+                Some(mut f) => {
+                    f.end_reason = EndReason::Evicted;
+                    f.finish_streams(stream_out);
+                    self.stats.evicted += 1;
+                    ended.push(f);
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Removes and returns the live flow with the earliest real deadline,
+    /// if that deadline is `<= limit`.
+    fn pop_earliest(&mut self, limit: i64) -> Option<Flow> {
+        while let Some(Reverse((deadline, id, key))) = self.deadlines.peek().copied() {
+            if deadline > limit {
+                return None;
+            }
+            self.deadlines.pop();
+            let Some(f) = self.flows.get(&key) else {
+                continue;
+            };
+            if f.id != id {
+                continue; // stale entry of a flow that ended earlier
+            }
+            let real = f.deadline(&self.cfg);
+            if real > deadline {
+                self.deadlines.push(Reverse((real, id, key)));
+                continue;
+            }
+            return self.flows.remove(&key);
+        }
+        None
+    }
+
+    /// Ends every flow idle past its timeout at capture time `now_ns`.
+    pub fn expire(
+        &mut self,
+        now_ns: i64,
+        ended: &mut Vec<Flow>,
+        stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
+    ) {
+        while let Some(mut f) = self.pop_earliest(now_ns) {
+            f.end_reason = EndReason::Timeout;
+            f.finish_streams(stream_out);
+            self.stats.timed_out += 1;
+            ended.push(f);
+        }
+    }
+
+    /// Ends every remaining flow (end of input), in flow-id order.
+    pub fn drain(
+        &mut self,
+        ended: &mut Vec<Flow>,
+        stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
+    ) {
+        let mut rest: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        rest.sort_by_key(|f| f.id);
+        self.deadlines.clear();
+        for mut f in rest {
+            f.end_reason = EndReason::Shutdown;
+            f.finish_streams(stream_out);
+            ended.push(f);
+        }
+    }
+}
+
+/// TCP state machine of a passive observer.
+fn track_tcp(flow: &mut Flow, dir: Direction, t: &TcpMeta) {
+    let d = dir.idx();
+    flow.tcp_flags[d] |= t.flags;
+    if t.has(TcpMeta::RST) {
+        flow.tcp_state = TcpState::Closed;
+        return;
+    }
+    if t.has(TcpMeta::SYN) {
+        if flow.isn[d].is_none() {
+            flow.isn[d] = Some(t.seq);
+        }
+        if t.has(TcpMeta::ACK) {
+            if matches!(flow.tcp_state, TcpState::None | TcpState::SynSent) {
+                flow.tcp_state = TcpState::SynRecv;
+            }
+        } else if flow.tcp_state == TcpState::None {
+            flow.tcp_state = TcpState::SynSent;
+        }
+        return;
+    }
+    if t.has(TcpMeta::FIN) {
+        let other = 1 - d;
+        flow.tcp_state = if flow.tcp_flags[other] & TcpMeta::FIN != 0 {
+            TcpState::Closed
+        } else {
+            TcpState::Closing
+        };
+        return;
+    }
+    if t.has(TcpMeta::ACK) && matches!(flow.tcp_state, TcpState::SynRecv) {
+        flow.tcp_state = TcpState::Established;
+    } else if flow.tcp_state == TcpState::None && flow.pkts[0] > 0 && flow.pkts[1] > 0 {
+        // Midstream pickup: traffic both ways means the connection is up.
+        flow.tcp_state = TcpState::Established;
+    }
+}
+
+/// Feeds a segment to its direction's reassembler. Returns true when the
+/// segment overlapped earlier data with different bytes.
+fn feed_stream(
+    flow: &mut Flow,
+    dir: Direction,
+    t: &TcpMeta,
+    payload: &[u8],
+    out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
+) -> bool {
+    let id = flow.id;
+    let Some(streams) = flow.streams.as_mut() else {
+        return false;
+    };
+    let d = dir.idx();
+    if t.has(TcpMeta::SYN) {
+        streams.dirs[d].set_isn(t.seq);
+    }
+    let mut sink = EventSink { flow: id, dir, out };
+    let mut conflict = false;
+    if !payload.is_empty() {
+        let seq = if t.has(TcpMeta::SYN) {
+            t.seq.wrapping_add(1)
+        } else {
+            t.seq
+        };
+        let outcome = streams.dirs[d].segment(seq, payload, &mut sink);
+        conflict = outcome.overlap_conflict;
+    }
+    if t.has(TcpMeta::ACK) {
+        let mut rsink = EventSink {
+            flow: id,
+            dir: if d == 0 {
+                Direction::ToClient
+            } else {
+                Direction::ToServer
+            },
+            out: sink.out,
+        };
+        streams.dirs[1 - d].on_ack(t.ack, &mut rsink);
+    }
+    conflict
+}

@@ -1,0 +1,14 @@
+//! Osprey's analysis engine: decode → flows and TCP reassembly → case store
+//! and EVE output. The same engine serves offline analysis, the headless
+//! recorder and the GUI; it never touches the UI and never captures (frames
+//! come from `osprey-capture`).
+
+#![forbid(unsafe_code)]
+
+pub mod community_id;
+pub mod decode;
+pub mod eve;
+pub mod flow;
+pub mod model;
+pub mod pipeline;
+pub mod store;

@@ -1,0 +1,503 @@
+//! The offline pipeline: files → decode → flows/reassembly → case store.
+//!
+//! Threads (each owns its state; bounded channels between them):
+//! 1. `osprey-reader` merges the inputs in timestamp order and sends frame
+//!    batches. Files block on a full channel, so no frame is ever dropped.
+//! 2. The calling thread decodes, defragments, tracks flows and reassembles
+//!    streams. It is single-threaded on purpose: flow ids and every row are
+//!    then identical from run to run.
+//! 3. `osprey-store` owns SQLite and the EVE writer and writes in batches.
+
+use crate::decode::meta::{PacketMeta, Transport};
+use crate::decode::{Decoded, DefragConfig, Decoder};
+use crate::flow::table::StreamEvent;
+use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
+use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
+use crate::store::{CaptureRow, StoreError, StoreMsg, StoreWriter};
+use crossbeam_channel::{bounded, Receiver, Sender};
+use osprey_capture::file::FileSource;
+use osprey_capture::merge::MergedSource;
+use osprey_capture::{CaptureError, FrameSource, RawFrame};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Frames per reader batch.
+const FRAME_BATCH: usize = 512;
+/// Rows per store batch.
+const ROW_BATCH: usize = 16_384;
+
+/// Engine configuration.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeConfig {
+    /// Flow table and reassembly limits.
+    pub flow: FlowConfig,
+    /// IP defragmentation limits.
+    pub defrag: DefragConfig,
+}
+
+/// Progress report, a few times a second.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    /// Input bytes consumed so far.
+    pub bytes_read: u64,
+    /// Total input bytes.
+    pub bytes_total: u64,
+    /// Frames processed.
+    pub packets: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Frames read.
+    pub packets: u64,
+    /// Captured bytes read.
+    pub bytes: u64,
+    /// Flows written, by protocol name.
+    pub flows_by_proto: BTreeMap<String, u64>,
+    /// Anomalies, by event name.
+    pub anomalies: BTreeMap<&'static str, u64>,
+    /// Flow-table counters.
+    pub flow_stats: FlowStats,
+    /// Warnings (truncated inputs).
+    pub warnings: Vec<String>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Frames per second of wall time.
+    pub fn packets_per_sec(&self) -> f64 {
+        self.packets as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// An input is unreadable or not a capture (exit code 2).
+    #[error("{0}")]
+    Input(#[from] CaptureError),
+    /// The case could not be written.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// A worker thread died.
+    #[error("internal error: {0} thread panicked")]
+    Worker(&'static str),
+}
+
+enum ReaderMsg {
+    Frames(Vec<RawFrame>, u64),
+    Warning(CaptureError),
+    Fatal(CaptureError),
+}
+
+/// Analyses `inputs` into a new case in `case_dir`.
+pub fn analyze(
+    inputs: &[PathBuf],
+    case_dir: &Path,
+    cfg: &AnalyzeConfig,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Summary, AnalyzeError> {
+    let started = Instant::now();
+    let mut sources: Vec<Box<dyn FrameSource + Send>> = Vec::with_capacity(inputs.len());
+    let mut captures = Vec::with_capacity(inputs.len());
+    let mut bytes_total = 0;
+    for (i, path) in inputs.iter().enumerate() {
+        let src = FileSource::open(path, i as u32)?;
+        let size = std::fs::metadata(path).map(|m| m.len()).ok();
+        bytes_total += size.unwrap_or(0);
+        captures.push(CaptureRow {
+            id: i as u32 + 1,
+            path: std::fs::canonicalize(path)
+                .unwrap_or_else(|_| path.clone())
+                .display()
+                .to_string(),
+            kind: "file",
+            size_bytes: size,
+            packets: 0,
+            bytes: 0,
+            first_ts_ns: None,
+            last_ts_ns: None,
+            status: "complete",
+            warning: None,
+        });
+        sources.push(Box::new(src));
+    }
+    let store = StoreWriter::create(case_dir)?;
+    let (store_tx, store_rx) = bounded::<StoreMsg>(16);
+    let store_thread = std::thread::Builder::new()
+        .name("osprey-store".into())
+        .spawn(move || store_loop(store, store_rx))
+        .map_err(StoreError::Io)?;
+    let (frame_tx, frame_rx) = bounded::<ReaderMsg>(8);
+    let sizes: Vec<u64> = captures.iter().map(|c| c.size_bytes.unwrap_or(0)).collect();
+    let reader = std::thread::Builder::new()
+        .name("osprey-reader".into())
+        .spawn(move || reader_loop(sources, sizes, frame_tx))
+        .map_err(StoreError::Io)?;
+
+    let mut engine = Engine::new(cfg, store_tx);
+    let mut summary = Summary::default();
+    let mut fatal = None;
+    let mut last_progress = Instant::now();
+    for msg in frame_rx.iter() {
+        match msg {
+            ReaderMsg::Frames(frames, pos) => {
+                for frame in frames {
+                    let c = &mut captures[frame.source as usize];
+                    c.packets += 1;
+                    c.bytes += frame.data.len() as u64;
+                    c.first_ts_ns.get_or_insert(frame.ts_ns);
+                    c.last_ts_ns = Some(frame.ts_ns);
+                    engine.frame(frame);
+                }
+                if last_progress.elapsed() >= Duration::from_millis(200) {
+                    last_progress = Instant::now();
+                    progress(&Progress {
+                        bytes_read: pos,
+                        bytes_total,
+                        packets: engine.pkt_no,
+                    });
+                }
+            }
+            ReaderMsg::Warning(e) => {
+                if let Some(i) = inputs.iter().position(|p| p.as_path() == e.path()) {
+                    captures[i].status = "truncated";
+                    captures[i].warning = Some(e.to_string());
+                }
+                summary.warnings.push(e.to_string());
+            }
+            ReaderMsg::Fatal(e) => {
+                fatal = Some(e);
+                break;
+            }
+        }
+    }
+    drop(frame_rx);
+    let reader_ok = reader.join().is_ok();
+    if fatal.is_none() {
+        engine.finish();
+        engine.send(StoreMsg::Captures(captures.clone()));
+    }
+    let stats = engine.table.stats();
+    let anomalies = std::mem::take(&mut engine.anomaly_counts);
+    let flows_by_proto = std::mem::take(&mut engine.flows_by_proto);
+    let packets = engine.pkt_no;
+    drop(engine);
+    let store = store_thread
+        .join()
+        .map_err(|_| AnalyzeError::Worker("store"))?;
+    let store = match (store, fatal, reader_ok) {
+        (Ok(s), None, true) => s,
+        (Ok(s), fatal, ok) => {
+            s.abandon();
+            return Err(match fatal {
+                Some(e) => AnalyzeError::Input(e),
+                None if !ok => AnalyzeError::Worker("reader"),
+                None => AnalyzeError::Worker("reader"),
+            });
+        }
+        (Err(e), _, _) => return Err(e.into()),
+    };
+    store.finish()?;
+    summary.packets = packets;
+    summary.bytes = captures.iter().map(|c| c.bytes).sum();
+    summary.flows_by_proto = flows_by_proto;
+    summary.anomalies = anomalies;
+    summary.flow_stats = stats;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn store_loop(mut store: StoreWriter, rx: Receiver<StoreMsg>) -> Result<StoreWriter, StoreError> {
+    for msg in rx.iter() {
+        if let Err(e) = store.write(msg) {
+            store.abandon();
+            return Err(e);
+        }
+    }
+    Ok(store)
+}
+
+fn reader_loop(
+    sources: Vec<Box<dyn FrameSource + Send>>,
+    sizes: Vec<u64>,
+    tx: Sender<ReaderMsg>,
+) {
+    let mut merged = MergedSource::new(sources);
+    let mut batch = Vec::with_capacity(FRAME_BATCH);
+    let mut pos = vec![0u64; sizes.len()];
+    loop {
+        match merged.next_frame() {
+            Ok(Some(frame)) => {
+                if let Some(p) = pos.get_mut(frame.source as usize) {
+                    *p = frame.data_offset + frame.data.len() as u64;
+                }
+                batch.push(frame);
+                if batch.len() == FRAME_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(FRAME_BATCH));
+                    if tx.send(ReaderMsg::Frames(full, pos.iter().sum())).is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) if e.is_truncation() => {
+                if !batch.is_empty() {
+                    let full = std::mem::take(&mut batch);
+                    if tx.send(ReaderMsg::Frames(full, pos.iter().sum())).is_err() {
+                        return;
+                    }
+                }
+                if tx.send(ReaderMsg::Warning(e)).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(ReaderMsg::Fatal(e));
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(ReaderMsg::Frames(batch, sizes.iter().sum()));
+    }
+}
+
+/// The per-packet stage: decode, defragment, flows, reassembly.
+struct Engine {
+    decoder: Decoder,
+    table: FlowTable,
+    store: Sender<StoreMsg>,
+    pkt_no: u64,
+    rows: Vec<PacketRow>,
+    anomalies: Vec<AnomalyRow>,
+    ended: Vec<Flow>,
+    /// Rows of fragments held by the defragmenter, by frame number.
+    held: HashMap<u64, PacketRow>,
+    anomaly_counts: BTreeMap<&'static str, u64>,
+    flows_by_proto: BTreeMap<String, u64>,
+    last_expire_ns: i64,
+}
+
+impl Engine {
+    fn new(cfg: &AnalyzeConfig, store: Sender<StoreMsg>) -> Self {
+        Engine {
+            decoder: Decoder::new(cfg.defrag.clone()),
+            table: FlowTable::new(cfg.flow.clone()),
+            store,
+            pkt_no: 0,
+            rows: Vec::with_capacity(ROW_BATCH),
+            anomalies: Vec::new(),
+            ended: Vec::new(),
+            held: HashMap::new(),
+            anomaly_counts: BTreeMap::new(),
+            flows_by_proto: BTreeMap::new(),
+            last_expire_ns: i64::MIN,
+        }
+    }
+
+    fn send(&self, msg: StoreMsg) {
+        // The store thread only hangs up after a write error, which it
+        // reports itself when joined.
+        let _ = self.store.send(msg);
+    }
+
+    fn frame(&mut self, frame: RawFrame) {
+        self.pkt_no += 1;
+        let pkt_no = self.pkt_no;
+        let row = PacketRow {
+            pkt_no,
+            flow_id: None,
+            direction: None,
+            capture_id: frame.source + 1,
+            interface: frame.interface,
+            data_offset: frame.data_offset,
+            ts_ns: frame.ts_ns,
+            caplen: frame.data.len() as u32,
+            orig_len: frame.orig_len,
+            link_type: frame.link_type.0,
+        };
+        if frame.ts_ns > self.last_expire_ns.saturating_add(1_000_000_000) {
+            self.expire(frame.ts_ns);
+        }
+        match self.decoder.decode(&frame, pkt_no) {
+            Decoded::Packet(meta) => {
+                self.account(&meta, &frame.data, frame.ts_ns, &[row]);
+            }
+            Decoded::FragmentHeld(meta) => {
+                self.note_anomalies(&meta, frame.ts_ns, pkt_no, None);
+                self.held.insert(pkt_no, row);
+            }
+            Decoded::Reassembled {
+                meta,
+                datagram,
+                fragments,
+            } => {
+                let mut rows: Vec<PacketRow> = fragments
+                    .iter()
+                    .filter_map(|n| if *n == pkt_no { None } else { self.held.remove(n) })
+                    .collect();
+                rows.push(row);
+                rows.sort_by_key(|r| r.pkt_no);
+                self.account(&meta, &datagram, frame.ts_ns, &rows);
+            }
+        }
+        if self.rows.len() >= ROW_BATCH {
+            self.flush_rows();
+        }
+    }
+
+    fn expire(&mut self, now_ns: i64) {
+        self.last_expire_ns = now_ns;
+        for train in self.decoder.expire(now_ns) {
+            for n in &train.fragments {
+                if let Some(r) = self.held.remove(n) {
+                    self.rows.push(r);
+                }
+            }
+            for a in &train.anomalies {
+                self.push_anomaly(AnomalyRow {
+                    ts_ns: now_ns,
+                    pkt_no: train.fragments.first().copied().unwrap_or(0),
+                    flow_id: None,
+                    kind: AnomalyKind::Decode,
+                    event: a.name(),
+                    tuple: None,
+                });
+            }
+        }
+        let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+        self.table.expire(now_ns, &mut self.ended, &mut sink);
+        self.flush_ended();
+    }
+
+    fn account(&mut self, meta: &PacketMeta, buf: &[u8], ts_ns: i64, frames: &[PacketRow]) {
+        let wire_len: u64 = frames.iter().map(|r| u64::from(r.orig_len)).sum();
+        let payload = buf.get(meta.payload.clone()).unwrap_or(&[]);
+        let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+        let mut first_flow = None;
+        if let Some(pk) = PacketKey::outer_udp(meta) {
+            let udp = Transport::Udp {
+                src_port: pk.src.port,
+                dst_port: pk.dst.port,
+            };
+            let v = self
+                .table
+                .packet(&pk, Some(&udp), ts_ns, wire_len, &[], &mut self.ended, &mut sink);
+            for r in frames {
+                self.rows.push(PacketRow {
+                    flow_id: Some(v.flow_id),
+                    direction: Some(v.dir as u8),
+                    ..*r
+                });
+            }
+            first_flow = Some(v.flow_id);
+        }
+        let inner = PacketKey::inner(meta);
+        let verdict = inner.map(|pk| {
+            self.table.packet(
+                &pk,
+                meta.transport.as_ref(),
+                ts_ns,
+                wire_len,
+                payload,
+                &mut self.ended,
+                &mut sink,
+            )
+        });
+        for r in frames {
+            self.rows.push(PacketRow {
+                flow_id: verdict.map(|v| v.flow_id),
+                direction: verdict.map(|v| v.dir as u8),
+                ..*r
+            });
+        }
+        let flow_id = verdict.map(|v| v.flow_id).or(first_flow);
+        let pkt_no = frames.last().map_or(0, |r| r.pkt_no);
+        self.note_anomalies(meta, ts_ns, pkt_no, flow_id);
+        if verdict.is_some_and(|v| v.overlap_conflict) {
+            self.push_anomaly(AnomalyRow {
+                ts_ns,
+                pkt_no,
+                flow_id,
+                kind: AnomalyKind::Stream,
+                event: "reassembly_overlap_different_data",
+                tuple: tuple_of(meta),
+            });
+        }
+        if !self.ended.is_empty() {
+            self.flush_ended();
+        }
+    }
+
+    fn note_anomalies(&mut self, meta: &PacketMeta, ts_ns: i64, pkt_no: u64, flow_id: Option<u64>) {
+        for a in &meta.anomalies {
+            self.push_anomaly(AnomalyRow {
+                ts_ns,
+                pkt_no,
+                flow_id,
+                kind: AnomalyKind::Decode,
+                event: a.name(),
+                tuple: tuple_of(meta),
+            });
+        }
+    }
+
+    fn push_anomaly(&mut self, a: AnomalyRow) {
+        *self.anomaly_counts.entry(a.event).or_default() += 1;
+        self.anomalies.push(a);
+        if self.anomalies.len() >= 1024 {
+            let batch = std::mem::take(&mut self.anomalies);
+            self.send(StoreMsg::Anomalies(batch));
+        }
+    }
+
+    fn flush_ended(&mut self) {
+        for f in &self.ended {
+            *self
+                .flows_by_proto
+                .entry(crate::eve::proto_name(f.key.proto))
+                .or_default() += 1;
+        }
+        let ended = std::mem::take(&mut self.ended);
+        self.send(StoreMsg::Flows(ended));
+    }
+
+    fn flush_rows(&mut self) {
+        let rows = std::mem::replace(&mut self.rows, Vec::with_capacity(ROW_BATCH));
+        self.send(StoreMsg::Packets(rows));
+    }
+
+    fn finish(&mut self) {
+        let mut held: Vec<PacketRow> = self.held.drain().map(|(_, r)| r).collect();
+        held.sort_by_key(|r| r.pkt_no);
+        self.rows.extend(held);
+        let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+        self.table.drain(&mut self.ended, &mut sink);
+        self.flush_ended();
+        self.flush_rows();
+        if !self.anomalies.is_empty() {
+            let batch = std::mem::take(&mut self.anomalies);
+            self.send(StoreMsg::Anomalies(batch));
+        }
+    }
+}
+
+fn tuple_of(meta: &PacketMeta) -> Option<Tuple> {
+    let ip = meta.ip?;
+    let (src_port, dest_port) = match meta.transport {
+        Some(Transport::Tcp(t)) => (t.src_port, t.dst_port),
+        Some(Transport::Udp { src_port, dst_port }) => (src_port, dst_port),
+        _ => (0, 0),
+    };
+    Some(Tuple {
+        src_ip: ip.src,
+        src_port,
+        dest_ip: ip.dst,
+        dest_port,
+        proto: ip.proto,
+    })
+}

@@ -1,0 +1,96 @@
+//! The case database schema (documented in docs/schema.md; keep both in step).
+
+/// Schema version stored in `meta.schema_version`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// DDL run on a new case database.
+pub const CREATE: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE captures (
+    id          INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    size_bytes  INTEGER,
+    packets     INTEGER NOT NULL DEFAULT 0,
+    bytes       INTEGER NOT NULL DEFAULT 0,
+    first_ts_ns INTEGER,
+    last_ts_ns  INTEGER,
+    status      TEXT NOT NULL,
+    warning     TEXT
+);
+CREATE TABLE flows (
+    id                INTEGER PRIMARY KEY,
+    community_id      TEXT NOT NULL,
+    proto             INTEGER NOT NULL,
+    src_ip            TEXT NOT NULL,
+    src_port          INTEGER NOT NULL,
+    dest_ip           TEXT NOT NULL,
+    dest_port         INTEGER NOT NULL,
+    vlan              TEXT,
+    tunnel            TEXT,
+    app_proto         TEXT NOT NULL,
+    start_ns          INTEGER NOT NULL,
+    end_ns            INTEGER NOT NULL,
+    pkts_toserver     INTEGER NOT NULL,
+    pkts_toclient     INTEGER NOT NULL,
+    bytes_toserver    INTEGER NOT NULL,
+    bytes_toclient    INTEGER NOT NULL,
+    state             TEXT NOT NULL,
+    reason            TEXT NOT NULL,
+    tcp_state         TEXT,
+    tcp_flags_ts      INTEGER,
+    tcp_flags_tc      INTEGER,
+    icmp_type         INTEGER,
+    icmp_code         INTEGER,
+    anomalies         INTEGER NOT NULL,
+    stream_gaps       INTEGER NOT NULL,
+    overlap_conflicts INTEGER NOT NULL
+);
+CREATE TABLE packets (
+    pkt_no      INTEGER NOT NULL,
+    flow_id     INTEGER,
+    direction   INTEGER,
+    capture_id  INTEGER NOT NULL,
+    interface   INTEGER NOT NULL,
+    data_offset INTEGER NOT NULL,
+    ts_ns       INTEGER NOT NULL,
+    caplen      INTEGER NOT NULL,
+    orig_len    INTEGER NOT NULL,
+    link_type   INTEGER NOT NULL
+);
+CREATE TABLE anomalies (
+    id      INTEGER PRIMARY KEY,
+    ts_ns   INTEGER NOT NULL,
+    pkt_no  INTEGER,
+    flow_id INTEGER,
+    type    TEXT NOT NULL,
+    event   TEXT NOT NULL
+);
+CREATE TABLE alerts (
+    id           INTEGER PRIMARY KEY,
+    ts_ns        INTEGER NOT NULL,
+    flow_id      INTEGER,
+    pkt_no       INTEGER,
+    severity     INTEGER NOT NULL,
+    category     TEXT NOT NULL,
+    signature    TEXT NOT NULL,
+    signature_id INTEGER NOT NULL,
+    src_ip       TEXT,
+    src_port     INTEGER,
+    dest_ip      TEXT,
+    dest_port    INTEGER,
+    proto        INTEGER,
+    metadata     TEXT
+);
+"#;
+
+/// Indexes built once ingest is done (cheaper than maintaining them per row).
+pub const INDEXES: &str = r#"
+CREATE INDEX packets_by_flow ON packets(flow_id, pkt_no);
+CREATE INDEX packets_by_time ON packets(ts_ns);
+CREATE INDEX anomalies_by_flow ON anomalies(flow_id);
+CREATE INDEX alerts_by_flow ON alerts(flow_id);
+"#;

@@ -1,0 +1,158 @@
+//! `osprey`: the thin binary. Parses arguments and hands off to the
+//! library crates; every command's contract is in the README.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use osprey_analysis::pipeline::{self, AnalyzeConfig, AnalyzeError, Progress};
+use osprey_analysis::store::CaseReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod export;
+mod flows;
+
+#[derive(Parser)]
+#[command(name = "osprey", version, about = "Network forensics for container networks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse captures into a case directory (case.sqlite + eve.jsonl).
+    Analyze {
+        /// pcap or pcapng files; several are merged in timestamp order.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Case directory to create.
+        #[arg(short = 'o', long = "output")]
+        case_dir: PathBuf,
+        /// Most flows held at once (memory cap of the flow table).
+        #[arg(long)]
+        max_flows: Option<usize>,
+    },
+    /// List a case's flows, like `tshark -z conv`.
+    Flows {
+        /// Case directory.
+        case_dir: PathBuf,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export flows' packets, byte-identical, to pcap (or pcapng).
+    Export {
+        /// Case directory.
+        case_dir: PathBuf,
+        /// Flow id (repeatable).
+        #[arg(long = "flow", required = true)]
+        flows: Vec<u64>,
+        /// Output file; pcapng when it ends in `.pcapng`.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OSPREY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze {
+            inputs,
+            case_dir,
+            max_flows,
+        } => return analyze(&inputs, case_dir, max_flows),
+        Command::Flows { case_dir, json } => flows::run(&case_dir, json),
+        Command::Export {
+            case_dir,
+            flows,
+            output,
+        } => export::run(&case_dir, &flows, &output),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("osprey: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn analyze(inputs: &[PathBuf], case_dir: PathBuf, max_flows: Option<usize>) -> ExitCode {
+    let mut cfg = AnalyzeConfig::default();
+    if let Some(n) = max_flows {
+        cfg.flow.max_flows = n;
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut on_progress = |p: &Progress| {
+        bar.set_length(p.bytes_total);
+        bar.set_position(p.bytes_read);
+        bar.set_message(format!("{} packets", p.packets));
+    };
+    let result = pipeline::analyze(inputs, &case_dir, &cfg, &mut on_progress);
+    bar.finish_and_clear();
+    match result {
+        Ok(s) => {
+            for w in &s.warnings {
+                eprintln!("osprey: warning: {w}");
+            }
+            println!("case:      {}", case_dir.display());
+            println!("packets:   {}", s.packets);
+            println!("bytes:     {}", s.bytes);
+            let total: u64 = s.flows_by_proto.values().sum();
+            let by: Vec<String> = s
+                .flows_by_proto
+                .iter()
+                .map(|(p, n)| format!("{p} {n}"))
+                .collect();
+            println!("flows:     {total} ({})", by.join(", "));
+            let anomalies: u64 = s.anomalies.values().sum();
+            let by: Vec<String> = s
+                .anomalies
+                .iter()
+                .map(|(a, n)| format!("{a} {n}"))
+                .collect();
+            println!("anomalies: {anomalies} ({})", by.join(", "));
+            let fs = s.flow_stats;
+            println!(
+                "flow table: peak {} flows, {} evicted, {} timed out, {} port reuse",
+                fs.peak_flows, fs.evicted, fs.timed_out, fs.port_reuse
+            );
+            println!(
+                "speed:     {:.0} packets/s ({:.2} s)",
+                s.packets_per_sec(),
+                s.elapsed.as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(AnalyzeError::Input(e)) => {
+            eprintln!("osprey: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("osprey: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Opens a case or explains why not.
+fn open_case(case_dir: &std::path::Path) -> Result<CaseReader> {
+    if !case_dir.is_dir() {
+        bail!("{} is not a case directory", case_dir.display());
+    }
+    CaseReader::open(case_dir).with_context(|| format!("opening case {}", case_dir.display()))
+}
