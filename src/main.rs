@@ -32,6 +32,10 @@ enum Command {
         /// Most flows held at once (memory cap of the flow table).
         #[arg(long)]
         max_flows: Option<usize>,
+        /// Never expire idle flows (Wireshark's conversation semantics);
+        /// flows still end on port reuse, eviction and end of input.
+        #[arg(long)]
+        no_idle_timeout: bool,
     },
     /// List a case's flows, like `tshark -z conv`.
     Flows {
@@ -68,7 +72,8 @@ fn main() -> ExitCode {
             inputs,
             case_dir,
             max_flows,
-        } => return analyze(&inputs, case_dir, max_flows),
+            no_idle_timeout,
+        } => return analyze(&inputs, case_dir, max_flows, no_idle_timeout),
         Command::Flows { case_dir, json } => flows::run(&case_dir, json),
         Command::Export {
             case_dir,
@@ -85,10 +90,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn analyze(inputs: &[PathBuf], case_dir: PathBuf, max_flows: Option<usize>) -> ExitCode {
+fn analyze(
+    inputs: &[PathBuf],
+    case_dir: PathBuf,
+    max_flows: Option<usize>,
+    no_idle_timeout: bool,
+) -> ExitCode {
     let mut cfg = AnalyzeConfig::default();
     if let Some(n) = max_flows {
         cfg.flow.max_flows = n;
+    }
+    if no_idle_timeout {
+        cfg.flow = cfg.flow.without_idle_timeouts();
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -109,33 +122,8 @@ fn analyze(inputs: &[PathBuf], case_dir: PathBuf, max_flows: Option<usize>) -> E
             for w in &s.warnings {
                 eprintln!("osprey: warning: {w}");
             }
-            println!("case:      {}", case_dir.display());
-            println!("packets:   {}", s.packets);
-            println!("bytes:     {}", s.bytes);
-            let total: u64 = s.flows_by_proto.values().sum();
-            let by: Vec<String> = s
-                .flows_by_proto
-                .iter()
-                .map(|(p, n)| format!("{p} {n}"))
-                .collect();
-            println!("flows:     {total} ({})", by.join(", "));
-            let anomalies: u64 = s.anomalies.values().sum();
-            let by: Vec<String> = s
-                .anomalies
-                .iter()
-                .map(|(a, n)| format!("{a} {n}"))
-                .collect();
-            println!("anomalies: {anomalies} ({})", by.join(", "));
-            let fs = s.flow_stats;
-            println!(
-                "flow table: peak {} flows, {} evicted, {} timed out, {} port reuse",
-                fs.peak_flows, fs.evicted, fs.timed_out, fs.port_reuse
-            );
-            println!(
-                "speed:     {:.0} packets/s ({:.2} s)",
-                s.packets_per_sec(),
-                s.elapsed.as_secs_f64()
-            );
+            // A closed stdout (`| head`) is not an analysis failure.
+            let _ = print_summary(&case_dir, &s);
             ExitCode::SUCCESS
         }
         Err(AnalyzeError::Input(e)) => {
@@ -147,6 +135,36 @@ fn analyze(inputs: &[PathBuf], case_dir: PathBuf, max_flows: Option<usize>) -> E
             ExitCode::from(1)
         }
     }
+}
+
+fn print_summary(case_dir: &std::path::Path, s: &pipeline::Summary) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "case:      {}", case_dir.display())?;
+    writeln!(out, "packets:   {}", s.packets)?;
+    writeln!(out, "bytes:     {}", s.bytes)?;
+    let total: u64 = s.flows_by_proto.values().sum();
+    let by: Vec<String> = s
+        .flows_by_proto
+        .iter()
+        .map(|(p, n)| format!("{p} {n}"))
+        .collect();
+    writeln!(out, "flows:     {total} ({})", by.join(", "))?;
+    let anomalies: u64 = s.anomalies.values().sum();
+    let by: Vec<String> = s.anomalies.iter().map(|(a, n)| format!("{a} {n}")).collect();
+    writeln!(out, "anomalies: {anomalies} ({})", by.join(", "))?;
+    let fs = s.flow_stats;
+    writeln!(
+        out,
+        "flow table: peak {} flows, {} evicted, {} timed out, {} port reuse",
+        fs.peak_flows, fs.evicted, fs.timed_out, fs.port_reuse
+    )?;
+    writeln!(
+        out,
+        "speed:     {:.0} packets/s ({:.2} s)",
+        s.packets_per_sec(),
+        s.elapsed.as_secs_f64()
+    )
 }
 
 /// Opens a case or explains why not.

@@ -242,6 +242,14 @@ mod tests {
     }
 
     #[test]
+    fn sources_can_move_to_a_reader_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<FileSource>();
+        assert_send::<MergedSource>();
+        assert_send::<MergedSource<FileSource>>();
+    }
+
+    #[test]
     fn merged_source_is_a_frame_source() {
         let a = Script(VecDeque::from([Ok(frame(2, 0, 1))]));
         let b = Script(VecDeque::from([Ok(frame(1, 1, 2))]));

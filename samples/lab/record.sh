@@ -135,7 +135,7 @@ new_ns() {
 }
 
 new_ns "$NS_NODE"
-in_ns "$NS_NODE" ip link add cni0 type bridge stp_state 0 forward_delay 0
+in_ns "$NS_NODE" ip link add cni0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
 in_ns "$NS_NODE" ip link set cni0 up
 
 add_pod() { # ns short-name ip
@@ -169,6 +169,9 @@ cat >"$TMP/www/index.html" <<'HTML'
 <body><h1>osprey-lab-web</h1><p>Hello from the web pod.</p></body></html>
 HTML
 printf '{"service":"web","status":"ok","pods":["dns","web","db","client"]}\n' >"$TMP/www/api/status.json"
+# ~24 KB body: a multi-segment response for TCP reassembly (deterministic content)
+mkdir -p "$TMP/www/static"
+for i in $(seq 1 600); do printf 'console.log("osprey lab asset line %04d");\n' "$i"; done >"$TMP/www/static/app.js"
 
 in_ns "$NS_DNS" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts \
     --no-poll --bind-interfaces --listen-address="$IP_DNS" --user=root --group=root \
@@ -209,7 +212,10 @@ log "servers listening"
 
 # ------------------------------------------------------------------ capture
 PCAP_TMP="$TMP/$NAME.pcap"
-in_ns "$NS_NODE" tcpdump -i cni0 -n -s 0 -U -Z root -w "$PCAP_TMP" 2>"$TMP/tcpdump.log" &
+# Started directly (not through a shell function) so that $! is tcpdump
+# itself (ip netns exec execs it); stopped with SIGTERM, which background jobs
+# of a non-interactive shell do not ignore (SIGINT they do).
+ip netns exec "$NS_NODE" tcpdump -i cni0 -n -s 0 -U -Z root -w "$PCAP_TMP" 2>"$TMP/tcpdump.log" &
 TCPDUMP_PID=$!
 for _ in $(seq 1 50); do
     grep -q 'listening on' "$TMP/tcpdump.log" && break
@@ -233,17 +239,19 @@ C dig +tries=1 +time=2 @"$IP_DNS" missing.osprey.lab A >/dev/null
 step "DNS over TCP: A"
 C dig +tcp +tries=1 +time=2 @"$IP_DNS" db.osprey.lab A >/dev/null
 
-step "HTTP: resolver lookup + 2 keep-alive GETs on one connection"
-C curl -sS -o /dev/null -o /dev/null http://web.osprey.lab/ http://web.osprey.lab/api/status.json
+step "HTTP: resolver lookup + 3 keep-alive GETs on one connection (last one ~24 KB)"
+C curl -sS -o /dev/null -o /dev/null -o /dev/null \
+    http://web.osprey.lab/ http://web.osprey.lab/api/status.json http://web.osprey.lab/static/app.js
 step "HTTP: GET 404"
 C curl -sS -o /dev/null "http://$IP_WEB/missing"
 step "HTTP: POST JSON (201)"
 C curl -sS -o /dev/null -H 'Content-Type: application/json' \
     -d '{"user":"alice","action":"login"}' "http://$IP_WEB/api/login"
 
-step "Redis from web pod (one connection, 6 commands incl. a nil GET)"
-printf 'PING\nSET session:42 alice\nGET session:42\nINCR hits\nEXPIRE session:42 60\nGET nosuchkey\n' |
-    in_ns "$NS_WEB" timeout 10 redis-cli -h "$IP_DB" >/dev/null
+step "Redis from web pod (app-style: one connection, 6 commands incl. a nil GET)"
+in_ns "$NS_WEB" timeout 10 python3 "$HERE/resp_client.py" "$IP_DB" 6379 \
+    PING 'SET session:42 alice' 'GET session:42' 'INCR hits' 'EXPIRE session:42 60' \
+    'GET nosuchkey' >/dev/null
 step "Redis from client (LPUSH/LRANGE, then an unknown command -> error)"
 C redis-cli -h "$IP_DB" LPUSH jobs scan-1 scan-2 >/dev/null
 C redis-cli -h "$IP_DB" LRANGE jobs 0 -1 >/dev/null
@@ -260,7 +268,7 @@ C curl -sS -o /dev/null --max-time 2 "http://$IP_DB:8081/" 2>/dev/null || true
 C python3 "$HERE/udp_echo.py" send "$IP_DB" 7778 probe >/dev/null
 
 sleep 1 # let FINs/ACKs drain
-kill -INT "$TCPDUMP_PID"
+kill -TERM "$TCPDUMP_PID"
 wait "$TCPDUMP_PID" || true
 grep -E 'packets (captured|dropped)' "$TMP/tcpdump.log" | sed 's/^/[lab] tcpdump: /' >&2
 
@@ -279,11 +287,11 @@ summarize() { # same layout as ../shared/pcaps/*.tshark.txt
     local f="$1" b n tcp udp
     b="$(basename "$f")"
     n="$(capinfos -c -M "$f" | awk -F: '/Number of packets/ {gsub(/ /,"",$2); print $2}')"
-    tcp="$(tshark -n -q -r "$f" -z conv,tcp | grep -c '<->' || true)"
-    udp="$(tshark -n -q -r "$f" -z conv,udp | grep -c '<->' || true)"
-    echo "# $(tshark --version | head -n1). summary written by samples/lab/record.sh"
+    tcp="$(tshark -n -q -r "$f" 2>/dev/null -z conv,tcp | grep -c '<->' || true)"
+    udp="$(tshark -n -q -r "$f" 2>/dev/null -z conv,udp | grep -c '<->' || true)"
+    echo "# $(tshark --version 2>/dev/null | head -n1 | sed 's/\.$//'); summary written by samples/lab/record.sh"
     echo "packets: $n"
-    echo "malformed_or_expert_error_frames: $(tshark -n -r "$f" -Y '_ws.malformed || _ws.expert.severity == error' | wc -l)"
+    echo "malformed_or_expert_error_frames: $(tshark -n -r "$f" 2>/dev/null -Y '_ws.malformed || _ws.expert.severity == error' | wc -l)"
     echo "tcp_conversations: $tcp"
     echo "udp_conversations: $udp"
     echo
@@ -291,21 +299,22 @@ summarize() { # same layout as ../shared/pcaps/*.tshark.txt
     (cd "$(dirname "$f")" && capinfos -c -t -E -d -u "$b")
     echo
     echo "## tshark -q -z conv,tcp"
-    tshark -n -q -r "$f" -z conv,tcp | grep '<->'
+    tshark -n -q -r "$f" 2>/dev/null -z conv,tcp | grep '<->'
     echo
     echo "## tshark -q -z conv,udp"
-    tshark -n -q -r "$f" -z conv,udp | grep '<->'
+    tshark -n -q -r "$f" 2>/dev/null -z conv,udp | grep '<->'
     echo
     echo "## tshark -q -z io,phs"
-    tshark -n -q -r "$f" -z io,phs
+    tshark -n -q -r "$f" 2>/dev/null -z io,phs
 }
 summarize "$PCAP" >"$PCAP.tshark.txt"
 
 if command -v ndpiReader >/dev/null 2>&1; then
     {
-        echo "# ndpiReader -i F -v 2 ($(ndpiReader -h 2>&1 | grep -o 'nDPI [0-9.]*' | head -n1)); timing lines removed"
+        echo "# ndpiReader -i F -v 2 ($(ndpiReader -h 2>&1 | grep -o 'nDPI [0-9.]*' | head -n1)); banner, memory and timing lines removed"
         ndpiReader -i "$PCAP" -v 2 2>&1 |
-            grep -v -E 'nDPI throughput|Analysis begin|Analysis end|Traffic throughput|Traffic duration|Guessed flow|memory|Setup|Packet processing|Flow export'
+            awk '/^Traffic statistics:/ {on=1} on' |
+            grep -v -E 'throughput|Analysis begin|Analysis end|Traffic duration|Processing Time'
     } >"$PCAP.ndpi.txt"
 fi
 

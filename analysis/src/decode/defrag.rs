@@ -15,8 +15,9 @@
 //! - A fragment that would shrink or reshape the datagram is discarded with
 //!   `FragInvalid` and the train goes on: a last fragment ending before data
 //!   already received (teardrop), a second last fragment with another end, a
-//!   fragment extending past the known end, and a non-last fragment whose
-//!   length is not a multiple of 8 (RFC 791 §3.2, RFC 8200 §4.5).
+//!   fragment extending past the known end, and an IPv6 non-last fragment
+//!   whose length is not a multiple of 8 (RFC 8200 §4.5; for IPv4 the
+//!   excess tail is ignored instead, as Linux does).
 //! - A datagram that would exceed 65,535 bytes (IPv4 total length, IPv6
 //!   payload length) raises `FragTooLarge` (ping of death) and the train is
 //!   dropped.
@@ -349,7 +350,8 @@ impl Defragmenter {
             let key = key.clone();
             if let Some(t) = self.remove(&key) {
                 self.stats.timed_out += 1;
-                self.pending.push(t.into_expired(DecodeAnomaly::FragTimeout));
+                self.pending
+                    .push(t.into_expired(DecodeAnomaly::FragTimeout));
             }
         }
     }
@@ -397,18 +399,23 @@ impl Defragmenter {
             contributors,
         } = frag;
         self.sweep(now_ns);
-        let data = buf.get(ip.l4.clone()).unwrap_or_default();
-        let declared = ip.declared_end.saturating_sub(ip.l4.start);
+        let mut data = buf.get(ip.l4.clone()).unwrap_or_default();
+        let mut declared = ip.declared_end.saturating_sub(ip.l4.start);
         let v6 = ip.meta.src.is_ipv6();
+        // RFC 791 §3.2 / RFC 8200 §4.5: all but the last fragment carry a
+        // multiple of 8 bytes. IPv6 says discard; for IPv4 the tail is
+        // ignored, as Linux does (ip_fragment.c), which is also what makes
+        // the classic teardrop's 36-byte first fragment count as 0..32.
+        if f.more && !declared.is_multiple_of(8) {
+            if v6 {
+                return self.invalid(out);
+            }
+            declared &= !7;
+            data = data.get(..declared.min(data.len())).unwrap_or_default();
+        }
         let unfrag = f.unfrag_end.saturating_sub(f.ip_start);
         let start = u64::from(f.offset);
         let end = start + declared as u64;
-
-        // RFC 791 §3.2 / RFC 8200 §4.5: all but the last fragment carry a
-        // multiple of 8 bytes.
-        if f.more && !declared.is_multiple_of(8) {
-            return self.invalid(out);
-        }
         // RFC 791 §3.1 total length / RFC 8200 §3 payload length: 16 bits.
         let limit = if v6 { 65_535 + 40 } else { 65_535 };
         if unfrag as u64 + end > limit {

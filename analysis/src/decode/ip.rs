@@ -298,7 +298,15 @@ pub(crate) fn parse_transport(buf: &[u8], ip: &IpLayer, meta: &mut PacketMeta) {
     meta.payload = empty.clone();
     match ip.meta.proto {
         proto::TCP => {
-            let (Some(sp), Some(dp), Some(seq), Some(ack), Some(&off_byte), Some(&flags), Some(win)) = (
+            let (
+                Some(sp),
+                Some(dp),
+                Some(seq),
+                Some(ack),
+                Some(&off_byte),
+                Some(&flags),
+                Some(win),
+            ) = (
                 be16(t, 0),
                 be16(t, 2),
                 be32(t, 4),
@@ -306,7 +314,8 @@ pub(crate) fn parse_transport(buf: &[u8], ip: &IpLayer, meta: &mut PacketMeta) {
                 t.get(12),
                 t.get(13),
                 be16(t, 14),
-            ) else {
+            )
+            else {
                 meta.anomalies.push(DecodeAnomaly::TcpMalformed);
                 return;
             };

@@ -89,9 +89,7 @@ pub(crate) fn parse_link(link: LinkType, data: &[u8], vlans: &mut VlanStack) -> 
         },
         // LINKTYPE_LINUX_SLL2: protocol at 0..2, 20-byte header.
         276 => match be16(data, 0) {
-            Some(proto) if data.len() >= SLL2_LEN => {
-                ethertype(data, SLL2_LEN, proto, Some(vlans))
-            }
+            Some(proto) if data.len() >= SLL2_LEN => ethertype(data, SLL2_LEN, proto, Some(vlans)),
             _ => LinkEnd::Truncated,
         },
         // LINKTYPE_RAW, and DLT_RAW's historical values 12 and 14.
@@ -316,7 +314,7 @@ mod tests {
         pw.extend_from_slice(&eth(0x86DD, &[0x60]));
         assert_eq!(
             ethernet(&eth(0x8847, &pw), 0, None),
-            LinkEnd::Ip(L3::V6, 40)
+            LinkEnd::Ip(L3::V6, 36)
         );
         assert_eq!(
             ethernet(&eth(0x8847, &[0, 1, 0, 0x40]), 0, None),

@@ -20,7 +20,8 @@ pub enum TunnelKind {
     Vxlan,
     /// Geneve (RFC 8926) on UDP 6081.
     Geneve,
-    /// GRE (RFC 2784/2890), including ERSPAN-free transparent Ethernet bridging.
+    /// GRE (RFC 2784/2890), including transparent Ethernet bridging, ERSPAN
+    /// type I/II/III and PPTP's enhanced GRE (RFC 2637, `vni` = call id).
     Gre,
     /// IP-in-IP (IPv4/IPv6 in IPv4/IPv6, protocols 4 and 41).
     IpInIp,

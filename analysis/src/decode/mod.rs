@@ -37,9 +37,9 @@ mod tunnel;
 mod walk;
 
 #[cfg(test)]
-mod testutil;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod testutil;
 
 pub use defrag::{DefragConfig, DefragStats, ExpiredTrain};
 pub use meta::{
@@ -140,14 +140,9 @@ impl Decoder {
         let mut st = WalkState::default();
         match walk::walk(data, start.1, start.0, &mut st, &mut meta) {
             WalkEnd::Done => Decoded::Packet(meta),
-            WalkEnd::Fragment(ipl, frag) => self.on_fragment(
-                data,
-                (&ipl, &frag),
-                &[pkt_no],
-                frame.ts_ns,
-                st,
-                meta,
-            ),
+            WalkEnd::Fragment(ipl, frag) => {
+                self.on_fragment(data, (&ipl, &frag), &[pkt_no], frame.ts_ns, st, meta)
+            }
         }
     }
 
@@ -186,9 +181,7 @@ impl Decoder {
             buf,
             contributors,
         };
-        let outcome = self
-            .defrag
-            .push(key, fragment, ts_ns, &mut meta.anomalies);
+        let outcome = self.defrag.push(key, fragment, ts_ns, &mut meta.anomalies);
         let (mut datagram, mut fragments) = match outcome {
             PushOutcome::Held => {
                 meta.payload = ipl.l4.clone();
@@ -222,9 +215,7 @@ impl Decoder {
                         buf: &datagram,
                         contributors: &fragments,
                     };
-                    let outcome = self
-                        .defrag
-                        .push(key, fragment, ts_ns, &mut meta.anomalies);
+                    let outcome = self.defrag.push(key, fragment, ts_ns, &mut meta.anomalies);
                     match outcome {
                         PushOutcome::Held => {
                             meta.payload = 0..0;

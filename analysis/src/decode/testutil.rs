@@ -70,7 +70,12 @@ impl V4 {
 
     /// Same header as fragment `off8`/`mf` of datagram `id`.
     pub fn frag(self, id: u16, off8: u16, mf: bool) -> Self {
-        V4 { id, off8, mf, ..self }
+        V4 {
+            id,
+            off8,
+            mf,
+            ..self
+        }
     }
 
     /// Header (20 bytes, valid checksum) + `payload`.
@@ -134,7 +139,7 @@ pub fn udp(sp: u16, dp: u16, payload: &[u8]) -> Vec<u8> {
 /// `payload`.
 pub fn tcp(sp: u16, dp: u16, flags: u8, opts: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut o = opts.to_vec();
-    while o.len() % 4 != 0 {
+    while !o.len().is_multiple_of(4) {
         o.push(0);
     }
     let doff = u8::try_from((20 + o.len()) / 4).unwrap_or(15);

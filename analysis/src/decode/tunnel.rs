@@ -280,7 +280,9 @@ mod tests {
         teb.extend_from_slice(&eth);
         assert_eq!(inner(gre(&teb, 0..teb.len())).1, LinkEnd::Ip(L3::V6, 18));
         // ERSPAN II: S bit, seq, 8-byte header (version 1).
-        let mut e2 = vec![0x10, 0x00, 0x88, 0xBE, 0, 0, 0, 5, 0x10, 0x01, 0, 0, 0, 0, 0, 0];
+        let mut e2 = vec![
+            0x10, 0x00, 0x88, 0xBE, 0, 0, 0, 5, 0x10, 0x01, 0, 0, 0, 0, 0, 0,
+        ];
         e2.extend_from_slice(&eth);
         assert_eq!(inner(gre(&e2, 0..e2.len())).1, LinkEnd::Ip(L3::V6, 30));
         e2[8] = 0x20;

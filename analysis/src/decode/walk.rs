@@ -119,7 +119,10 @@ pub(crate) fn walk(
                     _ => Decap::Inner {
                         kind: TunnelKind::IpInIp,
                         vni: 0,
-                        next: LinkEnd::Ip(if p == proto::IPIP { L3::V4 } else { L3::V6 }, region.start),
+                        next: LinkEnd::Ip(
+                            if p == proto::IPIP { L3::V4 } else { L3::V6 },
+                            region.start,
+                        ),
                     },
                 };
                 (d, None, region.end)

@@ -93,12 +93,16 @@ impl PacketKey {
 
     /// Key of the innermost IP conversation of a decoded packet, or `None`
     /// for non-IP frames. ICMP flows have ports 0 (type/code are flow
-    /// attributes, not key parts, as in Suricata).
+    /// attributes, not key parts, as in Suricata). TCP, UDP and ICMP packets
+    /// whose transport header is malformed have no key.
     pub fn inner(meta: &PacketMeta) -> Option<Self> {
         let ip = meta.ip?;
         let (sp, dp) = match meta.transport {
             Some(Transport::Tcp(t)) => (t.src_port, t.dst_port),
             Some(Transport::Udp { src_port, dst_port }) => (src_port, dst_port),
+            // A TCP/UDP/ICMP packet whose header did not decode has no
+            // conversation to join: it is counted as an anomaly only.
+            None if matches!(ip.proto, 1 | 6 | 17 | 58) => return None,
             _ => (0, 0),
         };
         let tunnel = meta.tunnel.map(|t| {

@@ -46,6 +46,23 @@ pub struct FlowConfig {
     pub reasm: ReasmConfig,
 }
 
+impl FlowConfig {
+    /// Disables idle expiry: flows end only by port reuse, eviction or the
+    /// end of input, as conversations do in Wireshark.
+    pub fn without_idle_timeouts(mut self) -> Self {
+        for t in [
+            &mut self.tcp_new_timeout_ns,
+            &mut self.tcp_established_timeout_ns,
+            &mut self.tcp_closed_timeout_ns,
+            &mut self.other_new_timeout_ns,
+            &mut self.other_established_timeout_ns,
+        ] {
+            *t = i64::MAX;
+        }
+        self
+    }
+}
+
 impl Default for FlowConfig {
     fn default() -> Self {
         FlowConfig {
@@ -155,7 +172,9 @@ pub struct Flow {
     pub tcp_flags: [u8; 2],
     /// TCP state.
     pub tcp_state: TcpState,
-    /// ISN announced by each direction's SYN / SYN-ACK.
+    /// Each direction's initial sequence number as far as known: from its
+    /// SYN, from the peer's SYN-ACK (ack - 1), or from its first segment
+    /// (seq - 1) on a midstream pickup, as Wireshark's `base_seq`.
     isn: [Option<u32>; 2],
     /// First ICMP type/code seen (client direction), for ICMP flows.
     pub icmp_type_code: Option<(u8, u8)>,
@@ -367,8 +386,9 @@ impl FlowTable {
             if let Some(f) = self.flows.get(&pk.key) {
                 let dir = f.direction_of(&pk.src);
                 let seq = tcp.map(|t| t.seq);
-                let reused = f.tcp_state == TcpState::Closed
-                    || f.isn[dir.idx()].is_some_and(|isn| Some(isn) != seq);
+                // A SYN retransmission carries the same ISN; a new
+                // connection on the same tuple carries another one.
+                let reused = f.isn[dir.idx()].is_some_and(|isn| Some(isn) != seq);
                 if reused {
                     if let Some(mut old) = self.flows.remove(&pk.key) {
                         old.end_reason = EndReason::PortReuse;
@@ -543,15 +563,20 @@ impl FlowTable {
 fn track_tcp(flow: &mut Flow, dir: Direction, t: &TcpMeta) {
     let d = dir.idx();
     flow.tcp_flags[d] |= t.flags;
+    if flow.isn[d].is_none() {
+        let syn = t.has(TcpMeta::SYN);
+        flow.isn[d] = Some(if syn { t.seq } else { t.seq.wrapping_sub(1) });
+    }
     if t.has(TcpMeta::RST) {
         flow.tcp_state = TcpState::Closed;
         return;
     }
     if t.has(TcpMeta::SYN) {
-        if flow.isn[d].is_none() {
-            flow.isn[d] = Some(t.seq);
-        }
         if t.has(TcpMeta::ACK) {
+            let other = 1 - d;
+            if flow.isn[other].is_none() {
+                flow.isn[other] = Some(t.ack.wrapping_sub(1));
+            }
             if matches!(flow.tcp_state, TcpState::None | TcpState::SynSent) {
                 flow.tcp_state = TcpState::SynRecv;
             }
