@@ -33,9 +33,10 @@ pub fn run(case_dir: &Path, flow_ids: &[u64], output: &Path) -> Result<()> {
                 let path = captures
                     .get(&capture_id)
                     .with_context(|| format!("capture {capture_id} missing from case"))?;
-                v.insert(File::open(path).with_context(|| {
-                    format!("opening original capture {}", path.display())
-                })?)
+                v.insert(
+                    File::open(path)
+                        .with_context(|| format!("opening original capture {}", path.display()))?,
+                )
             }
         };
         read_frame_at(file, offset, caplen)
@@ -49,7 +50,9 @@ pub fn run(case_dir: &Path, flow_ids: &[u64], output: &Path) -> Result<()> {
         }
         w.finish()?;
     } else {
-        let link = packets.first().map_or(LinkType::ETHERNET, |p| LinkType(p.link_type));
+        let link = packets
+            .first()
+            .map_or(LinkType::ETHERNET, |p| LinkType(p.link_type));
         if packets.iter().any(|p| p.link_type != link.0) {
             bail!("these flows mix link types; export to a .pcapng file instead");
         }

@@ -19,8 +19,17 @@ pub fn run(case_dir: &Path, json: bool) -> Result<()> {
     }
     writeln!(
         out,
-        "{:>6}  {:<5} {:<45} {:<45} {:>8} {:>10} {:>8} {:>10} {:>20} {:>12}  {}",
-        "id", "proto", "client", "server", "pkts >", "bytes >", "pkts <", "bytes <", "start", "duration", "app"
+        "{:>6}  {:<5} {:<45} {:<45} {:>8} {:>10} {:>8} {:>10} {:>20} {:>12}  app",
+        "id",
+        "proto",
+        "client",
+        "server",
+        "pkts >",
+        "bytes >",
+        "pkts <",
+        "bytes <",
+        "start",
+        "duration"
     )?;
     let base = flows.iter().map(|f| f.start_ns).min().unwrap_or(0);
     for f in &flows {

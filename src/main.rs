@@ -13,7 +13,11 @@ mod export;
 mod flows;
 
 #[derive(Parser)]
-#[command(name = "osprey", version, about = "Network forensics for container networks")]
+#[command(
+    name = "osprey",
+    version,
+    about = "Network forensics for container networks"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -151,7 +155,11 @@ fn print_summary(case_dir: &std::path::Path, s: &pipeline::Summary) -> std::io::
         .collect();
     writeln!(out, "flows:     {total} ({})", by.join(", "))?;
     let anomalies: u64 = s.anomalies.values().sum();
-    let by: Vec<String> = s.anomalies.iter().map(|(a, n)| format!("{a} {n}")).collect();
+    let by: Vec<String> = s
+        .anomalies
+        .iter()
+        .map(|(a, n)| format!("{a} {n}"))
+        .collect();
     writeln!(out, "anomalies: {anomalies} ({})", by.join(", "))?;
     let fs = s.flow_stats;
     writeln!(

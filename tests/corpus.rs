@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Replays every capture of the public corpus (`../shared/pcaps`) through
 //! `osprey analyze` and compares flows with tshark and exports with tcpdump.
 
@@ -15,12 +16,14 @@ const NOT_IN_ICMP: &str = "not icmp and not icmpv6";
 
 /// tshark's `tcp.stream` count: distinct stream indexes.
 fn tshark_tcp_streams(file: &Path) -> u64 {
-    let out = stdout_of(
-        Command::new("tshark")
-            .arg("-r")
-            .arg(file)
-            .args(["-Y", NOT_IN_ICMP, "-T", "fields", "-e", "tcp.stream"]),
-    );
+    let out = stdout_of(Command::new("tshark").arg("-r").arg(file).args([
+        "-Y",
+        NOT_IN_ICMP,
+        "-T",
+        "fields",
+        "-e",
+        "tcp.stream",
+    ]));
     let set: BTreeSet<&str> = out
         .lines()
         .flat_map(|l| l.split(','))
@@ -32,12 +35,11 @@ fn tshark_tcp_streams(file: &Path) -> u64 {
 
 /// tshark's `-z conv,udp` conversation count.
 fn tshark_udp_convs(file: &Path) -> u64 {
-    let out = stdout_of(
-        Command::new("tshark")
-            .arg("-r")
-            .arg(file)
-            .args(["-q", "-z", &format!("conv,udp,{NOT_IN_ICMP}")]),
-    );
+    let out = stdout_of(Command::new("tshark").arg("-r").arg(file).args([
+        "-q",
+        "-z",
+        &format!("conv,udp,{NOT_IN_ICMP}"),
+    ]));
     out.lines().filter(|l| l.contains("<->")).count() as u64
 }
 
@@ -111,7 +113,11 @@ fn every_corpus_capture_analyses_and_flow_counts_match_tshark() {
                 !tshark_reads(file),
                 "{name}: tshark reads it but osprey refused: {stderr}"
             );
-            assert_eq!(stderr.lines().count(), 1, "{name}: one-line message: {stderr}");
+            assert_eq!(
+                stderr.lines().count(),
+                1,
+                "{name}: one-line message: {stderr}"
+            );
             continue;
         }
         let (tcp, udp) = (flow_count(&case, 6), flow_count(&case, 17));
@@ -151,7 +157,11 @@ fn every_corpus_capture_analyses_and_flow_counts_match_tshark() {
     }
     let unexplained: Vec<&String> = mismatches
         .iter()
-        .filter(|m| !KNOWN_DIFFERENCES.iter().any(|(f, _)| m.starts_with(&format!("{f}:"))))
+        .filter(|m| {
+            !KNOWN_DIFFERENCES
+                .iter()
+                .any(|(f, _)| m.starts_with(&format!("{f}:")))
+        })
         .collect();
     for m in &mismatches {
         eprintln!("{m}");

@@ -4,7 +4,8 @@
 use crate::community_id::community_id_v1;
 use crate::flow::Flow;
 use crate::model::AnomalyRow;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use std::net::IpAddr;
 
 /// Suricata's `proto` string for an IP protocol number.
 pub fn proto_name(proto: u8) -> String {
@@ -64,99 +65,221 @@ pub fn flow_community_id(f: &Flow) -> String {
     community_id_v1(f.client.ip, f.server.ip, f.key.proto, sp, dp)
 }
 
-/// One `flow` event for an ended flow.
-pub fn flow_event(f: &Flow, community_id: &str) -> Value {
-    let mut ev = Map::new();
-    ev.insert("timestamp".into(), json!(timestamp(f.first_ts_ns)));
-    ev.insert("flow_id".into(), json!(f.id));
-    ev.insert("event_type".into(), json!("flow"));
-    if f.key.vlans.len > 0 {
-        let ids: Vec<u16> = f.key.vlans.ids[..usize::from(f.key.vlans.len.min(2))].to_vec();
-        ev.insert("vlan".into(), json!(ids));
-    }
-    ev.insert("src_ip".into(), json!(f.client.ip.to_string()));
-    let icmp = matches!(f.key.proto, 1 | 58);
-    if !icmp {
-        ev.insert("src_port".into(), json!(f.client.port));
-    }
-    ev.insert("dest_ip".into(), json!(f.server.ip.to_string()));
-    if !icmp {
-        ev.insert("dest_port".into(), json!(f.server.port));
-    }
-    ev.insert("proto".into(), json!(proto_name(f.key.proto)));
-    if let (true, Some((t, c))) = (icmp, f.icmp_type_code) {
-        ev.insert("icmp_type".into(), json!(t));
-        ev.insert("icmp_code".into(), json!(c));
-    }
-    ev.insert("app_proto".into(), json!(f.app_proto));
-    if let Some(t) = &f.key.tunnel {
-        ev.insert(
-            "tunnel".into(),
-            json!({
-                "type": crate::store::tunnel_name(t.kind),
-                "vni": t.vni,
-                "outer_ips": [t.outer_lo.to_string(), t.outer_hi.to_string()],
-            }),
-        );
-    }
-    let age = (f.last_ts_ns - f.first_ts_ns).max(0) / 1_000_000_000;
-    ev.insert(
-        "flow".into(),
-        json!({
-            "pkts_toserver": f.pkts[0],
-            "pkts_toclient": f.pkts[1],
-            "bytes_toserver": f.bytes[0],
-            "bytes_toclient": f.bytes[1],
-            "start": timestamp(f.first_ts_ns),
-            "end": timestamp(f.last_ts_ns),
-            "age": age,
-            "state": f.state_name(),
-            "reason": f.end_reason.name(),
-            "alerted": false,
-        }),
-    );
-    if f.key.proto == 6 {
-        let all = f.tcp_flags[0] | f.tcp_flags[1];
-        ev.insert(
-            "tcp".into(),
-            json!({
-                "tcp_flags": tcp_flags_hex(all),
-                "tcp_flags_ts": tcp_flags_hex(f.tcp_flags[0]),
-                "tcp_flags_tc": tcp_flags_hex(f.tcp_flags[1]),
-                "syn": all & 0x02 != 0,
-                "fin": all & 0x01 != 0,
-                "rst": all & 0x04 != 0,
-                "psh": all & 0x08 != 0,
-                "ack": all & 0x10 != 0,
-                "state": f.tcp_state.name(),
-            }),
-        );
-    }
-    ev.insert("community_id".into(), json!(community_id));
-    Value::Object(ev)
+/// EVE `flow` event. Field order and names follow Suricata's `eve.json`.
+#[derive(Debug, Serialize)]
+pub struct FlowEvent<'a> {
+    /// Flow start, Suricata's timestamp form.
+    pub timestamp: String,
+    /// Flow id.
+    pub flow_id: u64,
+    /// Always `flow`.
+    pub event_type: &'static str,
+    /// VLAN ids, outermost first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<&'a [u16]>,
+    /// Client address.
+    pub src_ip: IpAddr,
+    /// Client port (absent for ICMP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Server address.
+    pub dest_ip: IpAddr,
+    /// Server port (absent for ICMP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// `TCP`, `UDP`, `ICMP`, `IPv6-ICMP`, …
+    pub proto: String,
+    /// ICMP type of the first packet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
+    /// ICMP code of the first packet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_code: Option<u8>,
+    /// Application protocol.
+    pub app_proto: &'a str,
+    /// Overlay context of a decapsulated flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<TunnelInfo>,
+    /// Counters and state.
+    pub flow: FlowInfo,
+    /// TCP summary (TCP flows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpInfo>,
+    /// Community ID v1.
+    pub community_id: &'a str,
 }
 
-/// One `anomaly` event.
-pub fn anomaly_event(a: &AnomalyRow) -> Value {
-    let mut ev = Map::new();
-    ev.insert("timestamp".into(), json!(timestamp(a.ts_ns)));
-    if let Some(id) = a.flow_id {
-        ev.insert("flow_id".into(), json!(id));
+/// EVE `flow.tunnel` (Osprey extension).
+#[derive(Debug, Serialize)]
+pub struct TunnelInfo {
+    /// `vxlan`, `geneve`, `gre`, `ipip`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// VNI or GRE key.
+    pub vni: u32,
+    /// Outer endpoints, lower first.
+    pub outer_ips: [IpAddr; 2],
+}
+
+/// EVE `flow.flow`.
+#[derive(Debug, Serialize)]
+pub struct FlowInfo {
+    /// Packets client → server.
+    pub pkts_toserver: u64,
+    /// Packets server → client.
+    pub pkts_toclient: u64,
+    /// Bytes client → server.
+    pub bytes_toserver: u64,
+    /// Bytes server → client.
+    pub bytes_toclient: u64,
+    /// First packet.
+    pub start: String,
+    /// Last packet.
+    pub end: String,
+    /// Whole seconds between first and last packet.
+    pub age: i64,
+    /// `new`, `established`, `closed`.
+    pub state: &'static str,
+    /// Why the record was written.
+    pub reason: &'static str,
+    /// Whether the flow raised an alert.
+    pub alerted: bool,
+}
+
+/// EVE `flow.tcp`.
+#[derive(Debug, Serialize)]
+pub struct TcpInfo {
+    /// Union of flags, hex.
+    pub tcp_flags: String,
+    /// Flags client → server, hex.
+    pub tcp_flags_ts: String,
+    /// Flags server → client, hex.
+    pub tcp_flags_tc: String,
+    /// SYN seen.
+    pub syn: bool,
+    /// FIN seen.
+    pub fin: bool,
+    /// RST seen.
+    pub rst: bool,
+    /// PSH seen.
+    pub psh: bool,
+    /// ACK seen.
+    pub ack: bool,
+    /// TCP state at the end.
+    pub state: &'static str,
+}
+
+/// The `flow` event of an ended flow.
+pub fn flow_event<'a>(f: &'a Flow, community_id: &'a str) -> FlowEvent<'a> {
+    let icmp = matches!(f.key.proto, 1 | 58);
+    let ports = |p: u16| (!icmp).then_some(p);
+    let icmp_tc = f.icmp_type_code.filter(|_| icmp);
+    let vlans = usize::from(f.key.vlans.len.min(2));
+    let all = f.tcp_flags[0] | f.tcp_flags[1];
+    FlowEvent {
+        timestamp: timestamp(f.first_ts_ns),
+        flow_id: f.id,
+        event_type: "flow",
+        vlan: (vlans > 0).then(|| &f.key.vlans.ids[..vlans]),
+        src_ip: f.client.ip,
+        src_port: ports(f.client.port),
+        dest_ip: f.server.ip,
+        dest_port: ports(f.server.port),
+        proto: proto_name(f.key.proto),
+        icmp_type: icmp_tc.map(|t| t.0),
+        icmp_code: icmp_tc.map(|t| t.1),
+        app_proto: f.app_proto,
+        tunnel: f.key.tunnel.map(|t| TunnelInfo {
+            kind: crate::store::tunnel_name(t.kind),
+            vni: t.vni,
+            outer_ips: [t.outer_lo, t.outer_hi],
+        }),
+        flow: FlowInfo {
+            pkts_toserver: f.pkts[0],
+            pkts_toclient: f.pkts[1],
+            bytes_toserver: f.bytes[0],
+            bytes_toclient: f.bytes[1],
+            start: timestamp(f.first_ts_ns),
+            end: timestamp(f.last_ts_ns),
+            age: (f.last_ts_ns - f.first_ts_ns).max(0) / 1_000_000_000,
+            state: f.state_name(),
+            reason: f.end_reason.name(),
+            alerted: false,
+        },
+        tcp: (f.key.proto == 6).then(|| TcpInfo {
+            tcp_flags: tcp_flags_hex(all),
+            tcp_flags_ts: tcp_flags_hex(f.tcp_flags[0]),
+            tcp_flags_tc: tcp_flags_hex(f.tcp_flags[1]),
+            syn: all & 0x02 != 0,
+            fin: all & 0x01 != 0,
+            rst: all & 0x04 != 0,
+            psh: all & 0x08 != 0,
+            ack: all & 0x10 != 0,
+            state: f.tcp_state.name(),
+        }),
+        community_id,
     }
-    ev.insert("event_type".into(), json!("anomaly"));
-    if let Some(t) = &a.tuple {
-        ev.insert("src_ip".into(), json!(t.src_ip.to_string()));
-        ev.insert("src_port".into(), json!(t.src_port));
-        ev.insert("dest_ip".into(), json!(t.dest_ip.to_string()));
-        ev.insert("dest_port".into(), json!(t.dest_port));
-        ev.insert("proto".into(), json!(proto_name(t.proto)));
+}
+
+/// EVE `anomaly` event.
+#[derive(Debug, Serialize)]
+pub struct AnomalyEvent {
+    /// When.
+    pub timestamp: String,
+    /// Flow, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<u64>,
+    /// Always `anomaly`.
+    pub event_type: &'static str,
+    /// Packet source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_ip: Option<IpAddr>,
+    /// Packet source port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Packet destination.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_ip: Option<IpAddr>,
+    /// Packet destination port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// Protocol name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proto: Option<String>,
+    /// Frame number (Suricata's `pcap_cnt`).
+    pub pcap_cnt: u64,
+    /// What was found.
+    pub anomaly: AnomalyInfo,
+}
+
+/// EVE `anomaly.anomaly`.
+#[derive(Debug, Serialize)]
+pub struct AnomalyInfo {
+    /// `decode` or `stream`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Event name.
+    pub event: &'static str,
+}
+
+/// The `anomaly` event of an anomaly row.
+pub fn anomaly_event(a: &AnomalyRow) -> AnomalyEvent {
+    let t = a.tuple.as_ref();
+    AnomalyEvent {
+        timestamp: timestamp(a.ts_ns),
+        flow_id: a.flow_id,
+        event_type: "anomaly",
+        src_ip: t.map(|t| t.src_ip),
+        src_port: t.map(|t| t.src_port),
+        dest_ip: t.map(|t| t.dest_ip),
+        dest_port: t.map(|t| t.dest_port),
+        proto: t.map(|t| proto_name(t.proto)),
+        pcap_cnt: a.pkt_no,
+        anomaly: AnomalyInfo {
+            kind: a.kind.name(),
+            event: a.event,
+        },
     }
-    ev.insert("pcap_cnt".into(), json!(a.pkt_no));
-    ev.insert(
-        "anomaly".into(),
-        json!({ "type": a.kind.name(), "event": a.event }),
-    );
-    Value::Object(ev)
 }
 
 #[cfg(test)]

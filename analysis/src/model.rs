@@ -2,15 +2,11 @@
 
 use std::net::IpAddr;
 
-/// One row of the packet index: where a frame lives and which flow owns it.
+/// One entry of the packet index: where a frame lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacketRow {
     /// Run-wide frame number, 1-based, in merged timestamp order.
     pub pkt_no: u64,
-    /// Owning flow (`None` for non-IP frames and unfinished fragments).
-    pub flow_id: Option<u64>,
-    /// 0 = to server, 1 = to client.
-    pub direction: Option<u8>,
     /// Capture id (1-based index of the input).
     pub capture_id: u32,
     /// pcapng interface id.
@@ -25,6 +21,20 @@ pub struct PacketRow {
     pub orig_len: u32,
     /// LINKTYPE_ of the frame.
     pub link_type: u32,
+}
+
+/// A frame's membership in a flow. Most frames belong to one flow; a
+/// VXLAN/Geneve frame belongs to its inner flow and to the outer UDP flow;
+/// non-IP frames and fragments of datagrams that never completed belong to
+/// none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    /// Frame number.
+    pub pkt_no: u64,
+    /// Flow.
+    pub flow_id: u64,
+    /// 0 = to server, 1 = to client, in that flow.
+    pub direction: u8,
 }
 
 /// The 5-tuple of the packet an anomaly was found in.

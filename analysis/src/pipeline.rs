@@ -9,11 +9,11 @@
 //! 3. `osprey-store` owns SQLite and the EVE writer and writes in batches.
 
 use crate::decode::meta::{PacketMeta, Transport};
-use crate::decode::{Decoded, DefragConfig, Decoder};
+use crate::decode::{Decoded, Decoder, DefragConfig};
 use crate::flow::table::StreamEvent;
 use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
-use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
-use crate::store::{CaptureRow, StoreError, StoreMsg, StoreWriter};
+use crate::model::{AnomalyKind, AnomalyRow, Membership, PacketRow, Tuple};
+use crate::store::{Batch, CaptureRow, StoreError, StoreMsg, StoreWriter};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use osprey_capture::file::FileSource;
 use osprey_capture::merge::MergedSource;
@@ -24,8 +24,10 @@ use std::time::{Duration, Instant};
 
 /// Frames per reader batch.
 const FRAME_BATCH: usize = 512;
-/// Rows per store batch.
+/// Packet rows per store batch.
 const ROW_BATCH: usize = 16_384;
+/// Ended flows per store batch.
+const FLOW_BATCH: usize = 4_096;
 
 /// Engine configuration.
 #[derive(Debug, Clone, Default)]
@@ -176,9 +178,11 @@ pub fn analyze(
         }
     }
     drop(frame_rx);
+    tracing::debug!(elapsed = ?started.elapsed(), "input read");
     let reader_ok = reader.join().is_ok();
     if fatal.is_none() {
         engine.finish();
+        tracing::debug!(elapsed = ?started.elapsed(), "flows drained");
         engine.send(StoreMsg::Captures(captures.clone()));
     }
     let stats = engine.table.stats();
@@ -201,7 +205,9 @@ pub fn analyze(
         }
         (Err(e), _, _) => return Err(e.into()),
     };
+    tracing::debug!(elapsed = ?started.elapsed(), "store thread done");
     store.finish()?;
+    tracing::debug!(elapsed = ?started.elapsed(), "case finished");
     summary.packets = packets;
     summary.bytes = captures.iter().map(|c| c.bytes).sum();
     summary.flows_by_proto = flows_by_proto;
@@ -221,11 +227,7 @@ fn store_loop(mut store: StoreWriter, rx: Receiver<StoreMsg>) -> Result<StoreWri
     Ok(store)
 }
 
-fn reader_loop(
-    sources: Vec<Box<dyn FrameSource + Send>>,
-    sizes: Vec<u64>,
-    tx: Sender<ReaderMsg>,
-) {
+fn reader_loop(sources: Vec<Box<dyn FrameSource + Send>>, sizes: Vec<u64>, tx: Sender<ReaderMsg>) {
     let mut merged = MergedSource::new(sources);
     let mut batch = Vec::with_capacity(FRAME_BATCH);
     let mut pos = vec![0u64; sizes.len()];
@@ -273,10 +275,13 @@ struct Engine {
     store: Sender<StoreMsg>,
     pkt_no: u64,
     rows: Vec<PacketRow>,
+    members: Vec<Membership>,
     anomalies: Vec<AnomalyRow>,
     ended: Vec<Flow>,
-    /// Rows of fragments held by the defragmenter, by frame number.
-    held: HashMap<u64, PacketRow>,
+    /// Ended flows waiting for the next batch.
+    flows: Vec<Flow>,
+    /// Wire lengths of fragments held by the defragmenter, by frame number.
+    held: HashMap<u64, u32>,
     anomaly_counts: BTreeMap<&'static str, u64>,
     flows_by_proto: BTreeMap<String, u64>,
     last_expire_ns: i64,
@@ -285,13 +290,15 @@ struct Engine {
 impl Engine {
     fn new(cfg: &AnalyzeConfig, store: Sender<StoreMsg>) -> Self {
         Engine {
-            decoder: Decoder::new(cfg.defrag.clone()),
+            decoder: Decoder::new(cfg.defrag),
             table: FlowTable::new(cfg.flow.clone()),
             store,
             pkt_no: 0,
             rows: Vec::with_capacity(ROW_BATCH),
+            members: Vec::with_capacity(ROW_BATCH),
             anomalies: Vec::new(),
             ended: Vec::new(),
+            flows: Vec::new(),
             held: HashMap::new(),
             anomaly_counts: BTreeMap::new(),
             flows_by_proto: BTreeMap::new(),
@@ -308,10 +315,8 @@ impl Engine {
     fn frame(&mut self, frame: RawFrame) {
         self.pkt_no += 1;
         let pkt_no = self.pkt_no;
-        let row = PacketRow {
+        self.rows.push(PacketRow {
             pkt_no,
-            flow_id: None,
-            direction: None,
             capture_id: frame.source + 1,
             interface: frame.interface,
             data_offset: frame.data_offset,
@@ -319,30 +324,34 @@ impl Engine {
             caplen: frame.data.len() as u32,
             orig_len: frame.orig_len,
             link_type: frame.link_type.0,
-        };
+        });
         if frame.ts_ns > self.last_expire_ns.saturating_add(1_000_000_000) {
             self.expire(frame.ts_ns);
         }
         match self.decoder.decode(&frame, pkt_no) {
             Decoded::Packet(meta) => {
-                self.account(&meta, &frame.data, frame.ts_ns, &[row]);
+                self.account(&meta, &frame.data, frame.ts_ns, &[(pkt_no, frame.orig_len)]);
             }
             Decoded::FragmentHeld(meta) => {
                 self.note_anomalies(&meta, frame.ts_ns, pkt_no, None);
-                self.held.insert(pkt_no, row);
+                self.held.insert(pkt_no, frame.orig_len);
             }
             Decoded::Reassembled {
                 meta,
                 datagram,
                 fragments,
             } => {
-                let mut rows: Vec<PacketRow> = fragments
+                let frames: Vec<(u64, u32)> = fragments
                     .iter()
-                    .filter_map(|n| if *n == pkt_no { None } else { self.held.remove(n) })
+                    .filter_map(|&n| {
+                        if n == pkt_no {
+                            Some((n, frame.orig_len))
+                        } else {
+                            self.held.remove(&n).map(|len| (n, len))
+                        }
+                    })
                     .collect();
-                rows.push(row);
-                rows.sort_by_key(|r| r.pkt_no);
-                self.account(&meta, &datagram, frame.ts_ns, &rows);
+                self.account(&meta, &datagram, frame.ts_ns, &frames);
             }
         }
         if self.rows.len() >= ROW_BATCH {
@@ -354,9 +363,7 @@ impl Engine {
         self.last_expire_ns = now_ns;
         for train in self.decoder.expire(now_ns) {
             for n in &train.fragments {
-                if let Some(r) = self.held.remove(n) {
-                    self.rows.push(r);
-                }
+                self.held.remove(n);
             }
             for a in &train.anomalies {
                 self.push_anomaly(AnomalyRow {
@@ -374,30 +381,28 @@ impl Engine {
         self.flush_ended();
     }
 
-    fn account(&mut self, meta: &PacketMeta, buf: &[u8], ts_ns: i64, frames: &[PacketRow]) {
-        let wire_len: u64 = frames.iter().map(|r| u64::from(r.orig_len)).sum();
+    /// Accounts a decoded packet made of `frames` (frame number, wire
+    /// length) to its flows.
+    fn account(&mut self, meta: &PacketMeta, buf: &[u8], ts_ns: i64, frames: &[(u64, u32)]) {
+        let wire_len: u64 = frames.iter().map(|f| u64::from(f.1)).sum();
         let payload = buf.get(meta.payload.clone()).unwrap_or(&[]);
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
-        let mut first_flow = None;
-        if let Some(pk) = PacketKey::outer_udp(meta) {
+        let outer = PacketKey::outer_udp(meta).map(|pk| {
             let udp = Transport::Udp {
                 src_port: pk.src.port,
                 dst_port: pk.dst.port,
             };
-            let v = self
-                .table
-                .packet(&pk, Some(&udp), ts_ns, wire_len, &[], &mut self.ended, &mut sink);
-            for r in frames {
-                self.rows.push(PacketRow {
-                    flow_id: Some(v.flow_id),
-                    direction: Some(v.dir as u8),
-                    ..*r
-                });
-            }
-            first_flow = Some(v.flow_id);
-        }
-        let inner = PacketKey::inner(meta);
-        let verdict = inner.map(|pk| {
+            self.table.packet(
+                &pk,
+                Some(&udp),
+                ts_ns,
+                wire_len,
+                &[],
+                &mut self.ended,
+                &mut sink,
+            )
+        });
+        let verdict = PacketKey::inner(meta).map(|pk| {
             self.table.packet(
                 &pk,
                 meta.transport.as_ref(),
@@ -408,15 +413,20 @@ impl Engine {
                 &mut sink,
             )
         });
-        for r in frames {
-            self.rows.push(PacketRow {
-                flow_id: verdict.map(|v| v.flow_id),
-                direction: verdict.map(|v| v.dir as u8),
-                ..*r
-            });
+        // The innermost flow owns the frame; the outer tunnel flow, when
+        // there is one too, is an extra membership.
+        for v in [verdict, outer].into_iter().flatten() {
+            for &(pkt_no, _) in frames {
+                self.members.push(Membership {
+                    pkt_no,
+                    flow_id: v.flow_id,
+                    direction: v.dir as u8,
+                });
+            }
         }
+        let first_flow = outer.map(|v| v.flow_id);
         let flow_id = verdict.map(|v| v.flow_id).or(first_flow);
-        let pkt_no = frames.last().map_or(0, |r| r.pkt_no);
+        let pkt_no = frames.last().map_or(0, |f| f.0);
         self.note_anomalies(meta, ts_ns, pkt_no, flow_id);
         if verdict.is_some_and(|v| v.overlap_conflict) {
             self.push_anomaly(AnomalyRow {
@@ -455,6 +465,9 @@ impl Engine {
         }
     }
 
+    /// Moves ended flows to the outgoing batch (they are sent after the
+    /// packet rows that precede them, so the store sees a flow's packets
+    /// before its record).
     fn flush_ended(&mut self) {
         for f in &self.ended {
             *self
@@ -462,19 +475,23 @@ impl Engine {
                 .entry(crate::eve::proto_name(f.key.proto))
                 .or_default() += 1;
         }
-        let ended = std::mem::take(&mut self.ended);
-        self.send(StoreMsg::Flows(ended));
+        self.flows.append(&mut self.ended);
+        if self.flows.len() >= FLOW_BATCH {
+            self.flush_rows();
+        }
     }
 
     fn flush_rows(&mut self) {
-        let rows = std::mem::replace(&mut self.rows, Vec::with_capacity(ROW_BATCH));
-        self.send(StoreMsg::Packets(rows));
+        let batch = Batch {
+            packets: std::mem::replace(&mut self.rows, Vec::with_capacity(ROW_BATCH)),
+            members: std::mem::replace(&mut self.members, Vec::with_capacity(ROW_BATCH)),
+            flows: std::mem::take(&mut self.flows),
+        };
+        self.send(StoreMsg::Batch(batch));
     }
 
     fn finish(&mut self) {
-        let mut held: Vec<PacketRow> = self.held.drain().map(|(_, r)| r).collect();
-        held.sort_by_key(|r| r.pkt_no);
-        self.rows.extend(held);
+        self.held.clear();
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
         self.table.drain(&mut self.ended, &mut sink);
         self.flush_ended();

@@ -169,7 +169,7 @@ cat >"$TMP/www/index.html" <<'HTML'
 <body><h1>osprey-lab-web</h1><p>Hello from the web pod.</p></body></html>
 HTML
 printf '{"service":"web","status":"ok","pods":["dns","web","db","client"]}\n' >"$TMP/www/api/status.json"
-# ~24 KB body: a multi-segment response for TCP reassembly (deterministic content)
+# ~26 KB body: a multi-segment response for TCP reassembly (deterministic content)
 mkdir -p "$TMP/www/static"
 for i in $(seq 1 600); do printf 'console.log("osprey lab asset line %04d");\n' "$i"; done >"$TMP/www/static/app.js"
 
@@ -239,7 +239,7 @@ C dig +tries=1 +time=2 @"$IP_DNS" missing.osprey.lab A >/dev/null
 step "DNS over TCP: A"
 C dig +tcp +tries=1 +time=2 @"$IP_DNS" db.osprey.lab A >/dev/null
 
-step "HTTP: resolver lookup + 3 keep-alive GETs on one connection (last one ~24 KB)"
+step "HTTP: resolver lookup + 3 keep-alive GETs on one connection (last one ~26 KB)"
 C curl -sS -o /dev/null -o /dev/null -o /dev/null \
     http://web.osprey.lab/ http://web.osprey.lab/api/status.json http://web.osprey.lab/static/app.js
 step "HTTP: GET 404"

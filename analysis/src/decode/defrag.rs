@@ -199,6 +199,9 @@ impl Train {
     /// Insert `data` at `start`, first wins. Returns whether overlapped
     /// bytes differed, and how many bytes were new.
     fn insert(&mut self, start: u32, data: &[u8]) -> (bool, usize) {
+        if data.is_empty() {
+            return (false, 0);
+        }
         let end = start.saturating_add(u32::try_from(data.len()).unwrap_or(u32::MAX));
         let mut differs = false;
         let mut gaps: Vec<(u32, u32)> = Vec::new();
@@ -441,7 +444,7 @@ impl Defragmenter {
             return self.over_cap(&key, out);
         }
         let need = data.len() + if f.offset == 0 { unfrag } else { 0 };
-        while self.stats.bytes_held + need > self.cfg.max_bytes {
+        while self.stats.bytes_held.saturating_add(need) > self.cfg.max_bytes {
             if !self.evict_oldest(&key) {
                 return self.over_cap(&key, out);
             }

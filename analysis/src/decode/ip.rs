@@ -424,3 +424,96 @@ pub(crate) fn ipv4_checksum(hdr: &[u8]) -> u16 {
     }
     !(sum as u16)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::testutil::{ext6, frag6, ipv6, tcp, udp, V4};
+
+    fn parse(buf: &[u8], hint: L3) -> (Option<IpLayer>, Vec<DecodeAnomaly>) {
+        let mut a = Vec::new();
+        (parse_ip(buf, 0, hint, &mut a), a)
+    }
+
+    #[test]
+    fn ipv4_fields_and_fragments() {
+        let ip = V4::new(17).frag(0x4242, 3, true).build(&[0; 16]);
+        let (l, a) = parse(&ip, L3::Any);
+        let l = l.unwrap_or_else(|| panic!("{a:?}"));
+        assert!(a.is_empty());
+        assert_eq!((l.l4.clone(), l.declared_end), (20..36, 36));
+        let f = l.frag.unwrap_or_else(|| panic!("not a fragment"));
+        assert_eq!(
+            (f.id, f.offset, f.more, f.unfrag_end),
+            (0x4242, 24, true, 20)
+        );
+        assert_eq!(
+            ipv4_checksum(&ip[..20]),
+            u16::from_be_bytes([ip[10], ip[11]])
+        );
+    }
+
+    #[test]
+    fn ipv6_fragment_after_extension_headers() {
+        let mut p = ext6(44);
+        p.extend(frag6(6, 2, false, 77));
+        p.extend([1, 2, 3]);
+        let (l, a) = parse(&ipv6(60, &p), L3::V6);
+        let l = l.unwrap_or_else(|| panic!("{a:?}"));
+        let f = l.frag.unwrap_or_else(|| panic!("not a fragment"));
+        assert_eq!((f.id, f.offset, f.more, f.next_header), (77, 16, false, 6));
+        assert_eq!((f.unfrag_end, f.nh_pos), (48, 40));
+        assert_eq!((l.meta.proto, l.l4.clone()), (6, 56..59));
+    }
+
+    #[test]
+    fn every_truncation_is_an_anomaly_not_a_panic() {
+        let packets = [
+            V4::new(6).build(&tcp(1, 2, 0x12, &[2, 4, 5, 0xB4], b"data")),
+            ipv6(0, &[ext6(17), udp(1, 2, b"data")].concat()),
+        ];
+        for p in packets {
+            for len in 0..p.len() {
+                let cut = &p[..len];
+                let (l, a) = parse(cut, L3::Any);
+                assert!(l.is_some() || !a.is_empty(), "len {len}");
+                if let Some(l) = l {
+                    let mut meta = PacketMeta {
+                        anomalies: a,
+                        ..PacketMeta::default()
+                    };
+                    if l.chain_ok {
+                        parse_transport(cut, &l, &mut meta);
+                    }
+                    assert!(!meta.anomalies.is_empty(), "len {len}: {meta:?}");
+                    assert!(meta.payload.end <= len);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_versions_and_protocols() {
+        let (l, a) = parse(&[0x50; 40], L3::Any);
+        assert!(l.is_none());
+        assert_eq!(a, [DecodeAnomaly::Ipv4Malformed]);
+        let (l, a) = parse(&[0x45; 40], L3::V6);
+        assert!(l.is_none());
+        assert_eq!(a, [DecodeAnomaly::Ipv6Malformed]);
+        let ip = V4::new(253).build(b"xp");
+        let (l, _) = parse(&ip, L3::V4);
+        let mut meta = PacketMeta::default();
+        if let Some(l) = l {
+            parse_transport(&ip, &l, &mut meta);
+        }
+        assert_eq!(meta.transport, Some(Transport::Other(253)));
+        assert_eq!(&ip[meta.payload], b"xp");
+    }
+
+    #[test]
+    fn mss_needs_a_well_formed_option() {
+        assert_eq!(find_mss(&[1, 1, 2, 4, 0x05, 0xB4]), Some(1460));
+        assert_eq!(find_mss(&[2, 3, 0x05]), None);
+        assert_eq!(find_mss(&[0, 2, 4, 5, 0xB4]), None);
+    }
+}

@@ -16,7 +16,7 @@
 //!   decapsulated up to [`MAX_TUNNEL_DEPTH`] levels. `ip`/`transport`
 //!   describe the innermost packet; `tunnel` the outermost overlay.
 //! - IP fragments are reassembled (RFC 791, RFC 8200 §4.5) by the decoder's
-//!   own [`Defragmenter`]; see [`Decoded`] for what each frame yields and
+//!   own defragmenter; see [`Decoded`] for what each frame yields and
 //!   `defrag` for the overlap policy and the memory caps.
 //!
 //! # Why not `etherparse::LaxSlicedPacket`

@@ -187,6 +187,8 @@ pub struct Flow {
     /// Reassembly summary (TCP only).
     pub stream: StreamSummary,
     streams: Option<Box<TcpStreams>>,
+    /// Reassembly ran and was finished (no second round on late data).
+    stream_done: bool,
 }
 
 impl Flow {
@@ -241,7 +243,11 @@ impl Flow {
     /// Folds the reassemblers' final statistics in and frees them.
     fn finish_streams(&mut self, sink: &mut dyn FnMut(u64, Direction, StreamEvent<'_>)) {
         if let Some(mut s) = self.streams.take() {
-            for (i, dir) in [Direction::ToServer, Direction::ToClient].into_iter().enumerate() {
+            self.stream_done = true;
+            for (i, dir) in [Direction::ToServer, Direction::ToClient]
+                .into_iter()
+                .enumerate()
+            {
                 let mut fwd = EventSink {
                     flow: self.id,
                     dir,
@@ -328,7 +334,9 @@ pub struct PacketVerdict {
 /// caller through the `ended` vector of each call.
 pub struct FlowTable {
     cfg: FlowConfig,
-    flows: HashMap<FlowKey, Flow>,
+    /// Keyed with foldhash's per-process random seed: fast on the hot path
+    /// and not predictable by an attacker choosing addresses.
+    flows: HashMap<FlowKey, Flow, foldhash::fast::RandomState>,
     deadlines: BinaryHeap<Reverse<(i64, u64, FlowKey)>>,
     next_id: u64,
     stats: FlowStats,
@@ -339,7 +347,7 @@ impl FlowTable {
     pub fn new(cfg: FlowConfig) -> Self {
         FlowTable {
             cfg,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             deadlines: BinaryHeap::new(),
             next_id: 1,
             stats: FlowStats::default(),
@@ -424,16 +432,21 @@ impl FlowTable {
         match transport {
             Some(Transport::Tcp(t)) => {
                 track_tcp(flow, dir, t);
-                overlap_conflict = feed_stream(flow, dir, t, payload, stream_out);
+                overlap_conflict = feed_stream(flow, dir, t, payload, &self.cfg.reasm, stream_out);
+                if flow.tcp_state == TcpState::Closed {
+                    // Late segments after FIN/RST are not reassembled; the
+                    // buffers go now rather than at the flow's timeout.
+                    flow.finish_streams(stream_out);
+                }
                 if overlap_conflict {
                     self.stats.overlap_conflicts += 1;
                     flow.anomalies += 1;
                 }
             }
-            Some(Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code }) => {
-                if flow.icmp_type_code.is_none() {
-                    flow.icmp_type_code = Some((*icmp_type, *code));
-                }
+            Some(Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code })
+                if flow.icmp_type_code.is_none() =>
+            {
+                flow.icmp_type_code = Some((*icmp_type, *code));
             }
             _ => {}
         }
@@ -455,14 +468,6 @@ impl FlowTable {
         let id = self.next_id;
         self.next_id += 1;
         self.stats.created += 1;
-        let streams = tcp.map(|_| {
-            Box::new(TcpStreams {
-                dirs: [
-                    StreamReassembler::new(&self.cfg.reasm),
-                    StreamReassembler::new(&self.cfg.reasm),
-                ],
-            })
-        });
         Flow {
             id,
             key: pk.key,
@@ -480,7 +485,8 @@ impl FlowTable {
             app_proto: "unknown",
             end_reason: EndReason::Shutdown,
             stream: StreamSummary::default(),
-            streams,
+            streams: None,
+            stream_done: false,
         }
     }
 
@@ -609,16 +615,28 @@ fn feed_stream(
     dir: Direction,
     t: &TcpMeta,
     payload: &[u8],
+    cfg: &ReasmConfig,
     out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
 ) -> bool {
     let id = flow.id;
+    if flow.streams.is_none() {
+        // Reassembly state is created with the first payload byte, so
+        // handshake-only flows (scans, SYN floods) cost no buffers.
+        if payload.is_empty() || flow.tcp_state == TcpState::Closed || flow.stream_done {
+            return false;
+        }
+        let mut dirs = [StreamReassembler::new(cfg), StreamReassembler::new(cfg)];
+        for (r, isn) in dirs.iter_mut().zip(flow.isn) {
+            if let Some(isn) = isn {
+                r.set_isn(isn);
+            }
+        }
+        flow.streams = Some(Box::new(TcpStreams { dirs }));
+    }
     let Some(streams) = flow.streams.as_mut() else {
         return false;
     };
     let d = dir.idx();
-    if t.has(TcpMeta::SYN) {
-        streams.dirs[d].set_isn(t.seq);
-    }
     let mut sink = EventSink { flow: id, dir, out };
     let mut conflict = false;
     if !payload.is_empty() {

@@ -12,7 +12,7 @@ pub mod writer;
 use crate::decode::meta::TunnelKind;
 
 pub use query::{CaseReader, FlowSummary, PacketLocation};
-pub use writer::{CaptureRow, StoreMsg, StoreSummary, StoreWriter};
+pub use writer::{Batch, CaptureRow, StoreMsg, StoreSummary, StoreWriter};
 
 /// Errors of the case store.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,8 @@
 //! Read side of a case: flow listings and packet locations for export.
 
 use super::StoreError;
-use rusqlite::{params, Connection, OpenFlags};
+use super::writer::LOCATION_BYTES;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -62,6 +63,29 @@ pub struct PacketLocation {
     pub ts_ns: i64,
     /// LINKTYPE_.
     pub link_type: u32,
+}
+
+/// Decodes one 36-byte location record (see `store::writer`).
+fn decode_location(pkt_no: u64, rec: &[u8]) -> PacketLocation {
+    let u32_at = |o: usize| {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&rec[o..o + 4]);
+        u32::from_le_bytes(b)
+    };
+    let u64_at = |o: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&rec[o..o + 8]);
+        u64::from_le_bytes(b)
+    };
+    PacketLocation {
+        pkt_no,
+        capture_id: u32_at(0),
+        link_type: u32_at(8),
+        data_offset: u64_at(12),
+        ts_ns: u64_at(20) as i64,
+        caplen: u32_at(28),
+        orig_len: u32_at(32),
+    }
 }
 
 /// Read-only access to a case database.
@@ -134,41 +158,84 @@ impl CaseReader {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Frames of the given flows, each frame once, in capture order.
-    pub fn packets_of_flows(&self, flow_ids: &[u64]) -> Result<Vec<PacketLocation>, StoreError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT pkt_no, capture_id, data_offset, caplen, orig_len, ts_ns, link_type FROM packets WHERE flow_id = ?1 ORDER BY pkt_no",
-        )?;
+    /// Frame numbers of a flow with their direction (0 = to server), in
+    /// frame order.
+    pub fn flow_packet_numbers(&self, flow_id: u64) -> Result<Vec<(u64, u8)>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT entries FROM flow_packets WHERE flow_id = ?1 ORDER BY seq")?;
+        let mut rows = st.query(params![flow_id as i64])?;
         let mut out = Vec::new();
-        for id in flow_ids {
-            let rows = st.query_map(params![*id as i64], |r| {
-                Ok(PacketLocation {
-                    pkt_no: r.get::<_, i64>(0)? as u64,
-                    capture_id: r.get(1)?,
-                    data_offset: r.get::<_, i64>(2)? as u64,
-                    caplen: r.get(3)?,
-                    orig_len: r.get(4)?,
-                    ts_ns: r.get(5)?,
-                    link_type: r.get(6)?,
-                })
-            })?;
-            for row in rows {
-                out.push(row?);
+        while let Some(row) = rows.next()? {
+            let blob: Vec<u8> = row.get(0)?;
+            for e in blob.chunks_exact(8) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(e);
+                let v = u64::from_le_bytes(b);
+                out.push((v & !(1 << 63), (v >> 63) as u8));
             }
         }
-        out.sort_by_key(|p| p.pkt_no);
-        out.dedup_by_key(|p| p.pkt_no);
         Ok(out)
+    }
+
+    /// Locations of the given frames (sorted, deduplicated), from the
+    /// packet-index chunks.
+    pub fn locate(&self, pkt_nos: &[u64]) -> Result<Vec<PacketLocation>, StoreError> {
+        let mut nos = pkt_nos.to_vec();
+        nos.sort_unstable();
+        nos.dedup();
+        let mut st = self.conn.prepare_cached(
+            "SELECT first_pkt_no, count, locations FROM packet_chunks WHERE first_pkt_no <= ?1 ORDER BY first_pkt_no DESC LIMIT 1",
+        )?;
+        let mut chunk: Option<(u64, u64, Vec<u8>)> = None;
+        let mut out = Vec::with_capacity(nos.len());
+        for n in nos {
+            let hit = chunk
+                .as_ref()
+                .is_some_and(|(first, count, _)| n >= *first && n < first + count);
+            if !hit {
+                chunk = st
+                    .query_row(params![n as i64], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)? as u64,
+                            r.get::<_, i64>(1)? as u64,
+                            r.get::<_, Vec<u8>>(2)?,
+                        ))
+                    })
+                    .optional()?;
+            }
+            let Some((first, count, blob)) = chunk.as_ref() else {
+                return Err(StoreError::NotACase(format!("frame {n} is not in the packet index")));
+            };
+            let i = (n - first) as usize;
+            let rec = blob.get(i * LOCATION_BYTES..(i + 1) * LOCATION_BYTES);
+            match rec {
+                Some(rec) if n < first + count => out.push(decode_location(n, rec)),
+                _ => {
+                    return Err(StoreError::NotACase(format!(
+                        "frame {n} is not in the packet index"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Frames of the given flows, each frame once, in capture order.
+    pub fn packets_of_flows(&self, flow_ids: &[u64]) -> Result<Vec<PacketLocation>, StoreError> {
+        let mut nos = Vec::new();
+        for id in flow_ids {
+            nos.extend(self.flow_packet_numbers(*id)?.into_iter().map(|(n, _)| n));
+        }
+        self.locate(&nos)
     }
 
     /// True when a flow with this id exists.
     pub fn has_flow(&self, id: u64) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT EXISTS(SELECT 1 FROM flows WHERE id = ?1)",
-                params![id as i64],
-                |r| r.get::<_, bool>(0),
-            )?)
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM flows WHERE id = ?1)",
+            params![id as i64],
+            |r| r.get::<_, bool>(0),
+        )?)
     }
 }

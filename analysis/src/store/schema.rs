@@ -49,18 +49,19 @@ CREATE TABLE flows (
     stream_gaps       INTEGER NOT NULL,
     overlap_conflicts INTEGER NOT NULL
 );
-CREATE TABLE packets (
-    pkt_no      INTEGER NOT NULL,
-    flow_id     INTEGER,
-    direction   INTEGER,
-    capture_id  INTEGER NOT NULL,
-    interface   INTEGER NOT NULL,
-    data_offset INTEGER NOT NULL,
-    ts_ns       INTEGER NOT NULL,
-    caplen      INTEGER NOT NULL,
-    orig_len    INTEGER NOT NULL,
-    link_type   INTEGER NOT NULL
+CREATE TABLE packet_chunks (
+    first_pkt_no INTEGER PRIMARY KEY,
+    count        INTEGER NOT NULL,
+    first_ts_ns  INTEGER NOT NULL,
+    last_ts_ns   INTEGER NOT NULL,
+    locations    BLOB NOT NULL
 );
+CREATE TABLE flow_packets (
+    flow_id INTEGER NOT NULL,
+    seq     INTEGER NOT NULL,
+    entries BLOB NOT NULL,
+    PRIMARY KEY (flow_id, seq)
+) WITHOUT ROWID;
 CREATE TABLE anomalies (
     id      INTEGER PRIMARY KEY,
     ts_ns   INTEGER NOT NULL,
@@ -89,8 +90,6 @@ CREATE TABLE alerts (
 
 /// Indexes built once ingest is done (cheaper than maintaining them per row).
 pub const INDEXES: &str = r#"
-CREATE INDEX packets_by_flow ON packets(flow_id, pkt_no);
-CREATE INDEX packets_by_time ON packets(ts_ns);
 CREATE INDEX anomalies_by_flow ON anomalies(flow_id);
 CREATE INDEX alerts_by_flow ON alerts(flow_id);
 "#;

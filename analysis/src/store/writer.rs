@@ -4,7 +4,8 @@ use super::schema;
 use super::StoreError;
 use crate::eve;
 use crate::flow::Flow;
-use crate::model::{AnomalyRow, PacketRow};
+use crate::model::{AnomalyRow, Membership, PacketRow};
+use std::collections::HashMap;
 use rusqlite::{params, Connection};
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -35,12 +36,23 @@ pub struct CaptureRow {
     pub warning: Option<String>,
 }
 
+/// Packet-index entries, flow memberships and ended flows, in the order
+/// the engine produced them: a flow's memberships always arrive in the same
+/// or an earlier batch than its record.
+#[derive(Default)]
+pub struct Batch {
+    /// Frame locations, in frame-number order.
+    pub packets: Vec<PacketRow>,
+    /// Which flows frames belong to.
+    pub members: Vec<Membership>,
+    /// Flows that ended.
+    pub flows: Vec<Flow>,
+}
+
 /// What the pipeline sends to the store thread. Batches, never single packets.
 pub enum StoreMsg {
-    /// Packet-index rows.
-    Packets(Vec<PacketRow>),
-    /// Ended flows.
-    Flows(Vec<Flow>),
+    /// Packets, memberships and ended flows.
+    Batch(Batch),
     /// Anomalies.
     Anomalies(Vec<AnomalyRow>),
     /// Final capture rows (written once at the end).
@@ -67,10 +79,45 @@ pub struct StoreWriter {
     final_db: PathBuf,
     final_eve: PathBuf,
     summary: StoreSummary,
+    chunk: Chunk,
+    lists: HashMap<u64, FlowList>,
 }
 
-/// Rows per SQLite transaction.
-const TXN_ROWS: usize = 65_536;
+/// Frames per `packet_chunks` row.
+pub const CHUNK_FRAMES: usize = 1024;
+/// Bytes of one frame location record in a chunk.
+pub const LOCATION_BYTES: usize = 36;
+/// Frame numbers per `flow_packets` row.
+pub const FLOW_LIST_MAX: usize = 4096;
+
+/// Packet-index chunk being filled.
+#[derive(Default)]
+struct Chunk {
+    first_pkt_no: u64,
+    count: usize,
+    first_ts_ns: i64,
+    last_ts_ns: i64,
+    records: Vec<u8>,
+}
+
+/// Frame numbers of one live flow not yet written.
+#[derive(Default)]
+struct FlowList {
+    seq: u32,
+    entries: Vec<u8>,
+}
+
+/// Encodes one frame location (little endian): capture_id u32, interface
+/// u32, link_type u32, data_offset u64, ts_ns i64, caplen u32, orig_len u32.
+fn encode_location(out: &mut Vec<u8>, r: &PacketRow) {
+    out.extend_from_slice(&r.capture_id.to_le_bytes());
+    out.extend_from_slice(&r.interface.to_le_bytes());
+    out.extend_from_slice(&r.link_type.to_le_bytes());
+    out.extend_from_slice(&r.data_offset.to_le_bytes());
+    out.extend_from_slice(&r.ts_ns.to_le_bytes());
+    out.extend_from_slice(&r.caplen.to_le_bytes());
+    out.extend_from_slice(&r.orig_len.to_le_bytes());
+}
 
 impl StoreWriter {
     /// Creates a new case in `case_dir` (under temporary names).
@@ -84,8 +131,11 @@ impl StoreWriter {
             remove_db_files(p)?;
         }
         let conn = Connection::open(&tmp_db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A new case is built under a temporary name and deleted if ingest
+        // fails, so ingest needs no rollback journal; the finished case is
+        // switched to WAL (see `finish`) for readers and later writers.
+        conn.pragma_update(None, "journal_mode", "OFF")?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
         conn.execute_batch(schema::CREATE)?;
         conn.execute(
             "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('osprey_version', ?2)",
@@ -103,6 +153,8 @@ impl StoreWriter {
             final_db,
             final_eve,
             summary: StoreSummary::default(),
+            chunk: Chunk::default(),
+            lists: HashMap::new(),
         })
     }
 
@@ -110,29 +162,37 @@ impl StoreWriter {
     pub fn write(&mut self, msg: StoreMsg) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         match msg {
-            StoreMsg::Packets(rows) => {
-                let mut st = tx.prepare_cached(
-                    "INSERT INTO packets(pkt_no, flow_id, direction, capture_id, interface, data_offset, ts_ns, caplen, orig_len, link_type) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?;
-                for chunk in rows.chunks(TXN_ROWS) {
-                    for r in chunk {
-                        st.execute(params![
-                            r.pkt_no as i64,
-                            r.flow_id.map(|v| v as i64),
-                            r.direction,
-                            r.capture_id,
-                            r.interface,
-                            r.data_offset as i64,
-                            r.ts_ns,
-                            r.caplen,
-                            r.orig_len,
-                            r.link_type
-                        ])?;
+            StoreMsg::Batch(batch) => {
+                for r in &batch.packets {
+                    if self.chunk.count == CHUNK_FRAMES
+                        || (self.chunk.count > 0
+                            && r.pkt_no != self.chunk.first_pkt_no + self.chunk.count as u64)
+                    {
+                        write_chunk(&tx, &mut self.chunk)?;
+                    }
+                    if self.chunk.count == 0 {
+                        self.chunk.first_pkt_no = r.pkt_no;
+                        self.chunk.first_ts_ns = r.ts_ns;
+                    }
+                    self.chunk.last_ts_ns = r.ts_ns;
+                    self.chunk.count += 1;
+                    encode_location(&mut self.chunk.records, r);
+                }
+                self.summary.packets += batch.packets.len() as u64;
+                for m in &batch.members {
+                    let list = self.lists.entry(m.flow_id).or_default();
+                    let entry = m.pkt_no | (u64::from(m.direction & 1) << 63);
+                    list.entries.extend_from_slice(&entry.to_le_bytes());
+                    if list.entries.len() == FLOW_LIST_MAX * 8 {
+                        write_list(&tx, m.flow_id, list)?;
                     }
                 }
-                self.summary.packets += rows.len() as u64;
-            }
-            StoreMsg::Flows(flows) => {
+                let flows = batch.flows;
+                for f in &flows {
+                    if let Some(mut list) = self.lists.remove(&f.id) {
+                        write_list(&tx, f.id, &mut list)?;
+                    }
+                }
                 let mut st = tx.prepare_cached(
                     "INSERT INTO flows(id, community_id, proto, src_ip, src_port, dest_ip, dest_port, vlan, tunnel, app_proto, start_ns, end_ns, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, state, reason, tcp_state, tcp_flags_ts, tcp_flags_tc, icmp_type, icmp_code, anomalies, stream_gaps, overlap_conflicts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
                 )?;
@@ -234,13 +294,23 @@ impl StoreWriter {
     /// Builds the indexes, marks the case complete, and moves the files
     /// into place.
     pub fn finish(mut self) -> Result<StoreSummary, StoreError> {
+        let tx = self.conn.transaction()?;
+        write_chunk(&tx, &mut self.chunk)?;
+        let mut ids: Vec<u64> = self.lists.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(mut list) = self.lists.remove(&id) {
+                write_list(&tx, id, &mut list)?;
+            }
+        }
+        tx.commit()?;
         self.conn.execute_batch(schema::INDEXES)?;
         self.conn.execute(
             "INSERT INTO meta(key, value) VALUES ('status', 'complete')",
             [],
         )?;
-        self.conn
-            .pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.eve.flush()?;
         let StoreWriter {
             conn,
@@ -250,6 +320,7 @@ impl StoreWriter {
             final_db,
             final_eve,
             summary,
+            ..
         } = self;
         conn.close().map_err(|(_, e)| e)?;
         drop(eve);
@@ -275,6 +346,38 @@ impl StoreWriter {
         let _ = remove_db_files(&tmp_db);
         let _ = std::fs::remove_file(&tmp_eve);
     }
+}
+
+/// Writes the chunk being filled, if it holds any frame, and empties it.
+fn write_chunk(tx: &rusqlite::Transaction<'_>, chunk: &mut Chunk) -> Result<(), StoreError> {
+    if chunk.count == 0 {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO packet_chunks(first_pkt_no, count, first_ts_ns, last_ts_ns, locations) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        chunk.first_pkt_no as i64,
+        chunk.count as i64,
+        chunk.first_ts_ns,
+        chunk.last_ts_ns,
+        chunk.records
+    ])?;
+    chunk.count = 0;
+    chunk.records.clear();
+    Ok(())
+}
+
+/// Writes a flow's pending frame numbers as its next `flow_packets` row.
+fn write_list(tx: &rusqlite::Transaction<'_>, flow_id: u64, list: &mut FlowList) -> Result<(), StoreError> {
+    if list.entries.is_empty() {
+        return Ok(());
+    }
+    tx.prepare_cached("INSERT INTO flow_packets(flow_id, seq, entries) VALUES (?1, ?2, ?3)")?
+        .execute(params![flow_id as i64, list.seq, list.entries])?;
+    list.seq += 1;
+    list.entries.clear();
+    Ok(())
 }
 
 /// Removes a database file and its WAL/SHM companions, if present.

@@ -1,0 +1,73 @@
+# Osprey: `make run` and `make test` work on a fresh Debian 12 machine as root.
+#
+#   make deps    system packages (+ a Rust toolchain via rustup if cargo is missing)
+#   make build   cargo build --release
+#   make run     deps + build + analyze samples/lab-basic.pcap into out/lab-basic, list its flows
+#   make test    deps + fmt check + clippy (-D warnings) + cargo test
+#   make bench   bench/run.sh (SIZE_MIB=1024 by default; e.g. make bench SIZE_MIB=64)
+#   make lab     re-record samples/lab-basic.pcap{,ng} in network namespaces (root)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := run
+
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export DEBIAN_FRONTEND := noninteractive
+
+CARGO  ?= cargo
+OSPREY := target/release/osprey
+SAMPLE ?= samples/lab-basic.pcap
+CASE   ?= out/lab-basic
+
+APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3
+
+.PHONY: deps build run test bench lab clean
+
+deps:
+	@missing=""; \
+	for p in $(APT_PKGS); do \
+	    dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if ! command -v cargo >/dev/null 2>&1; then \
+	    for p in curl ca-certificates; do \
+	        dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	    done; \
+	fi; \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing$$missing"; \
+	    echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections; \
+	    apt-get update -qq; \
+	    apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	    echo "deps: system packages already installed"; \
+	fi
+	@if ! command -v cargo >/dev/null 2>&1; then \
+	    echo "deps: cargo not found, installing the stable toolchain with rustup"; \
+	    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | \
+	        sh -s -- -y --profile minimal --component rustfmt,clippy; \
+	fi
+	@if command -v rustup >/dev/null 2>&1 && \
+	    ! { $(CARGO) fmt --version && $(CARGO) clippy --version; } >/dev/null 2>&1; then \
+	    rustup component add rustfmt clippy; \
+	fi
+
+build:
+	$(CARGO) build --release
+
+run: deps build
+	$(OSPREY) analyze $(SAMPLE) -o $(CASE)
+	$(OSPREY) flows $(CASE)
+
+test: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
+
+bench: deps
+	bash bench/run.sh
+
+lab:
+	bash samples/lab/record.sh
+
+clean:
+	rm -rf out
