@@ -212,7 +212,10 @@ fn check_capture(file: &Path, work: &Path) -> Outcome {
         // The flow counters count a defragmented datagram once, while the
         // export holds each of its fragment frames: only fragments may make
         // up the surplus (the exact counter/index relation is in case.rs).
-        let want: u64 = flows.iter().map(|f| f.pkts_toserver + f.pkts_toclient).sum();
+        let want: u64 = flows
+            .iter()
+            .map(|f| f.pkts_toserver + f.pkts_toclient)
+            .sum();
         let frag_frames = ours.iter().filter(|f| is_ip_fragment(link, &f.2)).count() as u64;
         let have = ours.len() as u64;
         if have < want || have - want > frag_frames {
@@ -226,7 +229,9 @@ fn check_capture(file: &Path, work: &Path) -> Outcome {
                 failures.push(format!("flows {ids:?}: tshark cannot read the export: {e}"));
             }
         }
-        let prefix = ours.first().map_or(String::new(), |f| encap_prefix(link, &f.2));
+        let prefix = ours
+            .first()
+            .map_or(String::new(), |f| encap_prefix(link, &f.2));
         if prefix.contains("vlan") {
             // A frame is tagged although the flow has no `vlan`: the filter
             // would need `vlan`, which the flow record says is absent.
@@ -306,9 +311,7 @@ fn export_equals_tcpdump_selection_for_every_corpus_capture() {
             }
         }
     }
-    println!(
-        "{captures} captures, {groups_total} 5-tuples compared, {frag_total} fragment extras"
-    );
+    println!("{captures} captures, {groups_total} 5-tuples compared, {frag_total} fragment extras");
     assert!(
         captures >= 30,
         "only {captures} captures could be compared with tcpdump"
@@ -421,7 +424,13 @@ fn exporting_two_flows_gives_the_union_in_capture_order() {
         ours.len() as u64,
         a.pkts_toserver + a.pkts_toclient + b.pkts_toserver + b.pkts_toclient
     );
-    assert_eq!(compare(1, &ours, &theirs), Ok(0), "flows {} and {}", a.id, b.id);
+    assert_eq!(
+        compare(1, &ours, &theirs),
+        Ok(0),
+        "flows {} and {}",
+        a.id,
+        b.id
+    );
     // Union of the single-flow exports, merged by time, is the same list.
     let one = |f: &FlowRow| {
         let p = tmp.path().join(format!("one{}.pcap", f.id));

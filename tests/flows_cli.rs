@@ -82,15 +82,22 @@ fn json_lines_match_the_flows_table() {
     assert!(!cases.is_empty(), "no input to analyse");
     for (name, case) in cases {
         let out = flows_cmd(&case, true);
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).expect("UTF-8 output");
         let rows = flow_rows(&case);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), rows.len(), "{name}: one JSON line per flow");
+        println!("{name}: {} flows", rows.len());
         for (line, row) in lines.iter().zip(&rows) {
             let v: Value = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {line}"));
-            let obj = v.as_object().unwrap_or_else(|| panic!("{name}: not an object: {line}"));
+            let obj = v
+                .as_object()
+                .unwrap_or_else(|| panic!("{name}: not an object: {line}"));
             for k in JSON_KEYS {
                 assert!(obj.contains_key(*k), "{name}: key {k} missing: {line}");
             }
@@ -107,11 +114,19 @@ fn table_has_a_header_and_one_line_per_flow() {
     let tmp = tempfile::tempdir().unwrap();
     for (name, case) in cases(tmp.path()) {
         let out = flows_cmd(&case, false);
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).expect("UTF-8 output");
         let rows = flow_rows(&case);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), rows.len() + 1, "{name}: header + one line per flow");
+        assert_eq!(
+            lines.len(),
+            rows.len() + 1,
+            "{name}: header + one line per flow"
+        );
         let header: Vec<&str> = lines[0].split_whitespace().collect();
         assert_eq!(header.first(), Some(&"id"), "{name}: header {:?}", lines[0]);
         assert!(header.contains(&"proto"), "{name}: header {:?}", lines[0]);
@@ -119,9 +134,18 @@ fn table_has_a_header_and_one_line_per_flow() {
             let first = line.split_whitespace().next();
             assert_eq!(first, Some(row.id.to_string().as_str()), "{name}: {line}");
             for ip in [&row.src_ip, &row.dest_ip] {
-                assert!(line.contains(ip.as_str()), "{name}: flow {} line lacks {ip}: {line}", row.id);
+                assert!(
+                    line.contains(ip.as_str()),
+                    "{name}: flow {} line lacks {ip}: {line}",
+                    row.id
+                );
             }
-            for n in [row.pkts_toserver, row.pkts_toclient, row.bytes_toserver, row.bytes_toclient] {
+            for n in [
+                row.pkts_toserver,
+                row.pkts_toclient,
+                row.bytes_toserver,
+                row.bytes_toclient,
+            ] {
                 assert!(
                     line.split_whitespace().any(|t| t == n.to_string()),
                     "{name}: flow {} line lacks counter {n}: {line}",
@@ -136,12 +160,23 @@ fn table_has_a_header_and_one_line_per_flow() {
 /// that mentions `needle`.
 fn assert_fails_with(what: &str, out: &Output, needle: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{what}: expected failure, got {:?}", out.status);
+    assert!(
+        !out.status.success(),
+        "{what}: expected failure, got {:?}",
+        out.status
+    );
     assert_ne!(out.status.code(), None, "{what}: killed by a signal: {err}");
-    assert!(out.stdout.is_empty(), "{what}: printed {:?}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "{what}: printed {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(!err.trim().is_empty(), "{what}: no message");
     assert!(!err.contains("panicked"), "{what}: panic: {err}");
-    assert!(err.contains(needle), "{what}: message should mention {needle:?}: {err}");
+    assert!(
+        err.contains(needle),
+        "{what}: message should mention {needle:?}: {err}"
+    );
 }
 
 #[test]
@@ -173,7 +208,11 @@ fn export_of_an_unknown_flow_fails_with_a_message() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/lab-basic.pcap");
     let case = tmp.path().join("case");
     let out = analyze(&[&sample], &case);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let max = flow_rows(&case).iter().map(|f| f.id).max().unwrap_or(0);
     assert!(max > 0, "the sample has flows");
     let unknown = max + 1000;

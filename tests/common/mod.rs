@@ -233,11 +233,20 @@ pub fn tshark_reads_ok(file: &Path) -> Result<(), String> {
 pub fn ip_header(link_type: u32, data: &[u8]) -> Option<&[u8]> {
     let (mut ethertype, mut rest) = match link_type {
         // LINKTYPE_ETHERNET
-        1 => (u16::from_be_bytes([*data.get(12)?, *data.get(13)?]), data.get(14..)?),
+        1 => (
+            u16::from_be_bytes([*data.get(12)?, *data.get(13)?]),
+            data.get(14..)?,
+        ),
         // LINKTYPE_LINUX_SLL
-        113 => (u16::from_be_bytes([*data.get(14)?, *data.get(15)?]), data.get(16..)?),
+        113 => (
+            u16::from_be_bytes([*data.get(14)?, *data.get(15)?]),
+            data.get(16..)?,
+        ),
         // LINKTYPE_LINUX_SLL2
-        276 => (u16::from_be_bytes([*data.first()?, *data.get(1)?]), data.get(20..)?),
+        276 => (
+            u16::from_be_bytes([*data.first()?, *data.get(1)?]),
+            data.get(20..)?,
+        ),
         // LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6 (and DLT_RAW aliases)
         12 | 14 | 101 | 228 | 229 => return Some(data),
         // LINKTYPE_NULL (host order) and LINKTYPE_LOOP (network order)
@@ -274,7 +283,11 @@ pub fn ip_header(link_type: u32, data: &[u8]) -> Option<&[u8]> {
                     rest = rest.get(4..)?;
                 }
                 rest = rest.get(4..)?;
-                ethertype = if rest.first()? >> 4 == 6 { 0x86dd } else { 0x0800 };
+                ethertype = if rest.first()? >> 4 == 6 {
+                    0x86dd
+                } else {
+                    0x0800
+                };
             }
             _ => return None,
         }
@@ -299,12 +312,16 @@ pub fn is_ip_fragment(link_type: u32, data: &[u8]) -> bool {
                 match nh {
                     44 => return true,
                     0 | 43 | 60 => {
-                        let Some(len) = ip.get(off + 1) else { return false };
+                        let Some(len) = ip.get(off + 1) else {
+                            return false;
+                        };
                         next = ip.get(off).copied();
                         off += (*len as usize + 1) * 8;
                     }
                     51 => {
-                        let Some(len) = ip.get(off + 1) else { return false };
+                        let Some(len) = ip.get(off + 1) else {
+                            return false;
+                        };
                         next = ip.get(off).copied();
                         off += (*len as usize + 2) * 4;
                     }
@@ -348,7 +365,9 @@ pub fn reader(case: &Path) -> osprey_analysis::store::CaseReader {
 /// frames the `captures` table says were read: each read frame is indexed.
 pub fn indexed_frames(case: &Path) -> Vec<osprey_analysis::store::PacketLocation> {
     let n: i64 = open_db(case)
-        .query_row("SELECT COALESCE(SUM(packets), 0) FROM captures", [], |r| r.get(0))
+        .query_row("SELECT COALESCE(SUM(packets), 0) FROM captures", [], |r| {
+            r.get(0)
+        })
         .expect("sum captures.packets");
     let nos: Vec<u64> = (1..=n as u64).collect();
     reader(case).locate(&nos).expect("locate every frame read")
@@ -377,11 +396,16 @@ pub fn dump_all_tables(case: &Path) -> Vec<(String, Vec<String>)> {
     tables
         .into_iter()
         .map(|t| {
-            let st = db.prepare(&format!("SELECT * FROM \"{t}\"")).expect("select");
+            let st = db
+                .prepare(&format!("SELECT * FROM \"{t}\""))
+                .expect("select");
             let n = st.column_count();
             let order: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
             let mut st = db
-                .prepare(&format!("SELECT * FROM \"{t}\" ORDER BY {}", order.join(", ")))
+                .prepare(&format!(
+                    "SELECT * FROM \"{t}\" ORDER BY {}",
+                    order.join(", ")
+                ))
                 .expect("select");
             let rows = st
                 .query_map([], |r| {

@@ -662,3 +662,7 @@ fn feed_stream(
     }
     conflict
 }
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;

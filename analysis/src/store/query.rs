@@ -1,7 +1,7 @@
 //! Read side of a case: flow listings and packet locations for export.
 
-use super::StoreError;
 use super::writer::LOCATION_BYTES;
+use super::StoreError;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -205,7 +205,9 @@ impl CaseReader {
                     .optional()?;
             }
             let Some((first, count, blob)) = chunk.as_ref() else {
-                return Err(StoreError::NotACase(format!("frame {n} is not in the packet index")));
+                return Err(StoreError::NotACase(format!(
+                    "frame {n} is not in the packet index"
+                )));
             };
             let i = (n - first) as usize;
             let rec = blob.get(i * LOCATION_BYTES..(i + 1) * LOCATION_BYTES);

@@ -5,8 +5,8 @@ use super::StoreError;
 use crate::eve;
 use crate::flow::Flow;
 use crate::model::{AnomalyRow, Membership, PacketRow};
-use std::collections::HashMap;
 use rusqlite::{params, Connection};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -369,7 +369,11 @@ fn write_chunk(tx: &rusqlite::Transaction<'_>, chunk: &mut Chunk) -> Result<(), 
 }
 
 /// Writes a flow's pending frame numbers as its next `flow_packets` row.
-fn write_list(tx: &rusqlite::Transaction<'_>, flow_id: u64, list: &mut FlowList) -> Result<(), StoreError> {
+fn write_list(
+    tx: &rusqlite::Transaction<'_>,
+    flow_id: u64,
+    list: &mut FlowList,
+) -> Result<(), StoreError> {
     if list.entries.is_empty() {
         return Ok(());
     }

@@ -1,0 +1,312 @@
+//! Flow-table behaviour on hand-built packets.
+
+use super::*;
+use crate::decode::meta::{TcpMeta, Transport, VlanStack};
+use crate::flow::key::{Endpoint, PacketKey};
+use std::net::{IpAddr, Ipv4Addr};
+
+const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+
+fn key(src: (IpAddr, u16), dst: (IpAddr, u16), proto: u8) -> PacketKey {
+    PacketKey::new(
+        proto,
+        Endpoint {
+            ip: src.0,
+            port: src.1,
+        },
+        Endpoint {
+            ip: dst.0,
+            port: dst.1,
+        },
+        VlanStack::default(),
+        None,
+    )
+}
+
+fn tcp(src: u16, dst: u16, flags: u8, seq: u32, ack: u32) -> Transport {
+    Transport::Tcp(TcpMeta {
+        src_port: src,
+        dst_port: dst,
+        seq,
+        ack,
+        flags,
+        window: 1000,
+        mss: None,
+    })
+}
+
+const SYN: u8 = TcpMeta::SYN;
+const SYNACK: u8 = TcpMeta::SYN | TcpMeta::ACK;
+const ACK: u8 = TcpMeta::ACK;
+const FIN: u8 = TcpMeta::FIN | TcpMeta::ACK;
+const RST: u8 = TcpMeta::RST;
+
+struct Run {
+    table: FlowTable,
+    ended: Vec<Flow>,
+    data: Vec<(u64, Direction, Vec<u8>)>,
+}
+
+impl Run {
+    fn new(cfg: FlowConfig) -> Self {
+        Run {
+            table: FlowTable::new(cfg),
+            ended: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    /// Sends a TCP segment from A:1000 → B:80 (`to_server`) or back.
+    fn seg(
+        &mut self,
+        to_server: bool,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        payload: &[u8],
+        ts: i64,
+    ) -> PacketVerdict {
+        let (s, d, sp, dp) = if to_server {
+            (A, B, 1000, 80)
+        } else {
+            (B, A, 80, 1000)
+        };
+        let pk = key((s, sp), (d, dp), 6);
+        let t = tcp(sp, dp, flags, seq, ack);
+        let data = &mut self.data;
+        let mut sink = |id: u64, dir: Direction, ev: StreamEvent<'_>| {
+            if let StreamEvent::Data { bytes, .. } = ev {
+                data.push((id, dir, bytes.to_vec()));
+            }
+        };
+        self.table.packet(
+            &pk,
+            Some(&t),
+            ts,
+            60 + payload.len() as u64,
+            payload,
+            &mut self.ended,
+            &mut sink,
+        )
+    }
+
+    fn udp(&mut self, from_a: bool, ts: i64) -> PacketVerdict {
+        let (s, d) = if from_a {
+            ((A, 5353), (B, 53))
+        } else {
+            ((B, 53), (A, 5353))
+        };
+        let pk = key(s, d, 17);
+        let t = Transport::Udp {
+            src_port: s.1,
+            dst_port: d.1,
+        };
+        let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+        self.table
+            .packet(&pk, Some(&t), ts, 80, &[], &mut self.ended, &mut sink)
+    }
+
+    fn drain(&mut self) -> Vec<Flow> {
+        let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+        self.table.drain(&mut self.ended, &mut sink);
+        std::mem::take(&mut self.ended)
+    }
+}
+
+#[test]
+fn handshake_sets_client_server_state_and_counters() {
+    let mut r = Run::new(FlowConfig::default());
+    let v = r.seg(true, SYN, 100, 0, b"", 0);
+    assert_eq!(v.dir, Direction::ToServer);
+    assert_eq!(
+        r.seg(false, SYNACK, 500, 101, b"", 1).dir,
+        Direction::ToClient
+    );
+    r.seg(true, ACK, 101, 501, b"", 2);
+    r.seg(true, ACK | TcpMeta::PSH, 101, 501, b"GET /", 3);
+    let flows = r.drain();
+    assert_eq!(flows.len(), 1);
+    let f = &flows[0];
+    assert_eq!((f.client.port, f.server.port), (1000, 80));
+    assert_eq!(f.pkts, [3, 1]);
+    assert_eq!(f.bytes, [60 + 60 + 65, 60]);
+    assert_eq!(f.tcp_state, TcpState::Established);
+    assert_eq!(f.state_name(), "established");
+    assert_eq!(r.data, vec![(1, Direction::ToServer, b"GET /".to_vec())]);
+}
+
+#[test]
+fn syn_ack_first_makes_its_sender_the_server() {
+    let mut r = Run::new(FlowConfig::default());
+    assert_eq!(
+        r.seg(false, SYNACK, 500, 101, b"", 0).dir,
+        Direction::ToClient
+    );
+    let flows = r.drain();
+    assert_eq!((flows[0].client.ip, flows[0].server.ip), (A, B));
+}
+
+#[test]
+fn midstream_first_packet_sender_is_client() {
+    let mut r = Run::new(FlowConfig::default());
+    r.seg(false, ACK, 500, 101, b"data", 0);
+    r.seg(true, ACK, 101, 504, b"", 1);
+    let flows = r.drain();
+    assert_eq!(flows[0].client.ip, B);
+    assert_eq!(flows[0].tcp_state, TcpState::Established);
+}
+
+#[test]
+fn syn_retransmission_stays_in_the_flow() {
+    let mut r = Run::new(FlowConfig::default());
+    let a = r.seg(true, SYN, 100, 0, b"", 0).flow_id;
+    let b = r.seg(true, SYN, 100, 0, b"", 1).flow_id;
+    assert_eq!(a, b);
+    assert_eq!(r.table.stats().port_reuse, 0);
+}
+
+#[test]
+fn new_syn_with_other_isn_starts_a_new_flow() {
+    let mut r = Run::new(FlowConfig::default());
+    let first = r.seg(true, SYN, 100, 0, b"", 0).flow_id;
+    r.seg(false, SYNACK, 500, 101, b"", 1);
+    r.seg(true, FIN, 101, 501, b"", 2);
+    r.seg(false, FIN, 501, 102, b"", 3);
+    r.seg(true, ACK, 102, 502, b"", 4);
+    let second = r.seg(true, SYN, 9000, 0, b"", 5).flow_id;
+    assert_ne!(first, second);
+    assert_eq!(r.ended.len(), 1);
+    assert_eq!(r.ended[0].end_reason, EndReason::PortReuse);
+    assert_eq!(r.ended[0].tcp_state, TcpState::Closed);
+    assert_eq!(r.ended[0].pkts, [3, 2]);
+}
+
+#[test]
+fn late_original_syn_after_midstream_start_is_not_port_reuse() {
+    // Wireshark's base_seq rule: a SYN whose ISN matches what the flow
+    // already implies (first data seq - 1) belongs to the same stream.
+    let mut r = Run::new(FlowConfig::default());
+    let a = r.seg(false, SYNACK, 500, 101, b"", 0).flow_id;
+    r.seg(true, ACK, 101, 501, b"", 1);
+    let b = r.seg(true, SYN, 100, 0, b"", 2).flow_id;
+    assert_eq!(a, b);
+}
+
+#[test]
+fn rst_closes() {
+    let mut r = Run::new(FlowConfig::default());
+    r.seg(true, SYN, 100, 0, b"", 0);
+    r.seg(false, RST | ACK, 0, 101, b"", 1);
+    let f = r.drain();
+    assert_eq!(f[0].tcp_state, TcpState::Closed);
+    assert_eq!(f[0].state_name(), "closed");
+}
+
+#[test]
+fn idle_timeouts_follow_protocol_and_state() {
+    let s = 1_000_000_000i64;
+    let mut r = Run::new(FlowConfig::default());
+    r.udp(true, 0);
+    // One-way UDP: 30 s.
+    let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+    r.table.expire(29 * s, &mut r.ended, &mut sink);
+    assert!(r.ended.is_empty());
+    r.table.expire(31 * s, &mut r.ended, &mut sink);
+    assert_eq!(r.ended.len(), 1);
+    assert_eq!(r.ended[0].end_reason, EndReason::Timeout);
+    // Two-way UDP: 300 s, counted from the last packet.
+    r.ended.clear();
+    r.udp(true, 100 * s);
+    r.udp(false, 110 * s);
+    r.table.expire(400 * s, &mut r.ended, &mut sink);
+    assert!(r.ended.is_empty());
+    r.table.expire(411 * s, &mut r.ended, &mut sink);
+    assert_eq!(r.ended.len(), 1);
+    assert_eq!(r.table.stats().timed_out, 2);
+}
+
+#[test]
+fn without_idle_timeouts_flows_only_end_at_drain() {
+    let s = 1_000_000_000i64;
+    let mut r = Run::new(FlowConfig::default().without_idle_timeouts());
+    r.udp(true, 0);
+    let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+    r.table.expire(i64::MAX - s, &mut r.ended, &mut sink);
+    assert!(r.ended.is_empty());
+    assert_eq!(r.drain().len(), 1);
+}
+
+#[test]
+fn table_cap_evicts_the_flow_nearest_its_timeout_first() {
+    let s = 1_000_000_000i64;
+    let cfg = FlowConfig {
+        max_flows: 2,
+        ..FlowConfig::default()
+    };
+    let mut r = Run::new(cfg);
+    // An established UDP conversation (300 s) and a one-way probe (30 s).
+    r.udp(true, 0);
+    r.udp(false, s);
+    let probe = key((A, 7), (B, 7), 17);
+    let t = Transport::Udp {
+        src_port: 7,
+        dst_port: 7,
+    };
+    let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+    let probe_id = r
+        .table
+        .packet(&probe, Some(&t), 2 * s, 60, &[], &mut r.ended, &mut sink)
+        .flow_id;
+    let third = key((A, 9), (B, 9), 17);
+    r.table
+        .packet(&third, Some(&t), 3 * s, 60, &[], &mut r.ended, &mut sink);
+    assert_eq!(r.table.len(), 2);
+    assert_eq!(r.ended.len(), 1);
+    assert_eq!(r.ended[0].id, probe_id);
+    assert_eq!(r.ended[0].end_reason, EndReason::Evicted);
+    assert_eq!(r.table.stats().evicted, 1);
+}
+
+#[test]
+fn flood_of_distinct_flows_stays_within_the_cap() {
+    let cfg = FlowConfig {
+        max_flows: 1000,
+        ..FlowConfig::default()
+    };
+    let mut r = Run::new(cfg);
+    let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+    for i in 0..50_000u32 {
+        let src = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + i));
+        let pk = key((src, 4000), (B, 80), 6);
+        let t = tcp(4000, 80, SYN, i, 0);
+        r.table.packet(
+            &pk,
+            Some(&t),
+            i64::from(i),
+            60,
+            &[],
+            &mut r.ended,
+            &mut sink,
+        );
+        assert!(r.table.len() <= 1000);
+    }
+    assert_eq!(r.table.stats().evicted, 49_000);
+    assert_eq!(r.table.stats().peak_flows, 1000);
+}
+
+#[test]
+fn reassembly_delivers_in_order_and_reports_conflicting_overlap() {
+    let mut r = Run::new(FlowConfig::default());
+    r.seg(true, SYN, 100, 0, b"", 0);
+    r.seg(false, SYNACK, 500, 101, b"", 1);
+    r.seg(true, ACK, 106, 501, b"world", 2); // out of order
+    r.seg(true, ACK, 101, 501, b"hello", 3);
+    let v = r.seg(true, ACK, 101, 501, b"HELLO", 4); // conflicting retransmission
+    assert!(v.overlap_conflict);
+    let delivered: Vec<u8> = r.data.iter().flat_map(|d| d.2.clone()).collect();
+    assert_eq!(delivered, b"helloworld");
+    let f = r.drain();
+    assert_eq!(f[0].stream.overlap_conflicts, [1, 0]);
+    assert_eq!(f[0].anomalies, 1);
+}
