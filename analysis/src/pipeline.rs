@@ -10,7 +10,7 @@
 
 use crate::decode::meta::{PacketMeta, Transport};
 use crate::decode::{Decoded, Decoder, DefragConfig};
-use crate::flow::table::StreamEvent;
+use crate::flow::table::{StreamEvent, Wire};
 use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
 use crate::model::{AnomalyKind, AnomalyRow, Membership, PacketRow, Tuple};
 use crate::store::{Batch, CaptureRow, StoreError, StoreMsg, StoreWriter};
@@ -384,7 +384,10 @@ impl Engine {
     /// Accounts a decoded packet made of `frames` (frame number, wire
     /// length) to its flows.
     fn account(&mut self, meta: &PacketMeta, buf: &[u8], ts_ns: i64, frames: &[(u64, u32)]) {
-        let wire_len: u64 = frames.iter().map(|f| u64::from(f.1)).sum();
+        let wire = Wire {
+            frames: frames.len() as u64,
+            bytes: frames.iter().map(|f| u64::from(f.1)).sum(),
+        };
         let payload = buf.get(meta.payload.clone()).unwrap_or(&[]);
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
         let outer = PacketKey::outer_udp(meta).map(|pk| {
@@ -396,7 +399,7 @@ impl Engine {
                 &pk,
                 Some(&udp),
                 ts_ns,
-                wire_len,
+                wire,
                 &[],
                 &mut self.ended,
                 &mut sink,
@@ -407,7 +410,7 @@ impl Engine {
                 &pk,
                 meta.transport.as_ref(),
                 ts_ns,
-                wire_len,
+                wire,
                 payload,
                 &mut self.ended,
                 &mut sink,

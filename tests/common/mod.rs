@@ -421,3 +421,39 @@ pub fn dump_all_tables(case: &Path) -> Vec<(String, Vec<String>)> {
         })
         .collect()
 }
+
+/// The corpus file `name`, or `None` (with a note) when it is absent.
+pub fn corpus(name: &str) -> Option<PathBuf> {
+    let p = corpus_dir().join(name);
+    if p.is_file() {
+        Some(p)
+    } else {
+        eprintln!("note: {} missing; part skipped", p.display());
+        None
+    }
+}
+
+/// A command's stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Parses every line of `eve.jsonl`.
+pub fn eve(case: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(case.join("eve.jsonl")).expect("read eve.jsonl");
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("eve.jsonl line {}: {e}: {l}", i + 1))
+        })
+        .collect()
+}
+
+/// Frames in a capture according to capinfos.
+pub fn capinfos_count(file: &Path) -> u64 {
+    let out = stdout_of(Command::new("capinfos").args(["-c", "-M"]).arg(file));
+    out.lines()
+        .find_map(|l| l.strip_prefix("Number of packets:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("capinfos -c {}: {out}", file.display()))
+}

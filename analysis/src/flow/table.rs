@@ -319,6 +319,24 @@ pub struct FlowStats {
     pub gaps: u64,
 }
 
+/// The frames a packet came in: one, or every fragment of a reassembled IP
+/// datagram. Flow counters count frames, so they agree with the packet index
+/// and with what an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wire {
+    /// Frames.
+    pub frames: u64,
+    /// Their lengths on the wire.
+    pub bytes: u64,
+}
+
+impl Wire {
+    /// One frame of `bytes` bytes.
+    pub fn one(bytes: u64) -> Self {
+        Wire { frames: 1, bytes }
+    }
+}
+
 /// What the table did with one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacketVerdict {
@@ -369,7 +387,8 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
-    /// Accounts one packet (`wire_len` bytes on the wire, `payload` the
+    /// Accounts one packet (`wire`: the frames it came in, several for a
+    /// reassembled IP datagram, and their bytes on the wire; `payload` the
     /// transport payload) to its flow, creating it if needed, and feeds TCP
     /// payload to reassembly; reassembled data goes to `stream_out`. Flows
     /// that end because of this packet (port reuse, eviction) are pushed to
@@ -380,7 +399,7 @@ impl FlowTable {
         pk: &PacketKey,
         transport: Option<&Transport>,
         ts_ns: i64,
-        wire_len: u64,
+        wire: Wire,
         payload: &[u8],
         ended: &mut Vec<Flow>,
         stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
@@ -425,8 +444,8 @@ impl FlowTable {
         };
         let dir = flow.direction_of(&pk.src);
         let d = dir.idx();
-        flow.pkts[d] += 1;
-        flow.bytes[d] += wire_len;
+        flow.pkts[d] += wire.frames;
+        flow.bytes[d] += wire.bytes;
         flow.last_ts_ns = flow.last_ts_ns.max(ts_ns);
         let mut overlap_conflict = false;
         match transport {

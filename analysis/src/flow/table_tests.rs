@@ -84,7 +84,7 @@ impl Run {
             &pk,
             Some(&t),
             ts,
-            60 + payload.len() as u64,
+            Wire::one(60 + payload.len() as u64),
             payload,
             &mut self.ended,
             &mut sink,
@@ -103,8 +103,15 @@ impl Run {
             dst_port: d.1,
         };
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
-        self.table
-            .packet(&pk, Some(&t), ts, 80, &[], &mut self.ended, &mut sink)
+        self.table.packet(
+            &pk,
+            Some(&t),
+            ts,
+            Wire::one(80),
+            &[],
+            &mut self.ended,
+            &mut sink,
+        )
     }
 
     fn drain(&mut self) -> Vec<Flow> {
@@ -256,11 +263,26 @@ fn table_cap_evicts_the_flow_nearest_its_timeout_first() {
     let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
     let probe_id = r
         .table
-        .packet(&probe, Some(&t), 2 * s, 60, &[], &mut r.ended, &mut sink)
+        .packet(
+            &probe,
+            Some(&t),
+            2 * s,
+            Wire::one(60),
+            &[],
+            &mut r.ended,
+            &mut sink,
+        )
         .flow_id;
     let third = key((A, 9), (B, 9), 17);
-    r.table
-        .packet(&third, Some(&t), 3 * s, 60, &[], &mut r.ended, &mut sink);
+    r.table.packet(
+        &third,
+        Some(&t),
+        3 * s,
+        Wire::one(60),
+        &[],
+        &mut r.ended,
+        &mut sink,
+    );
     assert_eq!(r.table.len(), 2);
     assert_eq!(r.ended.len(), 1);
     assert_eq!(r.ended[0].id, probe_id);
@@ -284,7 +306,7 @@ fn flood_of_distinct_flows_stays_within_the_cap() {
             &pk,
             Some(&t),
             i64::from(i),
-            60,
+            Wire::one(60),
             &[],
             &mut r.ended,
             &mut sink,
