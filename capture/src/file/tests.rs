@@ -224,9 +224,8 @@ fn real_captures_match_tshark() {
     }
 }
 
-/// The whole shared corpus against tshark (slow: one tshark run per file).
+/// The whole shared corpus against tshark (~40 s: one tshark run per file).
 #[test]
-#[ignore = "slow: runs tshark on every file of /work/shared/pcaps"]
 fn whole_corpus_matches_tshark() {
     if which_tshark().is_none() {
         println!("tshark not installed; skipping");
