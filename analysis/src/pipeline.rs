@@ -147,7 +147,7 @@ pub fn analyze(
     for msg in frame_rx.iter() {
         match msg {
             ReaderMsg::Frames(frames, pos) => {
-                for frame in frames {
+                for frame in &frames {
                     let c = &mut captures[frame.source as usize];
                     c.packets += 1;
                     c.bytes += frame.data.len() as u64;
@@ -155,6 +155,7 @@ pub fn analyze(
                     c.last_ts_ns = Some(frame.ts_ns);
                     engine.frame(frame);
                 }
+
                 if last_progress.elapsed() >= Duration::from_millis(200) {
                     last_progress = Instant::now();
                     progress(&Progress {
@@ -312,7 +313,7 @@ impl Engine {
         let _ = self.store.send(msg);
     }
 
-    fn frame(&mut self, frame: RawFrame) {
+    fn frame(&mut self, frame: &RawFrame) {
         self.pkt_no += 1;
         let pkt_no = self.pkt_no;
         self.rows.push(PacketRow {
@@ -328,7 +329,7 @@ impl Engine {
         if frame.ts_ns > self.last_expire_ns.saturating_add(1_000_000_000) {
             self.expire(frame.ts_ns);
         }
-        match self.decoder.decode(&frame, pkt_no) {
+        match self.decoder.decode(frame, pkt_no) {
             Decoded::Packet(meta) => {
                 self.account(&meta, &frame.data, frame.ts_ns, &[(pkt_no, frame.orig_len)]);
             }

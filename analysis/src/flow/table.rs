@@ -354,7 +354,9 @@ pub struct FlowTable {
     cfg: FlowConfig,
     /// Keyed with foldhash's per-process random seed: fast on the hot path
     /// and not predictable by an attacker choosing addresses.
-    flows: HashMap<FlowKey, Flow, foldhash::fast::RandomState>,
+    /// Flows are boxed so the table's buckets stay small: a rehash copies
+    /// 96-byte buckets, not whole flows, and empty buckets cost little.
+    flows: HashMap<FlowKey, Box<Flow>, foldhash::fast::RandomState>,
     deadlines: BinaryHeap<Reverse<(i64, u64, FlowKey)>>,
     next_id: u64,
     stats: FlowStats,
@@ -417,7 +419,7 @@ impl FlowTable {
                 // connection on the same tuple carries another one.
                 let reused = f.isn[dir.idx()].is_some_and(|isn| Some(isn) != seq);
                 if reused {
-                    if let Some(mut old) = self.flows.remove(&pk.key) {
+                    if let Some(mut old) = self.flows.remove(&pk.key).map(|b| *b) {
                         old.end_reason = EndReason::PortReuse;
                         old.finish_streams(stream_out);
                         self.stats.port_reuse += 1;
@@ -431,7 +433,7 @@ impl FlowTable {
             let flow = self.new_flow(pk, tcp.as_ref(), ts_ns);
             self.deadlines
                 .push(Reverse((flow.deadline(&self.cfg), flow.id, pk.key)));
-            self.flows.insert(pk.key, flow);
+            self.flows.insert(pk.key, Box::new(flow));
             self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
         }
         let Some(flow) = self.flows.get_mut(&pk.key) else {
@@ -547,7 +549,7 @@ impl FlowTable {
                 self.deadlines.push(Reverse((real, id, key)));
                 continue;
             }
-            return self.flows.remove(&key);
+            return self.flows.remove(&key).map(|b| *b);
         }
         None
     }
@@ -573,7 +575,7 @@ impl FlowTable {
         ended: &mut Vec<Flow>,
         stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
     ) {
-        let mut rest: Vec<Flow> = self.flows.drain().map(|(_, f)| f).collect();
+        let mut rest: Vec<Flow> = self.flows.drain().map(|(_, f)| *f).collect();
         rest.sort_by_key(|f| f.id);
         self.deadlines.clear();
         for mut f in rest {

@@ -5,6 +5,7 @@
 //! A case is built under temporary names and renamed into place only when
 //! ingest succeeds, so a failed run never leaves a case that looks complete.
 
+mod eve_out;
 pub mod query;
 pub mod schema;
 pub mod writer;

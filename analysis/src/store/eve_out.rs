@@ -1,0 +1,70 @@
+//! The EVE writer thread: formats and writes `eve.jsonl` beside the SQLite
+//! writer, so JSON formatting and SQL inserts use both cores.
+
+use crate::eve;
+use crate::flow::Flow;
+use crate::model::AnomalyRow;
+use crossbeam_channel::{bounded, Sender};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::thread::JoinHandle;
+
+/// Events for the EVE file, in the order they are to be written.
+pub(crate) enum EveMsg {
+    /// Ended flows with their Community IDs.
+    Flows(Vec<(Flow, String)>),
+    /// Anomalies.
+    Anomalies(Vec<AnomalyRow>),
+}
+
+/// Handle on the EVE thread.
+pub(crate) struct EveOut {
+    tx: Sender<EveMsg>,
+    handle: JoinHandle<io::Result<()>>,
+}
+
+impl EveOut {
+    /// Creates `path` and starts the thread.
+    pub(crate) fn create(path: &Path) -> io::Result<Self> {
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        let (tx, rx) = bounded::<EveMsg>(4);
+        let handle = std::thread::Builder::new()
+            .name("osprey-eve".into())
+            .spawn(move || {
+                for msg in rx.iter() {
+                    match msg {
+                        EveMsg::Flows(flows) => {
+                            for (f, cid) in &flows {
+                                serde_json::to_writer(&mut out, &eve::flow_event(f, cid))?;
+                                out.write_all(b"\n")?;
+                            }
+                        }
+                        EveMsg::Anomalies(rows) => {
+                            for a in &rows {
+                                serde_json::to_writer(&mut out, &eve::anomaly_event(a))?;
+                                out.write_all(b"\n")?;
+                            }
+                        }
+                    }
+                }
+                out.flush()
+            })?;
+        Ok(EveOut { tx, handle })
+    }
+
+    /// Queues events; fails if the thread stopped on a write error.
+    pub(crate) fn send(&self, msg: EveMsg) -> io::Result<()> {
+        self.tx
+            .send(msg)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "EVE writer stopped"))
+    }
+
+    /// Flushes and stops the thread, returning its first error.
+    pub(crate) fn finish(self) -> io::Result<()> {
+        drop(self.tx);
+        self.handle
+            .join()
+            .map_err(|_| io::Error::other("EVE writer thread panicked"))?
+    }
+}
