@@ -23,20 +23,6 @@ pub struct PacketRow {
     pub link_type: u32,
 }
 
-/// A frame's membership in a flow. Most frames belong to one flow; a
-/// VXLAN/Geneve frame belongs to its inner flow and to the outer UDP flow;
-/// non-IP frames and fragments of datagrams that never completed belong to
-/// none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Membership {
-    /// Frame number.
-    pub pkt_no: u64,
-    /// Flow.
-    pub flow_id: u64,
-    /// 0 = to server, 1 = to client, in that flow.
-    pub direction: u8,
-}
-
 /// The 5-tuple of the packet an anomaly was found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuple {

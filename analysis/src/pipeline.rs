@@ -12,7 +12,7 @@ use crate::decode::meta::{PacketMeta, Transport};
 use crate::decode::{Decoded, Decoder, DefragConfig};
 use crate::flow::table::{StreamEvent, Wire};
 use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
-use crate::model::{AnomalyKind, AnomalyRow, Membership, PacketRow, Tuple};
+use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
 use crate::store::{Batch, CaptureRow, StoreError, StoreMsg, StoreWriter};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use osprey_capture::file::FileSource;
@@ -276,7 +276,6 @@ struct Engine {
     store: Sender<StoreMsg>,
     pkt_no: u64,
     rows: Vec<PacketRow>,
-    members: Vec<Membership>,
     anomalies: Vec<AnomalyRow>,
     ended: Vec<Flow>,
     /// Ended flows waiting for the next batch.
@@ -296,7 +295,6 @@ impl Engine {
             store,
             pkt_no: 0,
             rows: Vec::with_capacity(ROW_BATCH),
-            members: Vec::with_capacity(ROW_BATCH),
             anomalies: Vec::new(),
             ended: Vec::new(),
             flows: Vec::new(),
@@ -385,10 +383,7 @@ impl Engine {
     /// Accounts a decoded packet made of `frames` (frame number, wire
     /// length) to its flows.
     fn account(&mut self, meta: &PacketMeta, buf: &[u8], ts_ns: i64, frames: &[(u64, u32)]) {
-        let wire = Wire {
-            frames: frames.len() as u64,
-            bytes: frames.iter().map(|f| u64::from(f.1)).sum(),
-        };
+        let wire = Wire { frames };
         let payload = buf.get(meta.payload.clone()).unwrap_or(&[]);
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
         let outer = PacketKey::outer_udp(meta).map(|pk| {
@@ -417,17 +412,6 @@ impl Engine {
                 &mut sink,
             )
         });
-        // The innermost flow owns the frame; the outer tunnel flow, when
-        // there is one too, is an extra membership.
-        for v in [verdict, outer].into_iter().flatten() {
-            for &(pkt_no, _) in frames {
-                self.members.push(Membership {
-                    pkt_no,
-                    flow_id: v.flow_id,
-                    direction: v.dir as u8,
-                });
-            }
-        }
         let first_flow = outer.map(|v| v.flow_id);
         let flow_id = verdict.map(|v| v.flow_id).or(first_flow);
         let pkt_no = frames.last().map_or(0, |f| f.0);
@@ -488,7 +472,7 @@ impl Engine {
     fn flush_rows(&mut self) {
         let batch = Batch {
             packets: std::mem::replace(&mut self.rows, Vec::with_capacity(ROW_BATCH)),
-            members: std::mem::replace(&mut self.members, Vec::with_capacity(ROW_BATCH)),
+            pieces: self.table.take_pieces(),
             flows: std::mem::take(&mut self.flows),
         };
         self.send(StoreMsg::Batch(batch));

@@ -186,6 +186,10 @@ pub struct Flow {
     pub end_reason: EndReason,
     /// Reassembly summary (TCP only).
     pub stream: StreamSummary,
+    /// Frames of the flow not yet handed out (see [`FlowPackets`]).
+    pub packets: Vec<u64>,
+    /// Pieces of the frame list already handed out.
+    pub packets_seq: u32,
     streams: Option<Box<TcpStreams>>,
     /// Reassembly ran and was finished (no second round on late data).
     stream_done: bool,
@@ -319,22 +323,29 @@ pub struct FlowStats {
     pub gaps: u64,
 }
 
-/// The frames a packet came in: one, or every fragment of a reassembled IP
-/// datagram. Flow counters count frames, so they agree with the packet index
-/// and with what an export writes.
+/// The frames a packet came in, as (frame number, wire length): one, or
+/// every fragment of a reassembled IP datagram. Flow counters count frames,
+/// so they agree with the packet index and with what an export writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wire {
+pub struct Wire<'a> {
     /// Frames.
-    pub frames: u64,
-    /// Their lengths on the wire.
-    pub bytes: u64,
+    pub frames: &'a [(u64, u32)],
 }
 
-impl Wire {
-    /// One frame of `bytes` bytes.
-    pub fn one(bytes: u64) -> Self {
-        Wire { frames: 1, bytes }
-    }
+/// Most frame numbers a flow holds before they are handed out as a
+/// [`FlowPackets`] piece (the flow's final piece comes with its record).
+pub const FLOW_LIST_MAX: usize = 4096;
+
+/// A piece of a flow's frame list: entries are the frame number in bits
+/// 0–62 and the direction (1 = to client) in bit 63.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowPackets {
+    /// The flow.
+    pub flow_id: u64,
+    /// Order of this piece among the flow's pieces.
+    pub seq: u32,
+    /// Entries, in frame order.
+    pub entries: Vec<u64>,
 }
 
 /// What the table did with one packet.
@@ -360,6 +371,7 @@ pub struct FlowTable {
     deadlines: BinaryHeap<Reverse<(i64, u64, FlowKey)>>,
     next_id: u64,
     stats: FlowStats,
+    pieces: Vec<FlowPackets>,
 }
 
 impl FlowTable {
@@ -371,12 +383,18 @@ impl FlowTable {
             deadlines: BinaryHeap::new(),
             next_id: 1,
             stats: FlowStats::default(),
+            pieces: Vec::new(),
         }
     }
 
     /// Counters so far.
     pub fn stats(&self) -> FlowStats {
         self.stats
+    }
+
+    /// Hands out the frame-list pieces of live flows that filled up.
+    pub fn take_pieces(&mut self) -> Vec<FlowPackets> {
+        std::mem::take(&mut self.pieces)
     }
 
     /// Flows currently held.
@@ -401,7 +419,7 @@ impl FlowTable {
         pk: &PacketKey,
         transport: Option<&Transport>,
         ts_ns: i64,
-        wire: Wire,
+        wire: Wire<'_>,
         payload: &[u8],
         ended: &mut Vec<Flow>,
         stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
@@ -446,8 +464,20 @@ impl FlowTable {
         };
         let dir = flow.direction_of(&pk.src);
         let d = dir.idx();
-        flow.pkts[d] += wire.frames;
-        flow.bytes[d] += wire.bytes;
+        flow.pkts[d] += wire.frames.len() as u64;
+        for &(pkt_no, len) in wire.frames {
+            flow.bytes[d] += u64::from(len);
+            flow.packets.push(pkt_no | ((d as u64) << 63));
+        }
+        if flow.packets.len() >= FLOW_LIST_MAX {
+            let entries = std::mem::take(&mut flow.packets);
+            self.pieces.push(FlowPackets {
+                flow_id: flow.id,
+                seq: flow.packets_seq,
+                entries,
+            });
+            flow.packets_seq += 1;
+        }
         flow.last_ts_ns = flow.last_ts_ns.max(ts_ns);
         let mut overlap_conflict = false;
         match transport {
@@ -506,6 +536,8 @@ impl FlowTable {
             app_proto: "unknown",
             end_reason: EndReason::Shutdown,
             stream: StreamSummary::default(),
+            packets: Vec::new(),
+            packets_seq: 0,
             streams: None,
             stream_done: false,
         }

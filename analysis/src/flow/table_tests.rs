@@ -84,7 +84,9 @@ impl Run {
             &pk,
             Some(&t),
             ts,
-            Wire::one(60 + payload.len() as u64),
+            Wire {
+                frames: &[(0, 60 + payload.len() as u32)],
+            },
             payload,
             &mut self.ended,
             &mut sink,
@@ -107,7 +109,7 @@ impl Run {
             &pk,
             Some(&t),
             ts,
-            Wire::one(80),
+            Wire { frames: &[(0, 80)] },
             &[],
             &mut self.ended,
             &mut sink,
@@ -267,7 +269,7 @@ fn table_cap_evicts_the_flow_nearest_its_timeout_first() {
             &probe,
             Some(&t),
             2 * s,
-            Wire::one(60),
+            Wire { frames: &[(0, 60)] },
             &[],
             &mut r.ended,
             &mut sink,
@@ -278,7 +280,7 @@ fn table_cap_evicts_the_flow_nearest_its_timeout_first() {
         &third,
         Some(&t),
         3 * s,
-        Wire::one(60),
+        Wire { frames: &[(0, 60)] },
         &[],
         &mut r.ended,
         &mut sink,
@@ -306,7 +308,7 @@ fn flood_of_distinct_flows_stays_within_the_cap() {
             &pk,
             Some(&t),
             i64::from(i),
-            Wire::one(60),
+            Wire { frames: &[(0, 60)] },
             &[],
             &mut r.ended,
             &mut sink,
@@ -331,4 +333,36 @@ fn reassembly_delivers_in_order_and_reports_conflicting_overlap() {
     let f = r.drain();
     assert_eq!(f[0].stream.overlap_conflicts, [1, 0]);
     assert_eq!(f[0].anomalies, 1);
+}
+
+#[test]
+fn long_flows_hand_out_their_frame_list_in_pieces() {
+    let mut r = Run::new(FlowConfig::default());
+    let pk = key((A, 5353), (B, 53), 17);
+    let t = Transport::Udp {
+        src_port: 5353,
+        dst_port: 53,
+    };
+    let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+    let n = FLOW_LIST_MAX as u64 + 904;
+    for i in 1..=n {
+        r.table.packet(
+            &pk,
+            Some(&t),
+            i as i64,
+            Wire { frames: &[(i, 60)] },
+            &[],
+            &mut r.ended,
+            &mut sink,
+        );
+    }
+    let pieces = r.table.take_pieces();
+    assert_eq!(pieces.len(), 1);
+    assert_eq!((pieces[0].seq, pieces[0].entries.len()), (0, FLOW_LIST_MAX));
+    assert_eq!(pieces[0].entries[0], 1);
+    let f = r.drain();
+    assert_eq!(f[0].packets_seq, 1);
+    assert_eq!(f[0].packets.len(), 904);
+    assert_eq!(f[0].packets.last(), Some(&n));
+    assert_eq!(f[0].pkts, [n, 0]);
 }

@@ -4,10 +4,10 @@ use super::eve_out::{EveMsg, EveOut};
 use super::schema;
 use super::StoreError;
 use crate::eve;
+use crate::flow::table::FlowPackets;
 use crate::flow::Flow;
-use crate::model::{AnomalyRow, Membership, PacketRow};
+use crate::model::{AnomalyRow, PacketRow};
 use rusqlite::{params, Connection};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// A capture (input file) of the case.
@@ -35,15 +35,14 @@ pub struct CaptureRow {
     pub warning: Option<String>,
 }
 
-/// Packet-index entries, flow memberships and ended flows, in the order
-/// the engine produced them: a flow's memberships always arrive in the same
-/// or an earlier batch than its record.
+/// Packet-index entries, pieces of live flows' frame lists, and ended
+/// flows (each with the rest of its frame list).
 #[derive(Default)]
 pub struct Batch {
     /// Frame locations, in frame-number order.
     pub packets: Vec<PacketRow>,
-    /// Which flows frames belong to.
-    pub members: Vec<Membership>,
+    /// Frame-list pieces of flows still live.
+    pub pieces: Vec<FlowPackets>,
     /// Flows that ended.
     pub flows: Vec<Flow>,
 }
@@ -79,16 +78,12 @@ pub struct StoreWriter {
     final_eve: PathBuf,
     summary: StoreSummary,
     chunk: Chunk,
-    lists: HashMap<u64, FlowList, foldhash::fast::RandomState>,
 }
 
 /// Frames per `packet_chunks` row.
 pub const CHUNK_FRAMES: usize = 1024;
 /// Bytes of one frame location record in a chunk.
 pub const LOCATION_BYTES: usize = 36;
-/// Frame numbers per `flow_packets` row.
-pub const FLOW_LIST_MAX: usize = 4096;
-
 /// Packet-index chunk being filled.
 #[derive(Default)]
 struct Chunk {
@@ -97,13 +92,6 @@ struct Chunk {
     first_ts_ns: i64,
     last_ts_ns: i64,
     records: Vec<u8>,
-}
-
-/// Frame numbers of one live flow not yet written.
-#[derive(Default)]
-struct FlowList {
-    seq: u32,
-    entries: Vec<u8>,
 }
 
 /// Encodes one frame location (little endian): capture_id u32, interface
@@ -153,7 +141,6 @@ impl StoreWriter {
             final_eve,
             summary: StoreSummary::default(),
             chunk: Chunk::default(),
-            lists: HashMap::default(),
         })
     }
 
@@ -178,19 +165,12 @@ impl StoreWriter {
                     encode_location(&mut self.chunk.records, r);
                 }
                 self.summary.packets += batch.packets.len() as u64;
-                for m in &batch.members {
-                    let list = self.lists.entry(m.flow_id).or_default();
-                    let entry = m.pkt_no | (u64::from(m.direction & 1) << 63);
-                    list.entries.extend_from_slice(&entry.to_le_bytes());
-                    if list.entries.len() == FLOW_LIST_MAX * 8 {
-                        write_list(&tx, m.flow_id, list)?;
-                    }
+                for p in &batch.pieces {
+                    write_list(&tx, p.flow_id, p.seq, &p.entries)?;
                 }
                 let flows = batch.flows;
                 for f in &flows {
-                    if let Some(mut list) = self.lists.remove(&f.id) {
-                        write_list(&tx, f.id, &mut list)?;
-                    }
+                    write_list(&tx, f.id, f.packets_seq, &f.packets)?;
                 }
                 let mut st = tx.prepare_cached(
                     "INSERT INTO flows(id, community_id, proto, src_ip, src_port, dest_ip, dest_port, vlan, tunnel, app_proto, start_ns, end_ns, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, state, reason, tcp_state, tcp_flags_ts, tcp_flags_tc, icmp_type, icmp_code, anomalies, stream_gaps, overlap_conflicts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
@@ -293,13 +273,6 @@ impl StoreWriter {
     pub fn finish(mut self) -> Result<StoreSummary, StoreError> {
         let tx = self.conn.transaction()?;
         write_chunk(&tx, &mut self.chunk)?;
-        let mut ids: Vec<u64> = self.lists.keys().copied().collect();
-        ids.sort_unstable();
-        for id in ids {
-            if let Some(mut list) = self.lists.remove(&id) {
-                write_list(&tx, id, &mut list)?;
-            }
-        }
         tx.commit()?;
         self.conn.execute_batch(schema::INDEXES)?;
         self.conn.execute(
@@ -368,19 +341,19 @@ fn write_chunk(tx: &rusqlite::Transaction<'_>, chunk: &mut Chunk) -> Result<(), 
     Ok(())
 }
 
-/// Writes a flow's pending frame numbers as its next `flow_packets` row.
+/// Writes one piece of a flow's frame list as a `flow_packets` row.
 fn write_list(
     tx: &rusqlite::Transaction<'_>,
     flow_id: u64,
-    list: &mut FlowList,
+    seq: u32,
+    entries: &[u64],
 ) -> Result<(), StoreError> {
-    if list.entries.is_empty() {
+    if entries.is_empty() {
         return Ok(());
     }
+    let blob: Vec<u8> = entries.iter().flat_map(|e| e.to_le_bytes()).collect();
     tx.prepare_cached("INSERT INTO flow_packets(flow_id, seq, entries) VALUES (?1, ?2, ?3)")?
-        .execute(params![flow_id as i64, list.seq, list.entries])?;
-    list.seq += 1;
-    list.entries.clear();
+        .execute(params![flow_id as i64, seq, blob])?;
     Ok(())
 }
 
