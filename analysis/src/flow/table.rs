@@ -21,6 +21,7 @@
 use super::key::{Direction, Endpoint, FlowKey, PacketKey};
 use super::tcp_reasm::{ReasmConfig, ReasmStats, StreamReassembler, StreamSink};
 use crate::decode::meta::{TcpMeta, Transport};
+use crate::dpi::Identifier;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -180,8 +181,10 @@ pub struct Flow {
     pub icmp_type_code: Option<(u8, u8)>,
     /// Decode and stream anomalies attributed to this flow.
     pub anomalies: u32,
-    /// Application protocol (`unknown` until DPI names it).
+    /// Application protocol (`unknown` until identified).
     pub app_proto: &'static str,
+    /// Protocol identification state.
+    ident: Identifier,
     /// Why the record ended (set when the flow leaves the table).
     pub end_reason: EndReason,
     /// Reassembly summary (TCP only).
@@ -255,11 +258,21 @@ impl Flow {
                 let mut fwd = EventSink {
                     flow: self.id,
                     dir,
+                    server_port: self.server.port,
+                    ident: &mut self.ident,
                     out: &mut *sink,
                 };
                 s.dirs[i].flush(&mut fwd);
                 fold_stats(&mut self.stream, i, s.dirs[i].stats());
             }
+            self.name_app();
+        }
+    }
+
+    /// Copies the identified protocol's name into `app_proto`.
+    fn name_app(&mut self) {
+        if let Some(app) = self.ident.app() {
+            self.app_proto = app.name();
         }
     }
 }
@@ -289,17 +302,23 @@ pub enum StreamEvent<'a> {
     },
 }
 
+/// Forwards one direction's reassembled stream to the flow's protocol
+/// identifier and to the caller.
 struct EventSink<'s, 'f> {
     flow: u64,
     dir: Direction,
+    server_port: u16,
+    ident: &'s mut Identifier,
     out: &'s mut (dyn FnMut(u64, Direction, StreamEvent<'_>) + 'f),
 }
 
 impl StreamSink for EventSink<'_, '_> {
     fn data(&mut self, offset: u64, bytes: &[u8]) {
+        self.ident.tcp_data(self.dir, self.server_port, bytes);
         (self.out)(self.flow, self.dir, StreamEvent::Data { offset, bytes });
     }
     fn gap(&mut self, offset: u64, len: u64) {
+        self.ident.tcp_gap(self.dir);
         (self.out)(self.flow, self.dir, StreamEvent::Gap { offset, len });
     }
 }
@@ -493,6 +512,11 @@ impl FlowTable {
                     self.stats.overlap_conflicts += 1;
                     flow.anomalies += 1;
                 }
+                flow.name_app();
+            }
+            Some(Transport::Udp { .. }) if !flow.ident.done() => {
+                flow.ident.udp_datagram(dir, flow.server.port, payload);
+                flow.name_app();
             }
             Some(Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code })
                 if flow.icmp_type_code.is_none() =>
@@ -534,6 +558,7 @@ impl FlowTable {
             icmp_type_code: None,
             anomalies: 0,
             app_proto: "unknown",
+            ident: Identifier::default(),
             end_reason: EndReason::Shutdown,
             stream: StreamSummary::default(),
             packets: Vec::new(),
@@ -690,7 +715,15 @@ fn feed_stream(
         return false;
     };
     let d = dir.idx();
-    let mut sink = EventSink { flow: id, dir, out };
+    let server_port = flow.server.port;
+    let ident = &mut flow.ident;
+    let mut sink = EventSink {
+        flow: id,
+        dir,
+        server_port,
+        ident,
+        out,
+    };
     let mut conflict = false;
     if !payload.is_empty() {
         let seq = if t.has(TcpMeta::SYN) {
@@ -709,6 +742,8 @@ fn feed_stream(
             } else {
                 Direction::ToServer
             },
+            server_port,
+            ident: sink.ident,
             out: sink.out,
         };
         streams.dirs[1 - d].on_ack(t.ack, &mut rsink);

@@ -1,0 +1,251 @@
+//! Port-independent application-protocol identification.
+//!
+//! Every protocol is a [`Descriptor`] in one table per transport
+//! (`tcp::REGISTRY`, `udp::REGISTRY`): its name, the ports it usually uses
+//! (a hint that only orders the probes) and a probe over the first bytes of
+//! each direction. Container traffic runs on any port, so a probe must
+//! recognise the protocol from its bytes alone, never from the port.
+//!
+//! Probes are pure functions that never allocate and never panic on any
+//! input; they answer [`Probe::Match`], [`Probe::NotMine`] or
+//! [`Probe::NeedMore`] (the bytes so far are a valid prefix). The
+//! [`Identifier`] of each flow buffers at most [`PROBE_BYTES`] per direction
+//! and stops probing once a protocol matched or every probe declined.
+
+pub mod tcp;
+pub mod udp;
+
+use crate::flow::Direction;
+
+/// Bytes per direction kept for probing.
+pub const PROBE_BYTES: usize = 512;
+
+/// Application protocols Osprey names, with Suricata's names where Suricata
+/// has them and lowercase names otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AppProto {
+    /// HTTP/1.x.
+    Http,
+    /// HTTP/2 (h2c, prior knowledge).
+    Http2,
+    /// TLS.
+    Tls,
+    /// DNS over UDP or TCP.
+    Dns,
+    /// SSH.
+    Ssh,
+    /// SMTP.
+    Smtp,
+    /// FTP control channel.
+    Ftp,
+    /// SMB 1/2/3.
+    Smb,
+    /// PostgreSQL.
+    Pgsql,
+    /// MySQL / MariaDB.
+    Mysql,
+    /// Redis (RESP).
+    Redis,
+    /// MongoDB wire protocol.
+    Mongodb,
+    /// Apache Kafka.
+    Kafka,
+    /// Cassandra CQL native protocol.
+    Cassandra,
+    /// MS-SQL TDS.
+    Tds,
+    /// Memcached (text or binary).
+    Memcached,
+    /// AMQP 0-9-1 / 1.0.
+    Amqp,
+    /// MQTT.
+    Mqtt,
+    /// ZooKeeper.
+    Zookeeper,
+    /// QUIC.
+    Quic,
+    /// DHCP.
+    Dhcp,
+    /// NTP.
+    Ntp,
+    /// SNMP.
+    Snmp,
+    /// Kerberos 5.
+    Krb5,
+    /// Telnet.
+    Telnet,
+}
+
+impl AppProto {
+    /// The EVE `app_proto` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppProto::Http => "http",
+            AppProto::Http2 => "http2",
+            AppProto::Tls => "tls",
+            AppProto::Dns => "dns",
+            AppProto::Ssh => "ssh",
+            AppProto::Smtp => "smtp",
+            AppProto::Ftp => "ftp",
+            AppProto::Smb => "smb",
+            AppProto::Pgsql => "pgsql",
+            AppProto::Mysql => "mysql",
+            AppProto::Redis => "redis",
+            AppProto::Mongodb => "mongodb",
+            AppProto::Kafka => "kafka",
+            AppProto::Cassandra => "cassandra",
+            AppProto::Tds => "tds",
+            AppProto::Memcached => "memcached",
+            AppProto::Amqp => "amqp",
+            AppProto::Mqtt => "mqtt",
+            AppProto::Zookeeper => "zookeeper",
+            AppProto::Quic => "quic",
+            AppProto::Dhcp => "dhcp",
+            AppProto::Ntp => "ntp",
+            AppProto::Snmp => "snmp",
+            AppProto::Krb5 => "krb5",
+            AppProto::Telnet => "telnet",
+        }
+    }
+}
+
+/// A probe's answer for the bytes seen so far in one direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// These bytes are this protocol.
+    Match,
+    /// These bytes are not this protocol.
+    NotMine,
+    /// A valid prefix: more bytes are needed to decide.
+    NeedMore,
+}
+
+/// One protocol's entry in a registry.
+#[derive(Debug, Clone, Copy)]
+pub struct Descriptor {
+    /// The protocol.
+    pub app: AppProto,
+    /// Ports it usually runs on: probes of protocols whose port matches the
+    /// flow's server port run first. Never required for a match.
+    pub ports: &'static [u16],
+    /// Recognises the protocol from the first bytes of one direction (for
+    /// UDP: one datagram). `Direction::ToServer` is client → server.
+    pub probe: fn(Direction, &[u8]) -> Probe,
+}
+
+/// Datagrams per direction a UDP flow is probed with before it is
+/// declared `unknown`.
+pub const UDP_PROBE_DATAGRAMS: u8 = 4;
+
+/// Per-direction probing state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum DirState {
+    /// Some probe may still match.
+    #[default]
+    Pending,
+    /// No probe can match this direction.
+    Declined,
+}
+
+/// Per-flow identification state: at most [`PROBE_BYTES`] buffered per
+/// direction, freed once decided.
+#[derive(Debug, Default)]
+pub struct Identifier {
+    buf: [Vec<u8>; 2],
+    state: [DirState; 2],
+    datagrams: [u8; 2],
+    decided: Option<Option<AppProto>>,
+}
+
+impl Identifier {
+    /// The protocol, once identified.
+    pub fn app(&self) -> Option<AppProto> {
+        self.decided.flatten()
+    }
+
+    /// True once identification is over (matched, or nothing can match).
+    pub fn done(&self) -> bool {
+        self.decided.is_some()
+    }
+
+    /// Feeds in-order TCP stream bytes of one direction.
+    pub fn tcp_data(&mut self, dir: Direction, server_port: u16, bytes: &[u8]) {
+        let d = dir.idx();
+        if self.done() || self.state[d] == DirState::Declined || bytes.is_empty() {
+            return;
+        }
+        let room = PROBE_BYTES.saturating_sub(self.buf[d].len());
+        self.buf[d].extend_from_slice(&bytes[..bytes.len().min(room)]);
+        match run(tcp::REGISTRY, server_port, dir, &self.buf[d]) {
+            Some(Some(app)) => self.finish(Some(app)),
+            Some(None) => self.decline(d),
+            None if self.buf[d].len() >= PROBE_BYTES => self.decline(d),
+            None => {}
+        }
+    }
+
+    /// A hole in a TCP direction before its first byte: the start of that
+    /// direction is lost, so it cannot be probed.
+    pub fn tcp_gap(&mut self, dir: Direction) {
+        let d = dir.idx();
+        if !self.done() && self.buf[d].is_empty() {
+            self.decline(d);
+        }
+    }
+
+    /// Feeds one UDP datagram's payload.
+    pub fn udp_datagram(&mut self, dir: Direction, server_port: u16, payload: &[u8]) {
+        let d = dir.idx();
+        if self.done() || payload.is_empty() || self.state[d] == DirState::Declined {
+            return;
+        }
+        match run(udp::REGISTRY, server_port, dir, payload) {
+            Some(Some(app)) => self.finish(Some(app)),
+            _ => {
+                self.datagrams[d] += 1;
+                if self.datagrams[d] >= UDP_PROBE_DATAGRAMS {
+                    self.decline(d);
+                }
+            }
+        }
+    }
+
+    fn decline(&mut self, d: usize) {
+        self.state[d] = DirState::Declined;
+        self.buf[d] = Vec::new();
+        if self.state == [DirState::Declined; 2] {
+            self.finish(None);
+        }
+    }
+
+    fn finish(&mut self, app: Option<AppProto>) {
+        self.decided = Some(app);
+        self.buf = [Vec::new(), Vec::new()];
+    }
+}
+
+/// Runs a registry's probes over one direction's bytes: port-hinted
+/// protocols first, then the rest. `Some(Some(app))` on a match,
+/// `Some(None)` when every probe declined, `None` when some need more.
+fn run(
+    registry: &[Descriptor],
+    server_port: u16,
+    dir: Direction,
+    data: &[u8],
+) -> Option<Option<AppProto>> {
+    let hinted = registry.iter().filter(|d| d.ports.contains(&server_port));
+    let others = registry.iter().filter(|d| !d.ports.contains(&server_port));
+    let mut pending = false;
+    for d in hinted.chain(others) {
+        match (d.probe)(dir, data) {
+            Probe::Match => return Some(Some(d.app)),
+            Probe::NeedMore => pending = true,
+            Probe::NotMine => {}
+        }
+    }
+    if pending {
+        None
+    } else {
+        Some(None)
+    }
+}
