@@ -66,3 +66,29 @@ fn lab_flow_counts_match_tshark() {
     assert_eq!(flow_count(&case, 6), convs("tcp"));
     assert_eq!(flow_count(&case, 17), convs("udp"));
 }
+
+/// The lab ran dnsmasq on :53, an HTTP server on :80 and redis-server on
+/// :6379 (samples/README.md); nc on :9000 and a UDP echo on :7777 speak no
+/// protocol. Each flow must be named accordingly.
+#[test]
+fn lab_flows_are_named_by_what_they_speak() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    assert!(analyze(&[&sample("lab-basic.pcap")], &case)
+        .status
+        .success());
+    let flows = flow_rows(&case);
+    let mut checked = 0;
+    for f in &flows {
+        let want = match (f.proto, f.dest_port) {
+            (6 | 17, 53) => "dns",
+            (6, 80) => "http",
+            (6, 6379) => "redis",
+            (6, 9000) | (17, 7777) => "unknown",
+            _ => continue,
+        };
+        checked += 1;
+        assert_eq!(f.app_proto, want, "flow {} to port {}", f.id, f.dest_port);
+    }
+    assert!(checked >= 10, "only {checked} lab flows checked");
+}

@@ -22,7 +22,11 @@ pub(super) fn assert_valid(probe: ProbeFn, dir: Direction, bytes: &[u8]) {
             _ => {}
         }
     }
-    assert!(matched_at.is_some(), "never matched ({} bytes)", bytes.len());
+    assert!(
+        matched_at.is_some(),
+        "never matched ({} bytes)",
+        bytes.len()
+    );
 }
 
 /// `bytes` is not this protocol: no prefix matches and the whole buffer is
@@ -34,18 +38,6 @@ pub(super) fn assert_not_mine(probe: ProbeFn, dir: Direction, bytes: &[u8]) {
         assert_ne!(probe(dir, prefix), Probe::Match, "prefix of {n} bytes");
     }
     assert_eq!(probe(dir, bytes), Probe::NotMine);
-}
-
-/// No prefix of `bytes` in either direction panics, and no prefix of it
-/// matches (for inputs that must never be claimed).
-#[track_caller]
-pub(super) fn assert_never_matches(probe: ProbeFn, bytes: &[u8]) {
-    for dir in [Direction::ToServer, Direction::ToClient] {
-        for n in 0..=bytes.len() {
-            let prefix = bytes.get(..n).unwrap_or_default();
-            assert_ne!(probe(dir, prefix), Probe::Match, "{dir:?} prefix {n}");
-        }
-    }
 }
 
 /// Runs the probe over every window of some pseudo-random bytes and the

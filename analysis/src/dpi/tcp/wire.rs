@@ -7,6 +7,9 @@
 
 use super::super::Probe;
 
+/// A field check: the field's offset and its validity test.
+pub(super) type FieldCheck<T> = (usize, fn(T) -> bool);
+
 /// Byte at `off`.
 pub(super) fn u8_at(data: &[u8], off: usize) -> Option<u8> {
     data.get(off).copied()
@@ -87,7 +90,7 @@ pub(super) fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
 /// trailing `\r`) and the bytes after it. `None` when no `\n` yet.
 pub(super) fn line(data: &[u8]) -> Option<(&[u8], &[u8])> {
     let nl = data.iter().position(|&b| b == b'\n')?;
-    let (head, tail) = data.split_at(nl);
+    let (head, tail) = data.split_at_checked(nl)?;
     let head = head.strip_suffix(b"\r").unwrap_or(head);
     Some((head, tail.get(1..).unwrap_or_default()))
 }
