@@ -294,8 +294,11 @@ impl StoreWriter {
             summary,
             ..
         } = self;
+        tracing::debug!("case database switched to WAL");
         conn.close().map_err(|(_, e)| e)?;
+        tracing::debug!("case database closed");
         eve.finish()?;
+        tracing::debug!("EVE file written");
         remove_db_files(&final_db)?;
         std::fs::rename(&tmp_db, &final_db)?;
         std::fs::rename(&tmp_eve, &final_eve)?;
