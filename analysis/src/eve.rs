@@ -2,6 +2,7 @@
 //! that read Suricata's `eve.json` read Osprey's too.
 
 use crate::community_id::community_id_v1;
+use crate::flow::table::AppEvent;
 use crate::flow::Flow;
 use crate::model::AnomalyRow;
 use serde::Serialize;
@@ -279,6 +280,35 @@ pub fn anomaly_event(a: &AnomalyRow) -> AnomalyEvent {
             kind: a.kind.name(),
             event: a.event,
         },
+    }
+}
+
+/// An application-layer EVE event (`http`, `dns`): the flow's tuple and
+/// the record under the key named by its event type, as Suricata writes
+/// them.
+pub struct AppEventLine<'a>(pub &'a AppEvent);
+
+impl Serialize for AppEventLine<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let e = self.0;
+        let kind = e.record.event_type();
+        let ports = !matches!(e.proto, 1 | 58);
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("timestamp", &timestamp(e.ts_ns))?;
+        m.serialize_entry("flow_id", &e.flow_id)?;
+        m.serialize_entry("event_type", kind)?;
+        m.serialize_entry("src_ip", &e.client.ip)?;
+        if ports {
+            m.serialize_entry("src_port", &e.client.port)?;
+        }
+        m.serialize_entry("dest_ip", &e.server.ip)?;
+        if ports {
+            m.serialize_entry("dest_port", &e.server.port)?;
+        }
+        m.serialize_entry("proto", &proto_name(e.proto))?;
+        m.serialize_entry(kind, &e.record)?;
+        m.end()
     }
 }
 

@@ -473,6 +473,7 @@ impl Engine {
         let batch = Batch {
             packets: std::mem::replace(&mut self.rows, Vec::with_capacity(ROW_BATCH)),
             pieces: self.table.take_pieces(),
+            app_events: self.table.take_app_events(),
             flows: std::mem::take(&mut self.flows),
         };
         self.send(StoreMsg::Batch(batch));

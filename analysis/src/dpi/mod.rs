@@ -12,10 +12,14 @@
 //! [`Identifier`] of each flow buffers at most [`PROBE_BYTES`] per direction
 //! and stops probing once a protocol matched or every probe declined.
 
+pub mod parse;
+pub mod parser;
+pub mod records;
 pub mod tcp;
 pub mod udp;
 
 use crate::flow::Direction;
+use parser::{AppParser, AppRecord, MAX_RECORDS_PER_FLOW};
 
 /// Bytes per direction kept for probing.
 pub const PROBE_BYTES: usize = 512;
@@ -147,14 +151,33 @@ enum DirState {
     Declined,
 }
 
-/// Per-flow identification state: at most [`PROBE_BYTES`] buffered per
-/// direction, freed once decided.
-#[derive(Debug, Default)]
+/// Per-flow application layer: identification, then the protocol's
+/// parser. At most [`PROBE_BYTES`] are buffered per direction while
+/// probing; once a protocol is identified, the buffered bytes are replayed
+/// into its parser (if Osprey has one) and later bytes go straight to it.
+#[derive(Default)]
 pub struct Identifier {
     buf: [Vec<u8>; 2],
     state: [DirState; 2],
     datagrams: [u8; 2],
     decided: Option<Option<AppProto>>,
+    parser: Option<Box<dyn AppParser>>,
+    /// Records parsed and not yet collected by the flow table.
+    pending: Vec<AppRecord>,
+    /// Records emitted so far (capped by [`MAX_RECORDS_PER_FLOW`]).
+    emitted: u32,
+    /// Records dropped by the cap.
+    dropped: u32,
+}
+
+impl std::fmt::Debug for Identifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identifier")
+            .field("decided", &self.decided)
+            .field("parser", &self.parser.is_some())
+            .field("emitted", &self.emitted)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Identifier {
@@ -168,39 +191,70 @@ impl Identifier {
         self.decided.is_some()
     }
 
+    /// Records dropped because the flow reached [`MAX_RECORDS_PER_FLOW`].
+    pub fn dropped_records(&self) -> u32 {
+        self.dropped
+    }
+
     /// Feeds in-order TCP stream bytes of one direction.
     pub fn tcp_data(&mut self, dir: Direction, server_port: u16, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.done() {
+            self.parse(dir, bytes);
+            return;
+        }
         let d = dir.idx();
-        if self.done() || self.state[d] == DirState::Declined || bytes.is_empty() {
+        if self.state[d] == DirState::Declined {
             return;
         }
         let room = PROBE_BYTES.saturating_sub(self.buf[d].len());
-        self.buf[d].extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let (head, rest) = bytes.split_at(bytes.len().min(room));
+        self.buf[d].extend_from_slice(head);
         match run(tcp::REGISTRY, server_port, dir, &self.buf[d]) {
-            Some(Some(app)) => self.finish(Some(app)),
+            Some(Some(app)) => {
+                self.decide(Some(app), true);
+                self.parse(dir, rest);
+            }
             Some(None) => self.decline(d),
             None if self.buf[d].len() >= PROBE_BYTES => self.decline(d),
             None => {}
         }
     }
 
-    /// A hole in a TCP direction before its first byte: the start of that
-    /// direction is lost, so it cannot be probed.
+    /// A hole in a TCP direction. Before its first byte, the start of that
+    /// direction is lost and it cannot be probed; after identification the
+    /// parser resynchronises or stops.
     pub fn tcp_gap(&mut self, dir: Direction) {
         let d = dir.idx();
-        if !self.done() && self.buf[d].is_empty() {
+        if self.done() {
+            if let Some(p) = self.parser.as_mut() {
+                p.gap(dir);
+            }
+        } else if self.buf[d].is_empty() {
             self.decline(d);
         }
     }
 
     /// Feeds one UDP datagram's payload.
     pub fn udp_datagram(&mut self, dir: Direction, server_port: u16, payload: &[u8]) {
+        if payload.is_empty() {
+            return;
+        }
+        if self.done() {
+            self.parse(dir, payload);
+            return;
+        }
         let d = dir.idx();
-        if self.done() || payload.is_empty() || self.state[d] == DirState::Declined {
+        if self.state[d] == DirState::Declined {
             return;
         }
         match run(udp::REGISTRY, server_port, dir, payload) {
-            Some(Some(app)) => self.finish(Some(app)),
+            Some(Some(app)) => {
+                self.decide(Some(app), false);
+                self.parse(dir, payload);
+            }
             _ => {
                 self.datagrams[d] += 1;
                 if self.datagrams[d] >= UDP_PROBE_DATAGRAMS {
@@ -210,17 +264,64 @@ impl Identifier {
         }
     }
 
+    /// End of the flow: the parser emits what it still holds.
+    pub fn finish(&mut self) {
+        if let Some(mut p) = self.parser.take() {
+            let mut out = Vec::new();
+            p.finish(&mut out);
+            self.collect(out);
+        }
+    }
+
+    /// Moves the records parsed so far to `out`.
+    pub fn take_records(&mut self, out: &mut Vec<AppRecord>) {
+        out.append(&mut self.pending);
+    }
+
+    fn parse(&mut self, dir: Direction, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if let Some(p) = self.parser.as_mut() {
+            let mut out = Vec::new();
+            p.data(dir, bytes, &mut out);
+            self.collect(out);
+        }
+    }
+
+    fn collect(&mut self, records: Vec<AppRecord>) {
+        for r in records {
+            if self.emitted < MAX_RECORDS_PER_FLOW {
+                self.emitted += 1;
+                self.pending.push(r);
+            } else {
+                self.dropped += 1;
+            }
+        }
+    }
+
     fn decline(&mut self, d: usize) {
         self.state[d] = DirState::Declined;
         self.buf[d] = Vec::new();
         if self.state == [DirState::Declined; 2] {
-            self.finish(None);
+            self.decide(None, true);
         }
     }
 
-    fn finish(&mut self, app: Option<AppProto>) {
+    /// Records the decision; for TCP, replays the probed bytes of both
+    /// directions (client first) into the new parser.
+    fn decide(&mut self, app: Option<AppProto>, tcp: bool) {
         self.decided = Some(app);
-        self.buf = [Vec::new(), Vec::new()];
+        self.parser = app.and_then(|a| parse::parser_for(a, tcp));
+        let buf = std::mem::take(&mut self.buf);
+        if tcp {
+            for (dir, bytes) in [Direction::ToServer, Direction::ToClient]
+                .into_iter()
+                .zip(&buf)
+            {
+                self.parse(dir, bytes);
+            }
+        }
     }
 }
 

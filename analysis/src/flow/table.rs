@@ -21,6 +21,7 @@
 use super::key::{Direction, Endpoint, FlowKey, PacketKey};
 use super::tcp_reasm::{ReasmConfig, ReasmStats, StreamReassembler, StreamSink};
 use crate::decode::meta::{TcpMeta, Transport};
+use crate::dpi::parser::AppRecord;
 use crate::dpi::Identifier;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -269,6 +270,32 @@ impl Flow {
         }
     }
 
+    /// Ends the flow's application layer: flushes reassembly, lets the
+    /// parser emit what it holds, and collects the records.
+    fn conclude(
+        &mut self,
+        events: &mut Vec<AppEvent>,
+        sink: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
+    ) {
+        self.finish_streams(sink);
+        self.ident.finish();
+        self.collect_records(self.last_ts_ns, events);
+    }
+
+    /// Moves the parser's records out as [`AppEvent`]s stamped `ts_ns`.
+    fn collect_records(&mut self, ts_ns: i64, events: &mut Vec<AppEvent>) {
+        let mut records = Vec::new();
+        self.ident.take_records(&mut records);
+        events.extend(records.into_iter().map(|record| AppEvent {
+            flow_id: self.id,
+            ts_ns,
+            client: self.client,
+            server: self.server,
+            proto: self.key.proto,
+            record,
+        }));
+    }
+
     /// Copies the identified protocol's name into `app_proto`.
     fn name_app(&mut self) {
         if let Some(app) = self.ident.app() {
@@ -281,6 +308,23 @@ fn fold_stats(sum: &mut StreamSummary, i: usize, st: &ReasmStats) {
     sum.delivered[i] = st.delivered_bytes;
     sum.gaps[i] = st.gaps;
     sum.overlap_conflicts[i] = st.overlap_conflicts;
+}
+
+/// One application-layer record with the flow it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppEvent {
+    /// Flow id.
+    pub flow_id: u64,
+    /// Time of the packet that completed the record.
+    pub ts_ns: i64,
+    /// The flow's client.
+    pub client: Endpoint,
+    /// The flow's server.
+    pub server: Endpoint,
+    /// IP protocol.
+    pub proto: u8,
+    /// The record.
+    pub record: AppRecord,
 }
 
 /// Reassembled stream output for later stages (DPI).
@@ -391,6 +435,7 @@ pub struct FlowTable {
     next_id: u64,
     stats: FlowStats,
     pieces: Vec<FlowPackets>,
+    app_events: Vec<AppEvent>,
 }
 
 impl FlowTable {
@@ -403,12 +448,18 @@ impl FlowTable {
             next_id: 1,
             stats: FlowStats::default(),
             pieces: Vec::new(),
+            app_events: Vec::new(),
         }
     }
 
     /// Counters so far.
     pub fn stats(&self) -> FlowStats {
         self.stats
+    }
+
+    /// Hands out the application-layer records parsed so far.
+    pub fn take_app_events(&mut self) -> Vec<AppEvent> {
+        std::mem::take(&mut self.app_events)
     }
 
     /// Hands out the frame-list pieces of live flows that filled up.
@@ -458,7 +509,7 @@ impl FlowTable {
                 if reused {
                     if let Some(mut old) = self.flows.remove(&pk.key).map(|b| *b) {
                         old.end_reason = EndReason::PortReuse;
-                        old.finish_streams(stream_out);
+                        old.conclude(&mut self.app_events, stream_out);
                         self.stats.port_reuse += 1;
                         ended.push(old);
                     }
@@ -513,10 +564,12 @@ impl FlowTable {
                     flow.anomalies += 1;
                 }
                 flow.name_app();
+                flow.collect_records(ts_ns, &mut self.app_events);
             }
-            Some(Transport::Udp { .. }) if !flow.ident.done() => {
+            Some(Transport::Udp { .. }) => {
                 flow.ident.udp_datagram(dir, flow.server.port, payload);
                 flow.name_app();
+                flow.collect_records(ts_ns, &mut self.app_events);
             }
             Some(Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code })
                 if flow.icmp_type_code.is_none() =>
@@ -578,7 +631,7 @@ impl FlowTable {
             match self.pop_earliest(i64::MAX) {
                 Some(mut f) => {
                     f.end_reason = EndReason::Evicted;
-                    f.finish_streams(stream_out);
+                    f.conclude(&mut self.app_events, stream_out);
                     self.stats.evicted += 1;
                     ended.push(f);
                 }
@@ -620,7 +673,7 @@ impl FlowTable {
     ) {
         while let Some(mut f) = self.pop_earliest(now_ns) {
             f.end_reason = EndReason::Timeout;
-            f.finish_streams(stream_out);
+            f.conclude(&mut self.app_events, stream_out);
             self.stats.timed_out += 1;
             ended.push(f);
         }
@@ -637,7 +690,7 @@ impl FlowTable {
         self.deadlines.clear();
         for mut f in rest {
             f.end_reason = EndReason::Shutdown;
-            f.finish_streams(stream_out);
+            f.conclude(&mut self.app_events, stream_out);
             ended.push(f);
         }
     }

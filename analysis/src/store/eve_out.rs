@@ -2,6 +2,7 @@
 //! writer, so JSON formatting and SQL inserts use both cores.
 
 use crate::eve;
+use crate::flow::table::AppEvent;
 use crate::flow::Flow;
 use crate::model::AnomalyRow;
 use crossbeam_channel::{bounded, Sender};
@@ -16,6 +17,8 @@ pub(crate) enum EveMsg {
     Flows(Vec<(Flow, String)>),
     /// Anomalies.
     Anomalies(Vec<AnomalyRow>),
+    /// Application-layer records.
+    AppEvents(Vec<AppEvent>),
 }
 
 /// Handle on the EVE thread.
@@ -37,6 +40,12 @@ impl EveOut {
                         EveMsg::Flows(flows) => {
                             for (f, cid) in &flows {
                                 serde_json::to_writer(&mut out, &eve::flow_event(f, cid))?;
+                                out.write_all(b"\n")?;
+                            }
+                        }
+                        EveMsg::AppEvents(events) => {
+                            for e in &events {
+                                serde_json::to_writer(&mut out, &eve::AppEventLine(e))?;
                                 out.write_all(b"\n")?;
                             }
                         }

@@ -62,6 +62,13 @@ CREATE TABLE flow_packets (
     entries BLOB NOT NULL,
     PRIMARY KEY (flow_id, seq)
 ) WITHOUT ROWID;
+CREATE TABLE app_events (
+    id         INTEGER PRIMARY KEY,
+    flow_id    INTEGER NOT NULL,
+    ts_ns      INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    record     TEXT NOT NULL
+);
 CREATE TABLE anomalies (
     id      INTEGER PRIMARY KEY,
     ts_ns   INTEGER NOT NULL,
@@ -91,5 +98,6 @@ CREATE TABLE alerts (
 /// Indexes built once ingest is done (cheaper than maintaining them per row).
 pub const INDEXES: &str = r#"
 CREATE INDEX anomalies_by_flow ON anomalies(flow_id);
+CREATE INDEX app_events_by_flow ON app_events(flow_id);
 CREATE INDEX alerts_by_flow ON alerts(flow_id);
 "#;

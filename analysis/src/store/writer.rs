@@ -4,7 +4,7 @@ use super::eve_out::{EveMsg, EveOut};
 use super::schema;
 use super::StoreError;
 use crate::eve;
-use crate::flow::table::FlowPackets;
+use crate::flow::table::{AppEvent, FlowPackets};
 use crate::flow::Flow;
 use crate::model::{AnomalyRow, PacketRow};
 use rusqlite::{params, Connection};
@@ -43,6 +43,8 @@ pub struct Batch {
     pub packets: Vec<PacketRow>,
     /// Frame-list pieces of flows still live.
     pub pieces: Vec<FlowPackets>,
+    /// Application-layer records.
+    pub app_events: Vec<AppEvent>,
     /// Flows that ended.
     pub flows: Vec<Flow>,
 }
@@ -66,6 +68,8 @@ pub struct StoreSummary {
     pub flows: u64,
     /// Anomaly rows.
     pub anomalies: u64,
+    /// Application-layer records.
+    pub app_events: u64,
 }
 
 /// Owns the case database connection and the EVE writer.
@@ -167,6 +171,23 @@ impl StoreWriter {
                 self.summary.packets += batch.packets.len() as u64;
                 for p in &batch.pieces {
                     write_list(&tx, p.flow_id, p.seq, &p.entries)?;
+                }
+                if !batch.app_events.is_empty() {
+                    let mut st = tx.prepare_cached(
+                        "INSERT INTO app_events(flow_id, ts_ns, event_type, record) VALUES (?1, ?2, ?3, ?4)",
+                    )?;
+                    for e in &batch.app_events {
+                        let record =
+                            serde_json::to_string(&e.record).map_err(std::io::Error::from)?;
+                        st.execute(params![
+                            e.flow_id as i64,
+                            e.ts_ns,
+                            e.record.event_type(),
+                            record
+                        ])?;
+                    }
+                    self.summary.app_events += batch.app_events.len() as u64;
+                    self.eve.send(EveMsg::AppEvents(batch.app_events))?;
                 }
                 let flows = batch.flows;
                 for f in &flows {

@@ -1,0 +1,436 @@
+//! Tests of the HTTP parser: real streams (testdata/, extracted with
+//! `tshark -q -z follow,tcp,raw,N`; `C`/`S` lines are client/server hex)
+//! fed in every segmentation, and synthetic edge cases.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+
+type Convo = Vec<(Direction, Vec<u8>)>;
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Client/server segments in capture order, consecutive ones merged.
+fn fixture(text: &str) -> Convo {
+    let mut out: Convo = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let (d, h) = line.split_once(' ').unwrap();
+        let dir = if d == "C" {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        match out.last_mut() {
+            Some((last, bytes)) if *last == dir => bytes.extend(hex(h)),
+            _ => out.push((dir, hex(h))),
+        }
+    }
+    out
+}
+
+fn run(convo: &[(Direction, &[u8])]) -> Vec<HttpTx> {
+    let mut p = new_parser(true);
+    let mut out = Vec::new();
+    for (dir, bytes) in convo {
+        p.data(*dir, bytes, &mut out);
+    }
+    p.finish(&mut out);
+    out.into_iter()
+        .map(|r| match r {
+            AppRecord::Http(tx) => tx,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
+fn whole(c: &Convo) -> Vec<HttpTx> {
+    run(&c.iter().map(|(d, b)| (*d, &b[..])).collect::<Vec<_>>())
+}
+
+/// Same records whole, byte by byte, and split at every offset.
+fn check_segmentation(c: &Convo) -> Vec<HttpTx> {
+    let expected = whole(c);
+    let bytewise: Vec<(Direction, &[u8])> = c
+        .iter()
+        .flat_map(|(d, b)| b.chunks(1).map(move |x| (*d, x)))
+        .collect();
+    assert_eq!(run(&bytewise), expected, "byte by byte");
+    for (i, (_, seg)) in c.iter().enumerate() {
+        for cut in 1..seg.len() {
+            let mut split: Vec<(Direction, &[u8])> = Vec::new();
+            for (j, (d, b)) in c.iter().enumerate() {
+                if i == j {
+                    split.push((*d, &b[..cut]));
+                    split.push((*d, &b[cut..]));
+                } else {
+                    split.push((*d, b));
+                }
+            }
+            assert_eq!(run(&split), expected, "segment {i} cut at {cut}");
+        }
+    }
+    expected
+}
+
+/// Every prefix of the conversation: never panics, never more records.
+fn check_truncation(c: &Convo) {
+    let n = whole(c).len();
+    for (i, (_, seg)) in c.iter().enumerate() {
+        for cut in 0..seg.len() {
+            let mut t: Vec<(Direction, &[u8])> = c[..i].iter().map(|(d, b)| (*d, &b[..])).collect();
+            t.push((c[i].0, &seg[..cut]));
+            assert!(run(&t).len() <= n);
+        }
+    }
+}
+
+fn real(text: &str) -> Vec<HttpTx> {
+    let c = fixture(text);
+    check_truncation(&c);
+    check_segmentation(&c)
+}
+
+#[test]
+fn arkime_simple_get() {
+    let txs = real(include_str!("testdata/simple_get.txt"));
+    assert_eq!(txs.len(), 1);
+    let t = &txs[0];
+    assert_eq!(t.hostname.as_deref(), Some("xxxxxxxxxxxxx.xxx.com"));
+    assert_eq!(t.url, "/");
+    assert_eq!(t.http_method, "GET");
+    assert_eq!(t.protocol, "HTTP/1.1");
+    assert_eq!(t.status, Some(403));
+    assert_eq!(t.length, Some(5039));
+    assert_eq!(
+        t.http_user_agent.as_deref(),
+        Some("curl/7.24.0 (x86_64-apple-darwin12.0) libcurl/7.24.0 OpenSSL/0.9.8y zlib/1.2.5")
+    );
+    assert_eq!(
+        t.http_content_type.as_deref(),
+        Some("text/html; charset=UTF-8")
+    );
+    assert_eq!(t.request_body_length, None);
+}
+
+#[test]
+fn arkime_post_upload() {
+    let txs = real(include_str!("testdata/post_upload.txt"));
+    let summary: Vec<_> = txs
+        .iter()
+        .map(|t| (t.http_method.as_str(), t.url.as_str(), t.status, t.length))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("GET", "/fileupload/", Some(200), Some(468)),
+            ("GET", "/fileupload/", Some(200), Some(468)),
+            (
+                "POST",
+                "/fileupload/servlet/UploadHandleServlet",
+                Some(200),
+                Some(144)
+            ),
+        ]
+    );
+    assert_eq!(txs[2].request_body_length, Some(449));
+    assert_eq!(txs[2].hostname.as_deref(), Some("192.168.57.14"));
+    assert_eq!(
+        txs[2].http_refer.as_deref(),
+        Some("http://192.168.57.14:8080/fileupload/")
+    );
+}
+
+#[test]
+fn arkime_basicauth_304() {
+    let txs = real(include_str!("testdata/basicauth.txt"));
+    assert_eq!(txs.len(), 1);
+    let t = &txs[0];
+    assert_eq!(t.hostname.as_deref(), Some("10.000.000.001"));
+    assert_eq!(
+        t.url,
+        "/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/xxx/xxxxxxxxxxxxxxxxxxxx.js"
+    );
+    assert_eq!((t.status, t.length), (Some(304), Some(0)));
+    assert_eq!(
+        t.http_user_agent.as_deref(),
+        Some("Mozilla/5.0 (Windows NT 5.1; rv:32.0) Gecko/20100101 Firefox/32.0")
+    );
+    assert!(t.http_refer.as_deref().unwrap().ends_with("/index.html"));
+}
+
+#[test]
+fn ndpi_http_301() {
+    let txs = real(include_str!("testdata/ndpi_http.txt"));
+    assert_eq!(txs.len(), 1);
+    let t = &txs[0];
+    assert_eq!(t.hostname.as_deref(), Some("google.com"));
+    assert_eq!(t.http_user_agent.as_deref(), Some("curl/7.68.0"));
+    assert_eq!((t.status, t.length), (Some(301), Some(219)));
+}
+
+#[test]
+fn zeek_get() {
+    let txs = real(include_str!("testdata/zeek_get.txt"));
+    assert_eq!(txs.len(), 1);
+    let t = &txs[0];
+    assert_eq!(t.hostname.as_deref(), Some("bro.org"));
+    assert_eq!(t.url, "/download/CHANGES.bro-aux.txt");
+    assert_eq!(
+        t.http_user_agent.as_deref(),
+        Some("Wget/1.14 (darwin12.2.0)")
+    );
+    assert_eq!((t.status, t.length), (Some(200), Some(4705)));
+    assert_eq!(
+        t.http_content_type.as_deref(),
+        Some("text/plain; charset=UTF-8")
+    );
+}
+
+#[test]
+fn zeek_dvwa_chunked() {
+    let txs = real(include_str!("testdata/dvwa_chunked.txt"));
+    assert_eq!(txs.len(), 1);
+    let t = &txs[0];
+    assert!(t.url.starts_with("/dvwa/vulnerabilities/sqli/?id=1%27+OR"));
+    assert_eq!(t.status, Some(200));
+    assert_eq!(t.length, Some(0x1234)); // one 4660-byte chunk, then 0
+    assert_eq!(
+        t.http_content_type.as_deref(),
+        Some("text/html;charset=utf-8")
+    );
+}
+
+fn synth(parts: &[(Direction, &str)]) -> Vec<HttpTx> {
+    let c: Convo = parts
+        .iter()
+        .map(|(d, s)| (*d, s.as_bytes().to_vec()))
+        .collect();
+    check_truncation(&c);
+    check_segmentation(&c)
+}
+
+const C: Direction = Direction::ToServer;
+const S: Direction = Direction::ToClient;
+
+#[test]
+fn pipelined_head_304_and_close_delimited() {
+    let txs = synth(&[
+        (
+            C,
+            "GET /a HTTP/1.1\r\nHost: h:81\r\n\r\nHEAD /b HTTP/1.1\r\nhost: H\r\n\r\n\
+             GET /c HTTP/1.1\r\n\r\nGET /d HTTP/1.0\r\n\r\n",
+        ),
+        (
+            S,
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc\
+             HTTP/1.1 200 OK\r\nContent-Length: 999\r\n\r\n\
+             HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n\
+             HTTP/1.0 200 OK\r\nContent-Type: x/y\r\n\r\nuntil close",
+        ),
+    ]);
+    let got: Vec<_> = txs
+        .iter()
+        .map(|t| (t.url.as_str(), t.hostname.as_deref(), t.status, t.length))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/a", Some("h"), Some(200), Some(3)),
+            ("/b", Some("h"), Some(200), Some(0)),
+            ("/c", None, Some(304), Some(0)),
+            ("/d", None, Some(200), Some(11)),
+        ]
+    );
+    assert_eq!(txs[3].protocol, "HTTP/1.0");
+}
+
+#[test]
+fn chunked_with_extensions_trailers_and_continue() {
+    let txs = synth(&[
+        (
+            C,
+            "POST /up HTTP/1.1\r\nExpect: 100-continue\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        ),
+        (S, "HTTP/1.1 100 Continue\r\n\r\n"),
+        (
+            C,
+            "5;a=b\r\nhello\r\n10 ; x=\"y\"\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\n",
+        ),
+        (
+            S,
+            "HTTP/1.1 201 Created\r\ntransfer-encoding: CHUNKED\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        ),
+    ]);
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0].request_body_length, Some(21));
+    assert_eq!((txs[0].status, txs[0].length), (Some(201), Some(3)));
+}
+
+#[test]
+fn cl_and_te_conflict_uses_chunked() {
+    let txs = synth(&[
+        (
+            C,
+            "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n\
+             2\r\nab\r\n0\r\n\r\nGET /next HTTP/1.1\r\n\r\n",
+        ),
+        (
+            S,
+            "HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 404 NF\r\nContent-Length: 0\r\n\r\n",
+        ),
+    ]);
+    let got: Vec<_> = txs.iter().map(|t| (t.url.as_str(), t.status)).collect();
+    assert_eq!(got, [("/", Some(204)), ("/next", Some(404))]);
+    assert_eq!(txs[0].request_body_length, Some(2));
+}
+
+#[test]
+fn lenient_syntax() {
+    let txs = synth(&[
+        (
+            C,
+            "\r\nGET /x  HTTP/1.1\nHost: a\n X-Fold: b\nContent-Length: 2, 2\n\nzz",
+        ),
+        (S, "HTTP/1.1 200\nContent-Length: 1\n\n!"),
+    ]);
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0].request_body_length, Some(2));
+    assert_eq!((txs[0].status, txs[0].length), (Some(200), Some(1)));
+}
+
+#[test]
+fn garbage_stops_direction() {
+    let txs = synth(&[
+        (C, "\x16\x03\x01\x02\x00\x01\x00\x01\x7c\x03\x03"),
+        (S, "\x16\x03\x03\x00\x5d"),
+    ]);
+    assert!(txs.is_empty());
+    // A bad request after a good one: the good one survives.
+    let txs = synth(&[
+        (C, "GET / HTTP/1.1\r\n\r\nGET / HTTP/9.9\r\n\r\n"),
+        (S, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nnot http"),
+    ]);
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0].status, Some(200));
+    // Bad chunk size: the response stops, the request is still emitted.
+    let txs = synth(&[
+        (C, "GET / HTTP/1.1\r\n\r\n"),
+        (
+            S,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        ),
+    ]);
+    assert_eq!((txs[0].status, txs[0].length), (Some(200), None));
+    // Conflicting Content-Length in a request: recorded, then stop.
+    let txs = synth(&[(
+        C,
+        "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+    )]);
+    assert_eq!(txs.len(), 1);
+}
+
+#[test]
+fn no_response_and_gaps() {
+    let mut p = new_parser(true);
+    let mut out = Vec::new();
+    p.data(
+        C,
+        b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n",
+        &mut out,
+    );
+    p.data(
+        S,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345",
+        &mut out,
+    );
+    p.gap(S);
+    p.data(S, b"67890HTTP/1.1 200 OK\r\n\r\n", &mut out);
+    p.gap(C);
+    p.data(C, b"GET /3 HTTP/1.1\r\n\r\n", &mut out);
+    assert!(out.is_empty());
+    p.finish(&mut out);
+    let got: Vec<_> = out
+        .iter()
+        .map(|r| match r {
+            AppRecord::Http(t) => (t.url.clone(), t.status, t.length),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("/1".into(), Some(200), None), ("/2".into(), None, None)]
+    );
+    p.finish(&mut out);
+    assert_eq!(out.len(), 2);
+}
+
+#[test]
+fn upgrade_and_connect_leave_http() {
+    let txs = synth(&[
+        (
+            C,
+            "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n\x01\x05hello",
+        ),
+        (S, "HTTP/1.1 101 Switching Protocols\r\n\r\n\x01\x02hi"),
+    ]);
+    assert_eq!(txs.len(), 1);
+    assert_eq!(txs[0].status, Some(101));
+    let txs = synth(&[
+        (C, "CONNECT a:443 HTTP/1.1\r\n\r\n\x16\x03\x01"),
+        (S, "HTTP/1.1 200 OK\r\n\r\n\x16\x03\x03"),
+    ]);
+    assert_eq!((txs[0].url.as_str(), txs[0].status), ("a:443", Some(200)));
+}
+
+#[test]
+fn caps() {
+    // Header section too large: that direction stops.
+    let big = format!(
+        "GET / HTTP/1.1\r\nX: {}\r\n\r\n",
+        "a".repeat(MAX_HEADER_BYTES)
+    );
+    assert!(run(&[(C, big.as_bytes())]).is_empty());
+    let many = format!(
+        "GET / HTTP/1.1\r\n{}\r\n",
+        "A: b\r\n".repeat(MAX_HEADER_FIELDS + 1)
+    );
+    assert!(run(&[(C, many.as_bytes())]).is_empty());
+    let ok = format!(
+        "GET / HTTP/1.1\r\n{}\r\n",
+        "A: b\r\n".repeat(MAX_HEADER_FIELDS)
+    );
+    assert_eq!(run(&[(C, ok.as_bytes())]).len(), 1);
+    // Long strings are capped on character boundaries.
+    let long = format!(
+        "GET /{} HTTP/1.1\r\nUser-Agent: {}\r\n\r\n",
+        "u".repeat(5000),
+        "é".repeat(400)
+    );
+    let t = &run(&[(C, long.as_bytes())])[0];
+    assert_eq!(t.url.len(), MAX_URL_LEN);
+    assert_eq!(t.http_user_agent.as_ref().unwrap().len(), MAX_FIELD_LEN);
+    // Pending requests and transactions per flow.
+    let req = "GET / HTTP/1.1\r\n\r\n";
+    assert_eq!(run(&[(C, req.repeat(100).as_bytes())]).len(), MAX_PENDING);
+    let resp = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let mut convo = Vec::new();
+    for _ in 0..300 {
+        convo.push((C, req.as_bytes()));
+        convo.push((S, resp.as_bytes()));
+    }
+    assert_eq!(run(&convo).len(), MAX_RECORDS_PER_FLOW as usize);
+}
+
+#[test]
+fn udp_is_ignored() {
+    let mut p = new_parser(false);
+    let mut out = Vec::new();
+    p.data(C, b"GET / HTTP/1.1\r\n\r\n", &mut out);
+    p.gap(C);
+    p.finish(&mut out);
+    assert!(out.is_empty());
+}

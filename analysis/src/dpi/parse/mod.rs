@@ -1,0 +1,25 @@
+//! One module per protocol parser; [`PARSERS`] maps an identified protocol
+//! to the constructor of its parser.
+
+pub mod dns;
+pub mod http;
+
+use super::parser::AppParser;
+use super::AppProto;
+
+/// Builds a parser for a flow of the given transport.
+pub type NewParser = fn(tcp: bool) -> Box<dyn AppParser>;
+
+/// Protocols with a parser, and how to build one.
+pub static PARSERS: &[(AppProto, NewParser)] = &[
+    (AppProto::Dns, dns::new_parser),
+    (AppProto::Http, http::new_parser),
+];
+
+/// A parser for `app`, when Osprey has one.
+pub fn parser_for(app: AppProto, tcp: bool) -> Option<Box<dyn AppParser>> {
+    PARSERS
+        .iter()
+        .find(|(a, _)| *a == app)
+        .map(|(_, new)| new(tcp))
+}
