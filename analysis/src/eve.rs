@@ -284,9 +284,9 @@ pub fn anomaly_event(a: &AnomalyRow) -> AnomalyEvent {
 }
 
 /// An application-layer EVE event (`http`, `dns`): the flow's tuple and
-/// the record under the key named by its event type, as Suricata writes
-/// them.
-pub struct AppEventLine<'a>(pub &'a AppEvent);
+/// the record (already serialised) under the key named by its event type,
+/// as Suricata writes them.
+pub struct AppEventLine<'a>(pub &'a AppEvent, pub &'a serde_json::value::RawValue);
 
 impl Serialize for AppEventLine<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -307,7 +307,7 @@ impl Serialize for AppEventLine<'_> {
             m.serialize_entry("dest_port", &e.server.port)?;
         }
         m.serialize_entry("proto", &proto_name(e.proto))?;
-        m.serialize_entry(kind, &e.record)?;
+        m.serialize_entry(kind, self.1)?;
         m.end()
     }
 }

@@ -482,7 +482,10 @@ impl Engine {
     fn finish(&mut self) {
         self.held.clear();
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
-        self.table.drain(&mut self.ended, &mut sink);
+        while self.table.drain(FLOW_BATCH, &mut self.ended, &mut sink) {
+            self.flush_ended();
+            self.flush_rows();
+        }
         self.flush_ended();
         self.flush_rows();
         if !self.anomalies.is_empty() {

@@ -264,8 +264,14 @@ impl Identifier {
         }
     }
 
-    /// End of the flow: the parser emits what it still holds.
+    /// End of the flow's data (close or end of flow): an undecided flow
+    /// stays unknown, and the parser emits what it still holds. Buffers are
+    /// freed.
     pub fn finish(&mut self) {
+        if self.decided.is_none() {
+            self.decided = Some(None);
+        }
+        self.buf = Default::default();
         if let Some(mut p) = self.parser.take() {
             let mut out = Vec::new();
             p.finish(&mut out);

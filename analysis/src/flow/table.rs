@@ -436,6 +436,8 @@ pub struct FlowTable {
     stats: FlowStats,
     pieces: Vec<FlowPackets>,
     app_events: Vec<AppEvent>,
+    /// Keys still to end, while draining (see [`FlowTable::drain`]).
+    drain_order: Option<Vec<(u64, FlowKey)>>,
 }
 
 impl FlowTable {
@@ -449,6 +451,7 @@ impl FlowTable {
             stats: FlowStats::default(),
             pieces: Vec::new(),
             app_events: Vec::new(),
+            drain_order: None,
         }
     }
 
@@ -554,10 +557,12 @@ impl FlowTable {
             Some(Transport::Tcp(t)) => {
                 track_tcp(flow, dir, t);
                 overlap_conflict = feed_stream(flow, dir, t, payload, &self.cfg.reasm, stream_out);
-                if flow.tcp_state == TcpState::Closed {
+                if flow.tcp_state == TcpState::Closed && !flow.stream_done {
                     // Late segments after FIN/RST are not reassembled; the
-                    // buffers go now rather than at the flow's timeout.
+                    // reassembly and parser buffers go now rather than at
+                    // the flow's timeout.
                     flow.finish_streams(stream_out);
+                    flow.ident.finish();
                 }
                 if overlap_conflict {
                     self.stats.overlap_conflicts += 1;
@@ -679,20 +684,39 @@ impl FlowTable {
         }
     }
 
-    /// Ends every remaining flow (end of input), in flow-id order.
+    /// Ends up to `max` remaining flows (end of input), in flow-id order;
+    /// returns true while flows remain. Draining in slices lets the caller
+    /// ship each slice before the next is built, so the end of a capture
+    /// with many live flows does not hold them all twice.
     pub fn drain(
         &mut self,
+        max: usize,
         ended: &mut Vec<Flow>,
         stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
-    ) {
-        let mut rest: Vec<Flow> = self.flows.drain().map(|(_, f)| *f).collect();
-        rest.sort_by_key(|f| f.id);
-        self.deadlines.clear();
-        for mut f in rest {
-            f.end_reason = EndReason::Shutdown;
-            f.conclude(&mut self.app_events, stream_out);
-            ended.push(f);
+    ) -> bool {
+        let order = self.drain_order.get_or_insert_with(|| {
+            let mut keys: Vec<(u64, FlowKey)> =
+                self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
+            // Highest id first, so `pop` yields flows in id order.
+            keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
+            keys
+        });
+        for _ in 0..max {
+            let Some((_, key)) = order.pop() else {
+                break;
+            };
+            if let Some(mut f) = self.flows.remove(&key).map(|b| *b) {
+                f.end_reason = EndReason::Shutdown;
+                f.conclude(&mut self.app_events, stream_out);
+                ended.push(f);
+            }
         }
+        let done = order.is_empty();
+        if done {
+            self.drain_order = None;
+            self.deadlines.clear();
+        }
+        !done
     }
 }
 

@@ -118,7 +118,7 @@ impl Run {
 
     fn drain(&mut self) -> Vec<Flow> {
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
-        self.table.drain(&mut self.ended, &mut sink);
+        while self.table.drain(7, &mut self.ended, &mut sink) {}
         std::mem::take(&mut self.ended)
     }
 }

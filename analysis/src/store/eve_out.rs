@@ -6,6 +6,7 @@ use crate::flow::table::AppEvent;
 use crate::flow::Flow;
 use crate::model::AnomalyRow;
 use crossbeam_channel::{bounded, Sender};
+use serde_json::value::RawValue;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -17,8 +18,8 @@ pub(crate) enum EveMsg {
     Flows(Vec<(Flow, String)>),
     /// Anomalies.
     Anomalies(Vec<AnomalyRow>),
-    /// Application-layer records.
-    AppEvents(Vec<AppEvent>),
+    /// Application-layer records, each with its JSON form.
+    AppEvents(Vec<(AppEvent, Box<RawValue>)>),
 }
 
 /// Handle on the EVE thread.
@@ -44,8 +45,8 @@ impl EveOut {
                             }
                         }
                         EveMsg::AppEvents(events) => {
-                            for e in &events {
-                                serde_json::to_writer(&mut out, &eve::AppEventLine(e))?;
+                            for (e, record) in &events {
+                                serde_json::to_writer(&mut out, &eve::AppEventLine(e, record))?;
                                 out.write_all(b"\n")?;
                             }
                         }

@@ -176,18 +176,21 @@ impl StoreWriter {
                     let mut st = tx.prepare_cached(
                         "INSERT INTO app_events(flow_id, ts_ns, event_type, record) VALUES (?1, ?2, ?3, ?4)",
                     )?;
-                    for e in &batch.app_events {
-                        let record =
-                            serde_json::to_string(&e.record).map_err(std::io::Error::from)?;
+                    let mut lines = Vec::with_capacity(batch.app_events.len());
+                    for e in batch.app_events {
+                        // Serialised once: the same text goes to SQLite and EVE.
+                        let record = serde_json::value::to_raw_value(&e.record)
+                            .map_err(std::io::Error::from)?;
                         st.execute(params![
                             e.flow_id as i64,
                             e.ts_ns,
                             e.record.event_type(),
-                            record
+                            record.get()
                         ])?;
+                        lines.push((e, record));
                     }
-                    self.summary.app_events += batch.app_events.len() as u64;
-                    self.eve.send(EveMsg::AppEvents(batch.app_events))?;
+                    self.summary.app_events += lines.len() as u64;
+                    self.eve.send(EveMsg::AppEvents(lines))?;
                 }
                 let flows = batch.flows;
                 for f in &flows {
