@@ -279,9 +279,10 @@ impl Identifier {
         }
     }
 
-    /// Moves the records parsed so far to `out`.
-    pub fn take_records(&mut self, out: &mut Vec<AppRecord>) {
-        out.append(&mut self.pending);
+    /// The records parsed so far. The vector itself is handed over: a
+    /// drained one would keep its capacity in every live flow.
+    pub fn take_records(&mut self) -> Vec<AppRecord> {
+        std::mem::take(&mut self.pending)
     }
 
     fn parse(&mut self, dir: Direction, bytes: &[u8]) {

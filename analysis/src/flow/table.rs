@@ -284,8 +284,7 @@ impl Flow {
 
     /// Moves the parser's records out as [`AppEvent`]s stamped `ts_ns`.
     fn collect_records(&mut self, ts_ns: i64, events: &mut Vec<AppEvent>) {
-        let mut records = Vec::new();
-        self.ident.take_records(&mut records);
+        let records = self.ident.take_records();
         events.extend(records.into_iter().map(|record| AppEvent {
             flow_id: self.id,
             ts_ns,
