@@ -88,7 +88,12 @@ fn http_and_dns_metadata_match_arkime() {
             .map(|s| &s["dns"])
             .filter(|d| d.is_object())
             .collect();
-        if http.is_empty() && dns.is_empty() {
+        let tls: Vec<&serde_json::Value> = sessions
+            .iter()
+            .map(|s| &s["tls"])
+            .filter(|t| t.is_object())
+            .collect();
+        if http.is_empty() && dns.is_empty() && tls.is_empty() {
             continue;
         }
         let case = tmp.path().join(format!("c{i}"));
@@ -135,6 +140,38 @@ fn http_and_dns_metadata_match_arkime() {
                 "{name}: user agents {:?} vs {agents:?}",
                 want("useragent")
             );
+            checked += 1;
+        }
+        if !tls.is_empty() {
+            // JA3, JA3S and JA4 are exact fingerprints: they must be equal.
+            let ja3: BTreeSet<String> = events
+                .iter()
+                .filter(|(t, _)| t == "tls")
+                .flat_map(|(_, r)| strings(&r["ja3"]["hash"]))
+                .collect();
+            let ja3s: BTreeSet<String> = events
+                .iter()
+                .filter(|(t, _)| t == "tls")
+                .flat_map(|(_, r)| strings(&r["ja3s"]["hash"]))
+                .collect();
+            let ja4 = field(&events, "tls", "ja4");
+            for (what, ours, key) in [
+                ("JA3", &ja3, "ja3"),
+                ("JA3S", &ja3s, "ja3s"),
+                ("JA4", &ja4, "ja4"),
+            ] {
+                let theirs: BTreeSet<String> = tls.iter().flat_map(|t| strings(&t[key])).collect();
+                assert_eq!(&theirs, ours, "{name}: {what}");
+            }
+            // Arkime files a TLS session's SNI as its `http.host`.
+            let sni = field(&events, "tls", "sni");
+            let hosts: BTreeSet<String> = sessions
+                .iter()
+                .filter(|s| s["tls"].is_object())
+                .flat_map(|s| strings(&s["http"]["host"]))
+                .collect();
+            assert!(!hosts.is_empty(), "{name}: no SNI in Arkime's document");
+            assert!(hosts.is_subset(&sni), "{name}: SNI {hosts:?} vs {sni:?}");
             checked += 1;
         }
         if !dns.is_empty() {

@@ -11,13 +11,13 @@
 use crate::flow::Direction;
 use serde::Serialize;
 
-pub use super::records::{DnsAnswer, DnsMessage, HttpTx};
+pub use super::records::{DnsAnswer, DnsMessage, HttpTx, SshSession, TlsHandshake};
 
 /// Most records one flow may emit; later ones are counted and dropped.
 pub const MAX_RECORDS_PER_FLOW: u32 = 256;
 
 /// One application-layer record, logged as an EVE event of the same name
-/// (`http`, `dns`) and stored in the case's `app_events` table.
+/// (`http`, `dns`, `tls`, `ssh`) and stored in the case's `app_events` table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum AppRecord {
@@ -25,6 +25,10 @@ pub enum AppRecord {
     Http(HttpTx),
     /// One DNS message (query or response).
     Dns(DnsMessage),
+    /// A TLS handshake.
+    Tls(TlsHandshake),
+    /// An SSH connection's banners.
+    Ssh(SshSession),
 }
 
 impl AppRecord {
@@ -33,6 +37,8 @@ impl AppRecord {
         match self {
             AppRecord::Http(_) => "http",
             AppRecord::Dns(_) => "dns",
+            AppRecord::Tls(_) => "tls",
+            AppRecord::Ssh(_) => "ssh",
         }
     }
 }

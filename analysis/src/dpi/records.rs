@@ -74,3 +74,72 @@ pub struct DnsMessage {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<DnsAnswer>,
 }
+
+/// A JA3/JA3S/HASSH-style fingerprint: the canonical string and its MD5.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fingerprint {
+    /// MD5 of `string`, lowercase hex.
+    pub hash: String,
+    /// The canonical string.
+    pub string: String,
+}
+
+/// A TLS handshake as far as it is visible (Suricata EVE `tls`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TlsHandshake {
+    /// Server name from the ClientHello.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    /// Negotiated version (`TLS 1.2`, `TLS 1.3`, `SSLv3`, …), from the
+    /// ServerHello (supported_versions for TLS 1.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Certificate subject (TLS ≤ 1.2, where the certificate is in clear).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Certificate issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuerdn: Option<String>,
+    /// Negotiated cipher suite, `0x` + 4 hex digits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cipher_suite: Option<String>,
+    /// ALPN protocols the client offered.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub client_alpns: Vec<String>,
+    /// ALPN protocol the server chose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_alpn: Option<String>,
+    /// JA3 client fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja3: Option<Fingerprint>,
+    /// JA3S server fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja3s: Option<Fingerprint>,
+    /// JA4 client fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja4: Option<String>,
+}
+
+/// One side of an SSH connection (Suricata EVE `ssh.client` / `ssh.server`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SshSide {
+    /// Protocol version from the banner (`2.0`, `1.99`, `1.5`).
+    pub proto_version: String,
+    /// Software version from the banner (`OpenSSH_8.2p1`).
+    pub software_version: String,
+    /// HASSH (client) or HASSH-server fingerprint of the KEXINIT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hassh: Option<Fingerprint>,
+}
+
+/// An SSH connection's banners and key-exchange fingerprints (Suricata EVE
+/// `ssh`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SshSession {
+    /// Client side, when its banner was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<SshSide>,
+    /// Server side, when its banner was seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<SshSide>,
+}

@@ -3,6 +3,8 @@
 
 pub mod dns;
 pub mod http;
+pub mod ssh;
+pub mod tls;
 
 use super::parser::AppParser;
 use super::AppProto;
@@ -14,6 +16,8 @@ pub type NewParser = fn(tcp: bool) -> Box<dyn AppParser>;
 pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Dns, dns::new_parser),
     (AppProto::Http, http::new_parser),
+    (AppProto::Tls, tls::new_parser),
+    (AppProto::Ssh, ssh::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
