@@ -6,6 +6,9 @@ pub mod http;
 pub mod ssh;
 pub mod tls;
 
+#[cfg(test)]
+mod testutil;
+
 use super::parser::AppParser;
 use super::AppProto;
 

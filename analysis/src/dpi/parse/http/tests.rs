@@ -6,40 +6,11 @@
 
 use super::*;
 
-type Convo = Vec<(Direction, Vec<u8>)>;
+use crate::dpi::parse::testutil::{self, fixture};
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
-
-/// Client/server segments in capture order, consecutive ones merged.
-fn fixture(text: &str) -> Convo {
-    let mut out: Convo = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let (d, h) = line.split_once(' ').unwrap();
-        let dir = if d == "C" {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        match out.last_mut() {
-            Some((last, bytes)) if *last == dir => bytes.extend(hex(h)),
-            _ => out.push((dir, hex(h))),
-        }
-    }
-    out
-}
-
-fn run(convo: &[(Direction, &[u8])]) -> Vec<HttpTx> {
-    let mut p = new_parser(true);
-    let mut out = Vec::new();
-    for (dir, bytes) in convo {
-        p.data(*dir, bytes, &mut out);
-    }
-    p.finish(&mut out);
-    out.into_iter()
+fn http(records: Vec<AppRecord>) -> Vec<HttpTx> {
+    records
+        .into_iter()
         .map(|r| match r {
             AppRecord::Http(tx) => tx,
             other => panic!("unexpected {other:?}"),
@@ -47,51 +18,12 @@ fn run(convo: &[(Direction, &[u8])]) -> Vec<HttpTx> {
         .collect()
 }
 
-fn whole(c: &Convo) -> Vec<HttpTx> {
-    run(&c.iter().map(|(d, b)| (*d, &b[..])).collect::<Vec<_>>())
-}
-
-/// Same records whole, byte by byte, and split at every offset.
-fn check_segmentation(c: &Convo) -> Vec<HttpTx> {
-    let expected = whole(c);
-    let bytewise: Vec<(Direction, &[u8])> = c
-        .iter()
-        .flat_map(|(d, b)| b.chunks(1).map(move |x| (*d, x)))
-        .collect();
-    assert_eq!(run(&bytewise), expected, "byte by byte");
-    for (i, (_, seg)) in c.iter().enumerate() {
-        for cut in 1..seg.len() {
-            let mut split: Vec<(Direction, &[u8])> = Vec::new();
-            for (j, (d, b)) in c.iter().enumerate() {
-                if i == j {
-                    split.push((*d, &b[..cut]));
-                    split.push((*d, &b[cut..]));
-                } else {
-                    split.push((*d, b));
-                }
-            }
-            assert_eq!(run(&split), expected, "segment {i} cut at {cut}");
-        }
-    }
-    expected
-}
-
-/// Every prefix of the conversation: never panics, never more records.
-fn check_truncation(c: &Convo) {
-    let n = whole(c).len();
-    for (i, (_, seg)) in c.iter().enumerate() {
-        for cut in 0..seg.len() {
-            let mut t: Vec<(Direction, &[u8])> = c[..i].iter().map(|(d, b)| (*d, &b[..])).collect();
-            t.push((c[i].0, &seg[..cut]));
-            assert!(run(&t).len() <= n);
-        }
-    }
+fn run(convo: &[(Direction, &[u8])]) -> Vec<HttpTx> {
+    http(testutil::run(new_parser, convo))
 }
 
 fn real(text: &str) -> Vec<HttpTx> {
-    let c = fixture(text);
-    check_truncation(&c);
-    check_segmentation(&c)
+    http(testutil::check_segmentation(new_parser, &fixture(text)))
 }
 
 #[test]
@@ -205,12 +137,11 @@ fn zeek_dvwa_chunked() {
 }
 
 fn synth(parts: &[(Direction, &str)]) -> Vec<HttpTx> {
-    let c: Convo = parts
+    let c: testutil::Convo = parts
         .iter()
         .map(|(d, s)| (*d, s.as_bytes().to_vec()))
         .collect();
-    check_truncation(&c);
-    check_segmentation(&c)
+    http(testutil::check_segmentation(new_parser, &c))
 }
 
 const C: Direction = Direction::ToServer;

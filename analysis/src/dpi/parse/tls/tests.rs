@@ -14,79 +14,16 @@
 use super::*;
 use crate::dpi::records::Fingerprint;
 
-type Convo = Vec<(Direction, Vec<u8>)>;
+use crate::dpi::parse::testutil::{self, fixture};
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
-
-/// Client/server segments in capture order, consecutive ones merged.
-fn fixture(text: &str) -> Convo {
-    let mut out: Convo = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let (d, h) = line.split_once(' ').unwrap();
-        let dir = if d == "C" {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        match out.last_mut() {
-            Some((last, bytes)) if *last == dir => bytes.extend(hex(h)),
-            _ => out.push((dir, hex(h))),
-        }
-    }
-    out
-}
-
-fn run(convo: &[(Direction, &[u8])]) -> Vec<TlsHandshake> {
-    let mut p = new_parser(true);
-    let mut out = Vec::new();
-    for (dir, bytes) in convo {
-        p.data(*dir, bytes, &mut out);
-    }
-    p.finish(&mut out);
-    out.into_iter()
-        .map(|r| match r {
-            AppRecord::Tls(h) => h,
-            other => panic!("unexpected {other:?}"),
-        })
-        .collect()
-}
-
-fn whole(c: &Convo) -> Vec<TlsHandshake> {
-    run(&c.iter().map(|(d, b)| (*d, &b[..])).collect::<Vec<_>>())
-}
-
-/// One handshake, identical whole, byte by byte, and split at every
-/// offset of every segment; every prefix of the conversation never panics.
+/// One handshake, identical however the conversation is segmented.
 fn check(text: &str) -> TlsHandshake {
-    let c = fixture(text);
-    let expected = whole(&c);
-    assert_eq!(expected.len(), 1, "{expected:?}");
-    let bytewise: Vec<(Direction, &[u8])> = c
-        .iter()
-        .flat_map(|(d, b)| b.chunks(1).map(move |x| (*d, x)))
-        .collect();
-    assert_eq!(run(&bytewise), expected);
-    for (i, (_, seg)) in c.iter().enumerate() {
-        for cut in 0..=seg.len() {
-            let mut split: Vec<(Direction, &[u8])> = Vec::new();
-            for (j, (d, b)) in c.iter().enumerate() {
-                if i == j {
-                    split.push((*d, &b[..cut]));
-                    split.push((*d, &b[cut..]));
-                } else {
-                    split.push((*d, b));
-                }
-            }
-            assert_eq!(run(&split), expected, "segment {i} cut {cut}");
-            // Truncation: the conversation up to here, then finish.
-            let _ = run(&split[..=i]);
-        }
+    let records = testutil::check_segmentation(new_parser, &fixture(text));
+    assert_eq!(records.len(), 1, "{records:?}");
+    match records.into_iter().next() {
+        Some(AppRecord::Tls(h)) => h,
+        other => panic!("unexpected {other:?}"),
     }
-    expected.into_iter().next().unwrap()
 }
 
 fn fp(hash: &str, string: &str) -> Option<Fingerprint> {
