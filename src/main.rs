@@ -161,6 +161,7 @@ fn print_summary(case_dir: &std::path::Path, s: &pipeline::Summary) -> std::io::
         .map(|(a, n)| format!("{a} {n}"))
         .collect();
     writeln!(out, "anomalies: {anomalies} ({})", by.join(", "))?;
+    writeln!(out, "app records: {}", s.app_records)?;
     let fs = s.flow_stats;
     writeln!(
         out,

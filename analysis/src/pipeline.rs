@@ -62,6 +62,8 @@ pub struct Summary {
     pub anomalies: BTreeMap<&'static str, u64>,
     /// Flow-table counters.
     pub flow_stats: FlowStats,
+    /// Application-layer records written (EVE http/dns/tls/ssh events).
+    pub app_records: u64,
     /// Warnings (truncated inputs).
     pub warnings: Vec<String>,
     /// Wall time of the run.
@@ -207,7 +209,8 @@ pub fn analyze(
         (Err(e), _, _) => return Err(e.into()),
     };
     tracing::debug!(elapsed = ?started.elapsed(), "store thread done");
-    store.finish()?;
+    let written = store.finish()?;
+    summary.app_records = written.app_events;
     tracing::debug!(elapsed = ?started.elapsed(), "case finished");
     summary.packets = packets;
     summary.bytes = captures.iter().map(|c| c.bytes).sum();
