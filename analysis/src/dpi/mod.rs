@@ -124,6 +124,18 @@ pub enum Probe {
     NeedMore,
 }
 
+impl Probe {
+    /// `Match` or `NotMine`, for probes that decide from one whole unit
+    /// (a UDP datagram) and never need more bytes.
+    pub fn decided(matched: bool) -> Probe {
+        if matched {
+            Probe::Match
+        } else {
+            Probe::NotMine
+        }
+    }
+}
+
 /// One protocol's entry in a registry.
 #[derive(Debug, Clone, Copy)]
 pub struct Descriptor {

@@ -63,11 +63,7 @@ const QR: u16 = 0x8000;
 const Z: u16 = 0x0040;
 
 fn probe(_dir: Direction, data: &[u8]) -> Probe {
-    if matches(data) {
-        Probe::Match
-    } else {
-        Probe::NotMine
-    }
+    Probe::decided(matches(data))
 }
 
 fn matches(data: &[u8]) -> bool {

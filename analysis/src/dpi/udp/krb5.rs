@@ -40,11 +40,7 @@ fn expected(app_tag: u8) -> Option<(u8, u8)> {
 }
 
 fn probe(_dir: Direction, data: &[u8]) -> Probe {
-    if matches(data) {
-        Probe::Match
-    } else {
-        Probe::NotMine
-    }
+    Probe::decided(matches(data))
 }
 
 fn matches(data: &[u8]) -> bool {

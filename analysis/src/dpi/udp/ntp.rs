@@ -67,11 +67,7 @@ mod field {
 }
 
 fn probe(_dir: Direction, data: &[u8]) -> Probe {
-    if matches(data) {
-        Probe::Match
-    } else {
-        Probe::NotMine
-    }
+    Probe::decided(matches(data))
 }
 
 fn matches(data: &[u8]) -> bool {

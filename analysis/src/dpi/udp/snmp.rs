@@ -40,11 +40,7 @@ const IP_ADDRESS: u8 = 0x40;
 const TRAP_V1: u8 = 0xa4;
 
 fn probe(_dir: Direction, data: &[u8]) -> Probe {
-    if matches(data) {
-        Probe::Match
-    } else {
-        Probe::NotMine
-    }
+    Probe::decided(matches(data))
 }
 
 fn matches(data: &[u8]) -> bool {
