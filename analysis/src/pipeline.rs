@@ -25,9 +25,9 @@ use std::time::{Duration, Instant};
 /// Frames per reader batch.
 const FRAME_BATCH: usize = 512;
 /// Packet rows per store batch.
-const ROW_BATCH: usize = 16_384;
+const ROW_BATCH: usize = 8_192;
 /// Ended flows per store batch.
-const FLOW_BATCH: usize = 4_096;
+const FLOW_BATCH: usize = 2_048;
 
 /// Engine configuration.
 #[derive(Debug, Clone, Default)]

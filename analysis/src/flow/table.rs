@@ -693,6 +693,11 @@ impl FlowTable {
         ended: &mut Vec<Flow>,
         stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
     ) -> bool {
+        if self.drain_order.is_none() {
+            // No expiry while draining: the deadline heap's memory goes
+            // before the drain order is built.
+            self.deadlines = BinaryHeap::new();
+        }
         let order = self.drain_order.get_or_insert_with(|| {
             let mut keys: Vec<(u64, FlowKey)> =
                 self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
@@ -713,7 +718,6 @@ impl FlowTable {
         let done = order.is_empty();
         if done {
             self.drain_order = None;
-            self.deadlines.clear();
         }
         !done
     }
