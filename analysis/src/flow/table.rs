@@ -425,18 +425,22 @@ pub struct PacketVerdict {
 /// caller through the `ended` vector of each call.
 pub struct FlowTable {
     cfg: FlowConfig,
-    /// Keyed with foldhash's per-process random seed: fast on the hot path
-    /// and not predictable by an attacker choosing addresses.
-    /// Flows are boxed so the table's buckets stay small: a rehash copies
-    /// 96-byte buckets, not whole flows, and empty buckets cost little.
-    flows: HashMap<FlowKey, Box<Flow>, foldhash::fast::RandomState>,
-    deadlines: BinaryHeap<Reverse<(i64, u64, FlowKey)>>,
+    /// Key → slot in `slots`. Keyed with foldhash's per-process random
+    /// seed: fast on the hot path and not predictable by an attacker
+    /// choosing addresses.
+    flows: HashMap<FlowKey, u32, foldhash::fast::RandomState>,
+    /// The flows, boxed so that growing the slab moves pointers, not flows.
+    slots: Vec<Option<Box<Flow>>>,
+    /// Free slots.
+    free: Vec<u32>,
+    /// (deadline, flow id, slot): 24 bytes a flow rather than a key copy.
+    deadlines: BinaryHeap<Reverse<(i64, u64, u32)>>,
     next_id: u64,
     stats: FlowStats,
     pieces: Vec<FlowPackets>,
     app_events: Vec<AppEvent>,
     /// Keys still to end, while draining (see [`FlowTable::drain`]).
-    drain_order: Option<Vec<(u64, FlowKey)>>,
+    drain_order: Option<Vec<(u64, u32)>>,
 }
 
 impl FlowTable {
@@ -445,6 +449,8 @@ impl FlowTable {
         FlowTable {
             cfg,
             flows: HashMap::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
             deadlines: BinaryHeap::new(),
             next_id: 1,
             stats: FlowStats::default(),
@@ -452,6 +458,38 @@ impl FlowTable {
             app_events: Vec::new(),
             drain_order: None,
         }
+    }
+
+    /// The live flow in `slot`.
+    fn flow(&self, slot: u32) -> Option<&Flow> {
+        self.slots.get(slot as usize)?.as_deref()
+    }
+
+    /// Stores a new flow; returns its slot.
+    fn insert(&mut self, flow: Flow) -> u32 {
+        let key = flow.key;
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                if let Some(s) = self.slots.get_mut(slot as usize) {
+                    *s = Some(Box::new(flow));
+                }
+                slot
+            }
+            None => {
+                self.slots.push(Some(Box::new(flow)));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.flows.insert(key, slot);
+        slot
+    }
+
+    /// Removes the flow in `slot` from the table.
+    fn take(&mut self, slot: u32) -> Option<Flow> {
+        let f = self.slots.get_mut(slot as usize)?.take()?;
+        self.flows.remove(&f.key);
+        self.free.push(slot);
+        Some(*f)
     }
 
     /// Counters so far.
@@ -502,14 +540,15 @@ impl FlowTable {
         };
         let bare_syn = tcp.is_some_and(|t| t.has(TcpMeta::SYN) && !t.has(TcpMeta::ACK));
         if bare_syn {
-            if let Some(f) = self.flows.get(&pk.key) {
+            let slot = self.flows.get(&pk.key).copied();
+            if let Some((slot, f)) = slot.and_then(|s| Some((s, self.flow(s)?))) {
                 let dir = f.direction_of(&pk.src);
                 let seq = tcp.map(|t| t.seq);
                 // A SYN retransmission carries the same ISN; a new
                 // connection on the same tuple carries another one.
                 let reused = f.isn[dir.idx()].is_some_and(|isn| Some(isn) != seq);
                 if reused {
-                    if let Some(mut old) = self.flows.remove(&pk.key).map(|b| *b) {
+                    if let Some(mut old) = self.take(slot) {
                         old.end_reason = EndReason::PortReuse;
                         old.conclude(&mut self.app_events, stream_out);
                         self.stats.port_reuse += 1;
@@ -518,15 +557,23 @@ impl FlowTable {
                 }
             }
         }
-        if !self.flows.contains_key(&pk.key) {
-            self.make_room(ended, stream_out);
-            let flow = self.new_flow(pk, tcp.as_ref(), ts_ns);
-            self.deadlines
-                .push(Reverse((flow.deadline(&self.cfg), flow.id, pk.key)));
-            self.flows.insert(pk.key, Box::new(flow));
-            self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
-        }
-        let Some(flow) = self.flows.get_mut(&pk.key) else {
+        let slot = match self.flows.get(&pk.key) {
+            Some(&slot) => slot,
+            None => {
+                self.make_room(ended, stream_out);
+                let flow = self.new_flow(pk, tcp.as_ref(), ts_ns);
+                let (deadline, id) = (flow.deadline(&self.cfg), flow.id);
+                let slot = self.insert(flow);
+                self.deadlines.push(Reverse((deadline, id, slot)));
+                self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
+                slot
+            }
+        };
+        let Some(flow) = self
+            .slots
+            .get_mut(slot as usize)
+            .and_then(|s| s.as_deref_mut())
+        else {
             // Unreachable: inserted above. Keep the packet unattributed.
             return PacketVerdict {
                 flow_id: 0,
@@ -647,12 +694,12 @@ impl FlowTable {
     /// Removes and returns the live flow with the earliest real deadline,
     /// if that deadline is `<= limit`.
     fn pop_earliest(&mut self, limit: i64) -> Option<Flow> {
-        while let Some(Reverse((deadline, id, key))) = self.deadlines.peek().copied() {
+        while let Some(Reverse((deadline, id, slot))) = self.deadlines.peek().copied() {
             if deadline > limit {
                 return None;
             }
             self.deadlines.pop();
-            let Some(f) = self.flows.get(&key) else {
+            let Some(f) = self.flow(slot) else {
                 continue;
             };
             if f.id != id {
@@ -660,10 +707,10 @@ impl FlowTable {
             }
             let real = f.deadline(&self.cfg);
             if real > deadline {
-                self.deadlines.push(Reverse((real, id, key)));
+                self.deadlines.push(Reverse((real, id, slot)));
                 continue;
             }
-            return self.flows.remove(&key).map(|b| *b);
+            return self.take(slot);
         }
         None
     }
@@ -698,26 +745,33 @@ impl FlowTable {
             // before the drain order is built.
             self.deadlines = BinaryHeap::new();
         }
-        let order = self.drain_order.get_or_insert_with(|| {
-            let mut keys: Vec<(u64, FlowKey)> =
-                self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
-            // Highest id first, so `pop` yields flows in id order.
-            keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
-            keys
-        });
+        let mut order = match self.drain_order.take() {
+            Some(order) => order,
+            None => {
+                let mut keys: Vec<(u64, u32)> = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| s.as_ref().map(|f| (f.id, i as u32)))
+                    .collect();
+                // Highest id first, so `pop` yields flows in id order.
+                keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
+                keys
+            }
+        };
         for _ in 0..max {
-            let Some((_, key)) = order.pop() else {
+            let Some((_, slot)) = order.pop() else {
                 break;
             };
-            if let Some(mut f) = self.flows.remove(&key).map(|b| *b) {
+            if let Some(mut f) = self.take(slot) {
                 f.end_reason = EndReason::Shutdown;
                 f.conclude(&mut self.app_events, stream_out);
                 ended.push(f);
             }
         }
         let done = order.is_empty();
-        if done {
-            self.drain_order = None;
+        if !done {
+            self.drain_order = Some(order);
         }
         !done
     }
