@@ -12,6 +12,7 @@
 //! [`Identifier`] of each flow buffers at most [`PROBE_BYTES`] per direction
 //! and stops probing once a protocol matched or every probe declined.
 
+mod dns_name;
 pub mod parse;
 pub mod parser;
 pub mod records;

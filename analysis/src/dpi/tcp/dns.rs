@@ -13,7 +13,8 @@
 //! of IN, CH, HS, NONE or ANY.
 
 use super::super::{AppProto, Descriptor, Probe};
-use super::wire::{be_u16, u8_at};
+use super::wire::be_u16;
+use crate::dpi::dns_name::{walk_name, NameWalk};
 use crate::flow::Direction;
 
 /// DNS descriptor.
@@ -29,8 +30,6 @@ const PREFIX: usize = 2;
 const HEADER: usize = 12;
 /// Compression pointers followed before giving up.
 pub(super) const MAX_POINTERS: usize = 16;
-/// Longest name in wire format (RFC 1035 §2.3.4).
-const MAX_NAME: usize = 255;
 /// Smallest resource record: root name, type, class, TTL, rdlength.
 const MIN_RR: usize = 11;
 
@@ -95,48 +94,10 @@ fn probe(dir: Direction, data: &[u8]) -> Probe {
 /// position (after the first pointer, if any). `Err(NeedMore)` when the
 /// name runs past the bytes seen, `Err(NotMine)` when it is malformed.
 pub(super) fn name_end(msg: &[u8], start: usize) -> Result<usize, Probe> {
-    let mut pos = start;
-    let mut end = None;
-    let mut pointers = 0usize;
-    let mut total = 0usize;
-    loop {
-        let Some(b) = u8_at(msg, pos) else {
-            return Err(Probe::NeedMore);
-        };
-        match b {
-            0 => return Ok(end.unwrap_or(pos + 1)),
-            1..=63 => {
-                let label_end = pos + 1 + usize::from(b);
-                total += usize::from(b) + 1;
-                if total + 1 > MAX_NAME {
-                    return Err(Probe::NotMine);
-                }
-                let label = msg
-                    .get(pos + 1..label_end.min(msg.len()))
-                    .unwrap_or_default();
-                if !label.iter().all(|&c| c.is_ascii_graphic()) {
-                    return Err(Probe::NotMine);
-                }
-                if label.len() < usize::from(b) {
-                    return Err(Probe::NeedMore);
-                }
-                pos = label_end;
-            }
-            0xc0..=0xff => {
-                let Some(ptr) = be_u16(msg, pos) else {
-                    return Err(Probe::NeedMore);
-                };
-                let target = usize::from(ptr & 0x3fff);
-                pointers += 1;
-                if target < HEADER || target >= pos || pointers > MAX_POINTERS {
-                    return Err(Probe::NotMine);
-                }
-                end.get_or_insert(pos + 2);
-                pos = target;
-            }
-            // 0x40 / 0x80: extended and reserved label types.
-            _ => return Err(Probe::NotMine),
-        }
+    match walk_name(msg, start, MAX_POINTERS, |c| c.is_ascii_graphic()) {
+        NameWalk::End(end) => Ok(end),
+        NameWalk::Truncated => Err(Probe::NeedMore),
+        NameWalk::Malformed => Err(Probe::NotMine),
     }
 }
 

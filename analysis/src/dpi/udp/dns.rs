@@ -32,6 +32,7 @@
 //! are refused, since NBNS is not DNS.
 
 use super::be16;
+use crate::dpi::dns_name::{walk_name, NameWalk};
 use crate::dpi::{AppProto, Descriptor, Probe};
 use crate::flow::Direction;
 
@@ -47,10 +48,6 @@ const HEADER_LEN: usize = 12;
 /// Most questions accepted in one message. Unicast queries carry one, but
 /// mDNS service browsing asks many at once (18 in a macOS capture).
 const MAX_QDCOUNT: u16 = 64;
-/// Longest label (RFC 1035 §2.3.4).
-const MAX_LABEL: usize = 63;
-/// Longest name on the wire, length octets included (RFC 1035 §2.3.4).
-const MAX_NAME: usize = 255;
 /// Smallest question: root name, QTYPE, QCLASS.
 const MIN_QUESTION: usize = 5;
 /// Smallest resource record: root name, TYPE, CLASS, TTL, RDLENGTH.
@@ -140,42 +137,9 @@ fn record_end(data: &[u8], pos: usize, first_of_answers: bool) -> Option<usize> 
 /// Walks the name at `pos`; returns the offset just past it (past the
 /// first pointer if it is compressed), or `None` if it is malformed.
 fn name_end(data: &[u8], pos: usize) -> Option<usize> {
-    let mut cur = pos;
-    let mut end = None;
-    let mut total = 0usize;
-    let mut pointers = 0usize;
-    loop {
-        let len = *data.get(cur)?;
-        match len & 0xc0 {
-            0x00 if len == 0 => {
-                return Some(end.unwrap_or(cur + 1));
-            }
-            0x00 => {
-                let len = usize::from(len);
-                let label = data.get(cur + 1..cur + 1 + len)?;
-                if len > MAX_LABEL || label.iter().any(|&b| b < 0x20 || b == 0x7f) {
-                    return None;
-                }
-                total += len + 1;
-                if total + 1 > MAX_NAME {
-                    return None;
-                }
-                cur += len + 1;
-            }
-            0xc0 => {
-                let target = usize::from(be16(data, cur)? & 0x3fff);
-                pointers += 1;
-                // Pointers lead strictly backwards, into the message body.
-                if target < HEADER_LEN || target >= cur || pointers > MAX_POINTERS {
-                    return None;
-                }
-                if end.is_none() {
-                    end = Some(cur + 2);
-                }
-                cur = target;
-            }
-            _ => return None,
-        }
+    match walk_name(data, pos, MAX_POINTERS, |b| b >= 0x20 && b != 0x7f) {
+        NameWalk::End(end) => Some(end),
+        NameWalk::Truncated | NameWalk::Malformed => None,
     }
 }
 
