@@ -198,13 +198,10 @@ pub fn analyze(
         .map_err(|_| AnalyzeError::Worker("store"))?;
     let store = match (store, fatal, reader_ok) {
         (Ok(s), None, true) => s,
-        (Ok(s), fatal, ok) => {
+        (Ok(s), fatal, _) => {
             s.abandon();
-            return Err(match fatal {
-                Some(e) => AnalyzeError::Input(e),
-                None if !ok => AnalyzeError::Worker("reader"),
-                None => AnalyzeError::Worker("reader"),
-            });
+            // Not a clean end: an input failed, or the reader died.
+            return Err(fatal.map_or(AnalyzeError::Worker("reader"), AnalyzeError::Input));
         }
         (Err(e), _, _) => return Err(e.into()),
     };
