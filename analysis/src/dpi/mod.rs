@@ -79,6 +79,10 @@ pub enum AppProto {
     Krb5,
     /// Telnet.
     Telnet,
+    /// gRPC (HTTP/2 with `content-type: application/grpc`).
+    Grpc,
+    /// An FTP data connection announced on a control channel.
+    FtpData,
 }
 
 impl AppProto {
@@ -110,6 +114,8 @@ impl AppProto {
             AppProto::Snmp => "snmp",
             AppProto::Krb5 => "krb5",
             AppProto::Telnet => "telnet",
+            AppProto::Grpc => "grpc",
+            AppProto::FtpData => "ftp-data",
         }
     }
 }
@@ -196,7 +202,8 @@ impl std::fmt::Debug for Identifier {
 impl Identifier {
     /// The protocol, once identified.
     pub fn app(&self) -> Option<AppProto> {
-        self.decided.flatten()
+        let refined = self.parser.as_ref().and_then(|p| p.refined());
+        refined.or(self.decided.flatten())
     }
 
     /// True once identification is over (matched, or nothing can match).
@@ -286,6 +293,9 @@ impl Identifier {
         }
         self.buf = Default::default();
         if let Some(mut p) = self.parser.take() {
+            if let Some(app) = p.refined() {
+                self.decided = Some(Some(app));
+            }
             let mut out = Vec::new();
             p.finish(&mut out);
             self.collect(out);

@@ -53,4 +53,9 @@ pub trait AppParser: Send {
     /// End of the flow: emit what is pending (e.g. a request without a
     /// response).
     fn finish(&mut self, out: &mut Vec<AppRecord>);
+    /// A more specific protocol than the one identified, once the parser
+    /// has seen it (gRPC inside HTTP/2); `None` keeps the identified one.
+    fn refined(&self) -> Option<super::AppProto> {
+        None
+    }
 }

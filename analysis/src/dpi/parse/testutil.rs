@@ -87,3 +87,140 @@ pub fn check_segmentation(new: NewParser, c: &Convo) -> Vec<AppRecord> {
     }
     expected
 }
+
+/// Path of a capture in the shared public corpus (`../shared/pcaps`,
+/// beside the checkout). Its files are read at test time, never copied
+/// into the repository.
+pub fn shared_pcap(name: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/pcaps")
+        .join(name);
+    assert!(p.exists(), "{} missing: the tests need ../shared", p.display());
+    p
+}
+
+/// One transport conversation of a capture, keyed without direction.
+type ConvKey = (u8, std::net::IpAddr, u16, std::net::IpAddr, u16);
+
+/// Every conversation of one transport (`proto` 6 = TCP, 17 = UDP) in
+/// `../shared/pcaps/<name>`, in order of first packet, with its server
+/// port and its payloads: for TCP the reassembled stream of each
+/// direction (Osprey's own reassembler; consecutive pieces of the same
+/// direction merged), for UDP each datagram. The client is the SYN sender,
+/// else the first packet's sender.
+pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
+    use crate::decode::{Decoded, Decoder, Transport};
+    use crate::flow::tcp_reasm::{ReasmConfig, StreamReassembler, StreamSink};
+    use osprey_capture::FrameSource;
+
+    struct Sink<'a>(&'a mut Convo, Direction);
+    impl StreamSink for Sink<'_> {
+        fn data(&mut self, _offset: u64, bytes: &[u8]) {
+            push(self.0, self.1, bytes, true);
+        }
+        fn gap(&mut self, _offset: u64, _len: u64) {}
+    }
+    fn push(c: &mut Convo, dir: Direction, bytes: &[u8], merge: bool) {
+        match c.last_mut() {
+            Some((d, b)) if merge && *d == dir => b.extend_from_slice(bytes),
+            _ => c.push((dir, bytes.to_vec())),
+        }
+    }
+    struct Conv {
+        client: (std::net::IpAddr, u16),
+        server_port: u16,
+        convo: Convo,
+        reasm: [StreamReassembler; 2],
+    }
+
+    let mut src = osprey_capture::FileSource::open(&shared_pcap(name), 0).unwrap();
+    let mut dec = Decoder::default();
+    let mut order: Vec<ConvKey> = Vec::new();
+    let mut convs: std::collections::HashMap<ConvKey, Conv> = Default::default();
+    let cfg = ReasmConfig::default();
+    let mut n = 0;
+    while let Ok(Some(frame)) = src.next_frame() {
+        n += 1;
+        let d = dec.decode(&frame, n);
+        let (meta, data) = match &d {
+            Decoded::Packet(m) => (m, &frame.data[..]),
+            Decoded::Reassembled { meta, datagram, .. } => (meta, &datagram[..]),
+            Decoded::FragmentHeld(_) => continue,
+        };
+        let (Some(ip), Some(t)) = (&meta.ip, &meta.transport) else {
+            continue;
+        };
+        let (sport, dport, tcp) = match t {
+            Transport::Tcp(t) if proto == 6 => (t.src_port, t.dst_port, Some(t)),
+            Transport::Udp { src_port, dst_port } if proto == 17 => {
+                (*src_port, *dst_port, None)
+            }
+            _ => continue,
+        };
+        let a = (ip.src, sport);
+        let b = (ip.dst, dport);
+        let key = if a <= b {
+            (proto, a.0, a.1, b.0, b.1)
+        } else {
+            (proto, b.0, b.1, a.0, a.1)
+        };
+        let conv = convs.entry(key).or_insert_with(|| {
+            order.push(key);
+            let syn_ack = tcp.is_some_and(|t| t.flags & 0x12 == 0x12);
+            let (client, server) = if syn_ack { (b, a) } else { (a, b) };
+            Conv {
+                client,
+                server_port: server.1,
+                convo: Vec::new(),
+                reasm: [StreamReassembler::new(&cfg), StreamReassembler::new(&cfg)],
+            }
+        });
+        let dir = if a == conv.client {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let payload = &data[meta.payload.clone()];
+        match tcp {
+            None => push(&mut conv.convo, dir, payload, false),
+            Some(t) => {
+                let r = &mut conv.reasm[dir.idx()];
+                if t.flags & 0x02 != 0 {
+                    r.set_isn(t.seq);
+                } else if r.next_seq().is_none() && !payload.is_empty() {
+                    r.set_isn(t.seq.wrapping_sub(1));
+                }
+                r.segment(t.seq, payload, &mut Sink(&mut conv.convo, dir));
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|k| convs.remove(&k))
+        .map(|mut c| {
+            for (i, dir) in [Direction::ToServer, Direction::ToClient].into_iter().enumerate() {
+                c.reasm[i].flush(&mut Sink(&mut c.convo, dir));
+            }
+            (c.server_port, c.convo)
+        })
+        .collect()
+}
+
+/// The first conversation of `../shared/pcaps/<name>` whose server port
+/// is `port` (see [`shared_convos`]).
+pub fn shared_convo(name: &str, proto: u8, port: u16) -> Convo {
+    shared_convos(name, proto)
+        .into_iter()
+        .find(|(p, _)| *p == port)
+        .map(|(_, c)| c)
+        .unwrap_or_else(|| panic!("{name}: no conversation to port {port}"))
+}
+
+#[test]
+fn shared_convos_reassemble_a_real_capture() {
+    let c = shared_convo("zeek__redis_set.pcap", 6, 6379);
+    assert!(c.len() >= 2);
+    assert_eq!(c[0].0, Direction::ToServer);
+    assert!(c[0].1.starts_with(b"*"), "{:?}", String::from_utf8_lossy(&c[0].1));
+    assert_eq!(c[1].0, Direction::ToClient);
+}
