@@ -119,6 +119,9 @@ pub struct FlowEvent<'a> {
     pub icmp_code: Option<u8>,
     /// Application protocol.
     pub app_proto: &'a str,
+    /// The flow that announced this one (FTP data connections).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<u64>,
     /// Overlay context of a decapsulated flow.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel: Option<TunnelInfo>,
@@ -211,6 +214,7 @@ pub fn flow_event<'a>(f: &'a Flow, community_id: &'a str) -> FlowEvent<'a> {
         icmp_type: icmp_tc.map(|t| t.0),
         icmp_code: icmp_tc.map(|t| t.1),
         app_proto: f.app_proto,
+        parent_id: f.parent_id,
         tunnel: f.key.tunnel.map(|t| TunnelInfo {
             kind: crate::store::tunnel_name(t.kind),
             vni: t.vni,

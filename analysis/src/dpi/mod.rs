@@ -206,6 +206,13 @@ impl Identifier {
         refined.or(self.decided.flatten())
     }
 
+    /// Names the flow without probing: a connection another flow announced
+    /// (an FTP data channel). Its bytes are not parsed.
+    pub fn assign(&mut self, app: AppProto) {
+        self.decided = Some(Some(app));
+        self.buf = Default::default();
+    }
+
     /// True once identification is over (matched, or nothing can match).
     pub fn done(&self) -> bool {
         self.decided.is_some()

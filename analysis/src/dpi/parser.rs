@@ -31,6 +31,18 @@ pub enum AppRecord {
     Ssh(SshSession),
 }
 
+/// A connection a record announces: the endpoint that will accept it
+/// (an FTP `PASV`/`EPSV` reply or `PORT`/`EPRT` command). `ip` is `None`
+/// when the announcement gives only a port (`EPSV`, RFC 2428 §3): the
+/// control connection's server address is meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataChannel {
+    /// Listening address, when given.
+    pub ip: Option<std::net::IpAddr>,
+    /// Listening port.
+    pub port: u16,
+}
+
 impl AppRecord {
     /// EVE `event_type` and the key the record sits under.
     pub fn event_type(&self) -> &'static str {

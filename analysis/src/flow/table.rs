@@ -22,9 +22,10 @@ use super::key::{Direction, Endpoint, FlowKey, PacketKey};
 use super::tcp_reasm::{ReasmConfig, ReasmStats, StreamReassembler, StreamSink};
 use crate::decode::meta::{TcpMeta, Transport};
 use crate::dpi::parser::AppRecord;
-use crate::dpi::Identifier;
+use crate::dpi::{AppProto, Identifier};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::net::IpAddr;
 
 const NS: i64 = 1_000_000_000;
 
@@ -184,6 +185,9 @@ pub struct Flow {
     pub anomalies: u32,
     /// Application protocol (`unknown` until identified).
     pub app_proto: &'static str,
+    /// The flow that announced this one (an FTP data connection's control
+    /// connection), as Suricata's `parent_id`.
+    pub parent_id: Option<u64>,
     /// Protocol identification state.
     ident: Identifier,
     /// Why the record ended (set when the flow leaves the table).
@@ -381,6 +385,8 @@ pub struct FlowStats {
     pub peak_flows: u64,
     /// TCP segments whose payload overlapped earlier data with different bytes.
     pub overlap_conflicts: u64,
+    /// Announced connections not waited for ([`MAX_EXPECTATIONS`] reached).
+    pub expectations_dropped: u64,
     /// Stream gaps (bytes that were never captured).
     pub gaps: u64,
 }
@@ -441,7 +447,20 @@ pub struct FlowTable {
     app_events: Vec<AppEvent>,
     /// Keys still to end, while draining (see [`FlowTable::drain`]).
     drain_order: Option<Vec<(u64, u32)>>,
+    /// Announced connections not yet seen: listening endpoint →
+    /// (announcing flow id, expiry time). At most [`MAX_EXPECTATIONS`].
+    expected: HashMap<(IpAddr, u16), (u64, i64), foldhash::fast::RandomState>,
 }
+
+/// Most announced connections (FTP data channels) waited for at once;
+/// beyond it, expired ones are dropped, then new ones are not recorded
+/// (counted in [`FlowStats::expectations_dropped`]).
+pub const MAX_EXPECTATIONS: usize = 4096;
+
+/// How long an announced connection is waited for (Suricata's
+/// `app-layer.expectation` default is similar: the data connection follows
+/// the reply within seconds).
+pub const EXPECTATION_TIMEOUT_NS: i64 = 120_000_000_000;
 
 impl FlowTable {
     /// An empty table.
@@ -457,6 +476,7 @@ impl FlowTable {
             pieces: Vec::new(),
             app_events: Vec::new(),
             drain_order: None,
+            expected: HashMap::default(),
         }
     }
 
@@ -615,7 +635,9 @@ impl FlowTable {
                     flow.anomalies += 1;
                 }
                 flow.name_app();
+                let first = self.app_events.len();
                 flow.collect_records(ts_ns, &mut self.app_events);
+                self.expect_announced(first, ts_ns);
             }
             Some(Transport::Udp { .. }) => {
                 flow.ident.udp_datagram(dir, flow.server.port, payload);
@@ -636,6 +658,26 @@ impl FlowTable {
         }
     }
 
+    /// Records the connections announced by app events from index `first`
+    /// on (FTP data channels), to be named and linked when they start.
+    fn expect_announced(&mut self, first: usize, ts_ns: i64) {
+        for ev in self.app_events.get(first..).unwrap_or_default() {
+            let Some(ch) = ev.record.data_channel() else {
+                continue;
+            };
+            let at = (ch.ip.unwrap_or(ev.server.ip), ch.port);
+            if self.expected.len() >= MAX_EXPECTATIONS {
+                self.expected.retain(|_, (_, expiry)| *expiry > ts_ns);
+            }
+            if self.expected.len() < MAX_EXPECTATIONS || self.expected.contains_key(&at) {
+                self.expected
+                    .insert(at, (ev.flow_id, ts_ns + EXPECTATION_TIMEOUT_NS));
+            } else {
+                self.stats.expectations_dropped += 1;
+            }
+        }
+    }
+
     fn new_flow(&mut self, pk: &PacketKey, tcp: Option<&TcpMeta>, ts_ns: i64) -> Flow {
         // A SYN-ACK as first packet: its sender is the server.
         let syn_ack = tcp.is_some_and(|t| t.has(TcpMeta::SYN | TcpMeta::ACK));
@@ -647,7 +689,11 @@ impl FlowTable {
         let id = self.next_id;
         self.next_id += 1;
         self.stats.created += 1;
-        Flow {
+        let parent_id = match self.expected.remove(&(server.ip, server.port)) {
+            Some((parent, expiry)) if expiry >= ts_ns && pk.key.proto == 6 => Some(parent),
+            _ => None,
+        };
+        let mut flow = Flow {
             id,
             key: pk.key,
             client,
@@ -662,6 +708,7 @@ impl FlowTable {
             icmp_type_code: None,
             anomalies: 0,
             app_proto: "unknown",
+            parent_id: None,
             ident: Identifier::default(),
             end_reason: EndReason::Shutdown,
             stream: StreamSummary::default(),
@@ -669,7 +716,13 @@ impl FlowTable {
             packets_seq: 0,
             streams: None,
             stream_done: false,
+        };
+        if parent_id.is_some() {
+            flow.parent_id = parent_id;
+            flow.ident.assign(AppProto::FtpData);
+            flow.app_proto = AppProto::FtpData.name();
         }
+        flow
     }
 
     /// Evicts flows until there is room for one more.

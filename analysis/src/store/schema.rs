@@ -32,6 +32,7 @@ CREATE TABLE flows (
     vlan              TEXT,
     tunnel            TEXT,
     app_proto         TEXT NOT NULL,
+    parent_id         INTEGER,
     start_ns          INTEGER NOT NULL,
     end_ns            INTEGER NOT NULL,
     pkts_toserver     INTEGER NOT NULL,

@@ -197,7 +197,7 @@ impl StoreWriter {
                     write_list(&tx, f.id, f.packets_seq, &f.packets)?;
                 }
                 let mut st = tx.prepare_cached(
-                    "INSERT INTO flows(id, community_id, proto, src_ip, src_port, dest_ip, dest_port, vlan, tunnel, app_proto, start_ns, end_ns, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, state, reason, tcp_state, tcp_flags_ts, tcp_flags_tc, icmp_type, icmp_code, anomalies, stream_gaps, overlap_conflicts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                    "INSERT INTO flows(id, community_id, proto, src_ip, src_port, dest_ip, dest_port, vlan, tunnel, app_proto, start_ns, end_ns, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, state, reason, tcp_state, tcp_flags_ts, tcp_flags_tc, icmp_type, icmp_code, anomalies, stream_gaps, overlap_conflicts, parent_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
                 )?;
                 let mut with_ids = Vec::with_capacity(flows.len());
                 for f in flows {
@@ -246,6 +246,7 @@ impl StoreWriter {
                         f.anomalies,
                         (f.stream.gaps[0] + f.stream.gaps[1]) as i64,
                         (f.stream.overlap_conflicts[0] + f.stream.overlap_conflicts[1]) as i64,
+                        f.parent_id.map(|p| p as i64),
                     ])?;
                     with_ids.push((f, cid));
                 }
