@@ -136,10 +136,12 @@ pub fn analyze(
         .spawn(move || store_loop(store, store_rx))
         .map_err(StoreError::Io)?;
     let (frame_tx, frame_rx) = bounded::<ReaderMsg>(8);
+    // Used batches go back to the reader, which reuses their allocations.
+    let (recycle_tx, recycle_rx) = bounded::<Vec<RawFrame>>(8);
     let sizes: Vec<u64> = captures.iter().map(|c| c.size_bytes.unwrap_or(0)).collect();
     let reader = std::thread::Builder::new()
         .name("osprey-reader".into())
-        .spawn(move || reader_loop(sources, sizes, frame_tx))
+        .spawn(move || reader_loop(sources, sizes, frame_tx, recycle_rx))
         .map_err(StoreError::Io)?;
 
     let mut engine = Engine::new(cfg, store_tx);
@@ -157,6 +159,8 @@ pub fn analyze(
                     c.last_ts_ns = Some(frame.ts_ns);
                     engine.frame(frame);
                 }
+                // A full recycling queue only means a fresh allocation.
+                let _ = recycle_tx.try_send(frames);
 
                 if last_progress.elapsed() >= Duration::from_millis(200) {
                     last_progress = Instant::now();
@@ -228,9 +232,25 @@ fn store_loop(mut store: StoreWriter, rx: Receiver<StoreMsg>) -> Result<StoreWri
     Ok(store)
 }
 
-fn reader_loop(sources: Vec<Box<dyn FrameSource + Send>>, sizes: Vec<u64>, tx: Sender<ReaderMsg>) {
+fn reader_loop(
+    sources: Vec<Box<dyn FrameSource + Send>>,
+    sizes: Vec<u64>,
+    tx: Sender<ReaderMsg>,
+    recycled: Receiver<Vec<RawFrame>>,
+) {
     let mut merged = MergedSource::new(sources);
-    let mut batch = Vec::with_capacity(FRAME_BATCH);
+    // The next batch: a used one given back by the engine (its frames'
+    // buffers go back to the source), or a new one.
+    let fresh_batch = |merged: &mut MergedSource| match recycled.try_recv() {
+        Ok(mut used) => {
+            for f in used.drain(..) {
+                merged.recycle(f.data);
+            }
+            used
+        }
+        Err(_) => Vec::with_capacity(FRAME_BATCH),
+    };
+    let mut batch = fresh_batch(&mut merged);
     let mut pos = vec![0u64; sizes.len()];
     loop {
         match merged.next_frame() {
@@ -240,7 +260,7 @@ fn reader_loop(sources: Vec<Box<dyn FrameSource + Send>>, sizes: Vec<u64>, tx: S
                 }
                 batch.push(frame);
                 if batch.len() == FRAME_BATCH {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(FRAME_BATCH));
+                    let full = std::mem::replace(&mut batch, fresh_batch(&mut merged));
                     if tx.send(ReaderMsg::Frames(full, pos.iter().sum())).is_err() {
                         return;
                     }

@@ -183,7 +183,16 @@ pub struct FileSource {
     reader: Reader,
     ng: pcapng::NgState,
     done: bool,
+    /// Data buffers given back with [`FrameSource::recycle`], reused for
+    /// the next frames (at most [`MAX_SPARE_BUFFERS`], none over
+    /// [`MAX_SPARE_CAPACITY`] bytes: at most 16 MiB held).
+    spares: Vec<Vec<u8>>,
 }
+
+/// Most recycled data buffers a [`FileSource`] keeps.
+pub const MAX_SPARE_BUFFERS: usize = 1024;
+/// Recycled buffers with more capacity than this are freed, not kept.
+pub const MAX_SPARE_CAPACITY: usize = 16 * 1024;
 
 impl std::fmt::Debug for FileSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -240,6 +249,7 @@ impl FileSource {
             reader: Reader::Pcapng,
             ng: pcapng::NgState::default(),
             done: false,
+            spares: Vec::new(),
         };
         src.fill(4)?;
         let head = src.buf.data();
@@ -381,7 +391,7 @@ impl FileSource {
         if !self.fill(total)? {
             return Err(self.truncated(offset));
         }
-        let data = self.buf.data()[hdr_len..total].to_vec();
+        let data = frame_data(&mut self.spares, &self.buf.data()[hdr_len..total]);
         self.buf.consume(total);
         let link_type = self.interfaces.first().map_or(LinkType(0), |i| i.link_type);
         Ok(Some(RawFrame {
@@ -437,7 +447,26 @@ impl FileSource {
     }
 }
 
+/// A frame's bytes in a recycled buffer when one is spare (no allocation),
+/// else in a new one.
+fn frame_data(spares: &mut Vec<Vec<u8>>, bytes: &[u8]) -> Vec<u8> {
+    match spares.pop() {
+        Some(mut v) => {
+            v.clear();
+            v.extend_from_slice(bytes);
+            v
+        }
+        None => bytes.to_vec(),
+    }
+}
+
 impl FrameSource for FileSource {
+    fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spares.len() < MAX_SPARE_BUFFERS && buf.capacity() <= MAX_SPARE_CAPACITY {
+            self.spares.push(buf);
+        }
+    }
+
     fn next_frame(&mut self) -> Result<Option<RawFrame>, CaptureError> {
         if self.done {
             return Ok(None);

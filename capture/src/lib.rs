@@ -46,10 +46,22 @@ pub use writer::{read_frame_at, PcapWriter, PcapngWriter};
 pub trait FrameSource {
     /// The next frame, `Ok(None)` at the end, or why the source stopped.
     fn next_frame(&mut self) -> Result<Option<RawFrame>, CaptureError>;
+
+    /// Gives back the data buffer of a frame the caller is done with, so a
+    /// later frame can reuse the allocation (a file source then copies
+    /// frames without allocating, and buffers are not freed on another
+    /// thread). Sources that do not reuse buffers drop it.
+    fn recycle(&mut self, buf: Vec<u8>) {
+        drop(buf);
+    }
 }
 
 impl<S: FrameSource + ?Sized> FrameSource for Box<S> {
     fn next_frame(&mut self) -> Result<Option<RawFrame>, CaptureError> {
         (**self).next_frame()
+    }
+
+    fn recycle(&mut self, buf: Vec<u8>) {
+        (**self).recycle(buf);
     }
 }

@@ -131,6 +131,14 @@ impl<S: FrameSource> FrameSource for MergedSource<S> {
     fn next_frame(&mut self) -> Result<Option<RawFrame>, CaptureError> {
         self.next().map_err(|e| e.error)
     }
+
+    /// Hands the buffer to the input read next (the one whose lookahead
+    /// was taken last).
+    fn recycle(&mut self, buf: Vec<u8>) {
+        if let Some(src) = self.refill.last().and_then(|&i| self.inputs.get_mut(i)) {
+            src.recycle(buf);
+        }
+    }
 }
 
 #[cfg(test)]

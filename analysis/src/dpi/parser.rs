@@ -44,6 +44,13 @@ pub struct DataChannel {
 }
 
 impl AppRecord {
+    /// The connection this record announces, if any.
+    pub fn data_channel(&self) -> Option<DataChannel> {
+        match self {
+            AppRecord::Http(_) | AppRecord::Dns(_) | AppRecord::Tls(_) | AppRecord::Ssh(_) => None,
+        }
+    }
+
     /// EVE `event_type` and the key the record sits under.
     pub fn event_type(&self) -> &'static str {
         match self {

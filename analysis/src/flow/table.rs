@@ -618,6 +618,7 @@ impl FlowTable {
             flow.packets_seq += 1;
         }
         flow.last_ts_ns = flow.last_ts_ns.max(ts_ns);
+        let first_event = self.app_events.len();
         let mut overlap_conflict = false;
         match transport {
             Some(Transport::Tcp(t)) => {
@@ -635,9 +636,7 @@ impl FlowTable {
                     flow.anomalies += 1;
                 }
                 flow.name_app();
-                let first = self.app_events.len();
                 flow.collect_records(ts_ns, &mut self.app_events);
-                self.expect_announced(first, ts_ns);
             }
             Some(Transport::Udp { .. }) => {
                 flow.ident.udp_datagram(dir, flow.server.port, payload);
@@ -651,8 +650,12 @@ impl FlowTable {
             }
             _ => {}
         }
+        let flow_id = flow.id;
+        if tcp.is_some() && self.app_events.len() > first_event {
+            self.expect_announced(first_event, ts_ns);
+        }
         PacketVerdict {
-            flow_id: flow.id,
+            flow_id,
             dir,
             overlap_conflict,
         }

@@ -277,7 +277,10 @@ impl FileSource {
             ts_ns,
             link_type: self.interfaces[iface].link_type,
             orig_len,
-            data: self.buf.data()[EPB_DATA..EPB_DATA + caplen].to_vec(),
+            data: super::frame_data(
+                &mut self.spares,
+                &self.buf.data()[EPB_DATA..EPB_DATA + caplen],
+            ),
             source: self.source,
             interface: iface as u32,
             data_offset: offset + EPB_DATA as u64,
@@ -298,7 +301,10 @@ impl FileSource {
             ts_ns: self.ng.last_ts_ns,
             link_type: self.interfaces[iface].link_type,
             orig_len,
-            data: self.buf.data()[SPB_DATA..SPB_DATA + caplen].to_vec(),
+            data: super::frame_data(
+                &mut self.spares,
+                &self.buf.data()[SPB_DATA..SPB_DATA + caplen],
+            ),
             source: self.source,
             interface: iface as u32,
             data_offset: offset + SPB_DATA as u64,
