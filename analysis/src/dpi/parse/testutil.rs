@@ -1,7 +1,7 @@
-//! Test support shared by the parsers' tests: conversations recorded from
-//! real captures (`C`/`S` lines of hex, as `tshark -q -z follow,tcp,raw,N`
-//! prints them) replayed whole, byte by byte, split at every offset, and
-//! cut short.
+//! Test support shared by the parsers' tests: conversations of the real
+//! captures in `../shared/pcaps`, read and reassembled at test time (never
+//! copied into the repository), replayed whole, byte by byte, split at
+//! every offset, and cut short.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,32 +13,6 @@ pub type Convo = Vec<(Direction, Vec<u8>)>;
 
 /// Builds a parser (argument: TCP or not).
 pub type NewParser = fn(bool) -> Box<dyn AppParser>;
-
-/// Bytes of a hex string.
-pub fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
-
-/// Client (`C`) and server (`S`) segments in capture order, consecutive
-/// ones of the same direction merged.
-pub fn fixture(text: &str) -> Convo {
-    let mut out: Convo = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let (d, h) = line.split_once(' ').unwrap();
-        let dir = if d == "C" {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        match out.last_mut() {
-            Some((last, bytes)) if *last == dir => bytes.extend(hex(h)),
-            _ => out.push((dir, hex(h))),
-        }
-    }
-    out
-}
 
 /// Feeds the segments to a new TCP parser, then finishes it.
 pub fn run(new: NewParser, convo: &[(Direction, &[u8])]) -> Vec<AppRecord> {
@@ -95,7 +69,11 @@ pub fn shared_pcap(name: &str) -> std::path::PathBuf {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/pcaps")
         .join(name);
-    assert!(p.exists(), "{} missing: the tests need ../shared", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: the tests need ../shared",
+        p.display()
+    );
     p
 }
 
@@ -152,9 +130,7 @@ pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
         };
         let (sport, dport, tcp) = match t {
             Transport::Tcp(t) if proto == 6 => (t.src_port, t.dst_port, Some(t)),
-            Transport::Udp { src_port, dst_port } if proto == 17 => {
-                (*src_port, *dst_port, None)
-            }
+            Transport::Udp { src_port, dst_port } if proto == 17 => (*src_port, *dst_port, None),
             _ => continue,
         };
         let a = (ip.src, sport);
@@ -198,7 +174,10 @@ pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
         .into_iter()
         .filter_map(|k| convs.remove(&k))
         .map(|mut c| {
-            for (i, dir) in [Direction::ToServer, Direction::ToClient].into_iter().enumerate() {
+            for (i, dir) in [Direction::ToServer, Direction::ToClient]
+                .into_iter()
+                .enumerate()
+            {
                 c.reasm[i].flush(&mut Sink(&mut c.convo, dir));
             }
             (c.server_port, c.convo)
@@ -216,11 +195,43 @@ pub fn shared_convo(name: &str, proto: u8, port: u16) -> Convo {
         .unwrap_or_else(|| panic!("{name}: no conversation to port {port}"))
 }
 
+/// The bytes one direction of a conversation carries, in order.
+pub fn stream(c: &Convo, dir: Direction) -> Vec<u8> {
+    c.iter()
+        .filter(|(d, _)| *d == dir)
+        .flat_map(|(_, b)| b.iter().copied())
+        .collect()
+}
+
+/// The conversation cut to its first `keep[dir.idx()]` bytes in each
+/// direction (to server, to client), segments kept in order; consecutive
+/// ones of the same direction are merged again, as in [`shared_convos`].
+pub fn prefix(c: &Convo, keep: [usize; 2]) -> Convo {
+    let mut left = keep;
+    let mut out: Convo = Vec::new();
+    for (dir, bytes) in c {
+        let n = bytes.len().min(left[dir.idx()]);
+        left[dir.idx()] -= n;
+        if n == 0 {
+            continue;
+        }
+        match out.last_mut() {
+            Some((d, b)) if d == dir => b.extend_from_slice(&bytes[..n]),
+            _ => out.push((*dir, bytes[..n].to_vec())),
+        }
+    }
+    out
+}
+
 #[test]
 fn shared_convos_reassemble_a_real_capture() {
     let c = shared_convo("zeek__redis_set.pcap", 6, 6379);
     assert!(c.len() >= 2);
     assert_eq!(c[0].0, Direction::ToServer);
-    assert!(c[0].1.starts_with(b"*"), "{:?}", String::from_utf8_lossy(&c[0].1));
+    assert!(
+        c[0].1.starts_with(b"*"),
+        "{:?}",
+        String::from_utf8_lossy(&c[0].1)
+    );
     assert_eq!(c[1].0, Direction::ToClient);
 }
