@@ -1,7 +1,7 @@
-//! Test support shared by the parsers' tests: conversations recorded from
-//! real captures (`C`/`S` lines of hex, as `tshark -q -z follow,tcp,raw,N`
-//! prints them) replayed whole, byte by byte, split at every offset, and
-//! cut short.
+//! Test support shared by the parsers' tests: conversations of the real
+//! captures in `../shared/pcaps`, read and reassembled at test time (never
+//! copied into the repository), replayed whole, byte by byte, split at
+//! every offset, and cut short.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,32 +13,6 @@ pub type Convo = Vec<(Direction, Vec<u8>)>;
 
 /// Builds a parser (argument: TCP or not).
 pub type NewParser = fn(bool) -> Box<dyn AppParser>;
-
-/// Bytes of a hex string.
-pub fn hex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
-
-/// Client (`C`) and server (`S`) segments in capture order, consecutive
-/// ones of the same direction merged.
-pub fn fixture(text: &str) -> Convo {
-    let mut out: Convo = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let (d, h) = line.split_once(' ').unwrap();
-        let dir = if d == "C" {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        match out.last_mut() {
-            Some((last, bytes)) if *last == dir => bytes.extend(hex(h)),
-            _ => out.push((dir, hex(h))),
-        }
-    }
-    out
-}
 
 /// Feeds the segments to a new TCP parser, then finishes it.
 pub fn run(new: NewParser, convo: &[(Direction, &[u8])]) -> Vec<AppRecord> {
@@ -219,6 +193,34 @@ pub fn shared_convo(name: &str, proto: u8, port: u16) -> Convo {
         .find(|(p, _)| *p == port)
         .map(|(_, c)| c)
         .unwrap_or_else(|| panic!("{name}: no conversation to port {port}"))
+}
+
+/// The bytes one direction of a conversation carries, in order.
+pub fn stream(c: &Convo, dir: Direction) -> Vec<u8> {
+    c.iter()
+        .filter(|(d, _)| *d == dir)
+        .flat_map(|(_, b)| b.iter().copied())
+        .collect()
+}
+
+/// The conversation cut to its first `keep[dir.idx()]` bytes in each
+/// direction (to server, to client), segments kept in order; consecutive
+/// ones of the same direction are merged again, as in [`shared_convos`].
+pub fn prefix(c: &Convo, keep: [usize; 2]) -> Convo {
+    let mut left = keep;
+    let mut out: Convo = Vec::new();
+    for (dir, bytes) in c {
+        let n = bytes.len().min(left[dir.idx()]);
+        left[dir.idx()] -= n;
+        if n == 0 {
+            continue;
+        }
+        match out.last_mut() {
+            Some((d, b)) if d == dir => b.extend_from_slice(&bytes[..n]),
+            _ => out.push((*dir, bytes[..n].to_vec())),
+        }
+    }
+    out
 }
 
 #[test]

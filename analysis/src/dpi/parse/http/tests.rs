@@ -1,12 +1,19 @@
-//! Tests of the HTTP parser: real streams (testdata/, extracted with
-//! `tshark -q -z follow,tcp,raw,N`; `C`/`S` lines are client/server hex)
-//! fed in every segmentation, and synthetic edge cases.
+//! Tests of the HTTP parser: real conversations, read at test time from
+//! the public captures in `../shared/pcaps` (never copied into the
+//! repository) and reassembled by Osprey's own TCP reassembler, fed in
+//! every segmentation; and synthetic edge cases.
+//!
+//! Each real test takes one whole conversation (tshark's `tcp.stream`
+//! number in brackets): `arkime__http-simple-get.pcap` [0],
+//! `arkime__http-post-upload.pcap` [0], `arkime__http-basicauth.pcap` [0],
+//! `ndpi__http.pcapng` [0], `zeek__http_get.pcap` [0] and
+//! `zeek__http_cooper-grill-dvwa.pcapng` [1].
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
 
-use crate::dpi::parse::testutil::{self, fixture};
+use crate::dpi::parse::testutil;
 
 fn http(records: Vec<AppRecord>) -> Vec<HttpTx> {
     records
@@ -22,13 +29,27 @@ fn run(convo: &[(Direction, &[u8])]) -> Vec<HttpTx> {
     http(testutil::run(new_parser, convo))
 }
 
-fn real(text: &str) -> Vec<HttpTx> {
-    http(testutil::check_segmentation(new_parser, &fixture(text)))
+/// The first conversation of `../shared/pcaps/<pcap>` to TCP port `port`
+/// that carries data, whole.
+fn shared(pcap: &str, port: u16) -> testutil::Convo {
+    testutil::shared_convos(pcap, 6)
+        .into_iter()
+        .find(|(p, c)| *p == port && !c.is_empty())
+        .map(|(_, c)| c)
+        .unwrap_or_else(|| panic!("{pcap}: no data to port {port}"))
+}
+
+/// The transactions of that conversation, the same in every segmentation.
+fn real(pcap: &str, port: u16) -> Vec<HttpTx> {
+    http(testutil::check_segmentation(
+        new_parser,
+        &shared(pcap, port),
+    ))
 }
 
 #[test]
 fn arkime_simple_get() {
-    let txs = real(include_str!("testdata/simple_get.txt"));
+    let txs = real("arkime__http-simple-get.pcap", 80);
     assert_eq!(txs.len(), 1);
     let t = &txs[0];
     assert_eq!(t.hostname.as_deref(), Some("xxxxxxxxxxxxx.xxx.com"));
@@ -50,7 +71,7 @@ fn arkime_simple_get() {
 
 #[test]
 fn arkime_post_upload() {
-    let txs = real(include_str!("testdata/post_upload.txt"));
+    let txs = real("arkime__http-post-upload.pcap", 8080);
     let summary: Vec<_> = txs
         .iter()
         .map(|t| (t.http_method.as_str(), t.url.as_str(), t.status, t.length))
@@ -78,7 +99,7 @@ fn arkime_post_upload() {
 
 #[test]
 fn arkime_basicauth_304() {
-    let txs = real(include_str!("testdata/basicauth.txt"));
+    let txs = real("arkime__http-basicauth.pcap", 2082);
     assert_eq!(txs.len(), 1);
     let t = &txs[0];
     assert_eq!(t.hostname.as_deref(), Some("10.000.000.001"));
@@ -96,7 +117,7 @@ fn arkime_basicauth_304() {
 
 #[test]
 fn ndpi_http_301() {
-    let txs = real(include_str!("testdata/ndpi_http.txt"));
+    let txs = real("ndpi__http.pcapng", 80);
     assert_eq!(txs.len(), 1);
     let t = &txs[0];
     assert_eq!(t.hostname.as_deref(), Some("google.com"));
@@ -106,7 +127,7 @@ fn ndpi_http_301() {
 
 #[test]
 fn zeek_get() {
-    let txs = real(include_str!("testdata/zeek_get.txt"));
+    let txs = real("zeek__http_get.pcap", 80);
     assert_eq!(txs.len(), 1);
     let t = &txs[0];
     assert_eq!(t.hostname.as_deref(), Some("bro.org"));
@@ -124,7 +145,9 @@ fn zeek_get() {
 
 #[test]
 fn zeek_dvwa_chunked() {
-    let txs = real(include_str!("testdata/dvwa_chunked.txt"));
+    // The capture's first conversation to port 80 (tcp.stream 0) is the
+    // payload-less end of an earlier connection: the one used is stream 1.
+    let txs = real("zeek__http_cooper-grill-dvwa.pcapng", 80);
     assert_eq!(txs.len(), 1);
     let t = &txs[0];
     assert!(t.url.starts_with("/dvwa/vulnerabilities/sqli/?id=1%27+OR"));

@@ -1,9 +1,12 @@
 //! Tests with real captures and hand-made streams.
 //!
-//! The `*.bin` fixtures beside this file are the first bytes of each
-//! direction of the SSH connection in `/work/shared/pcaps/<name>.pcap`
-//! (`tshark -q -z follow,tcp,raw,<stream>`): the banner, the KEXINIT and
-//! the first 48 bytes after it. Expected banners, HASSH strings and hashes
+//! The real cases read, at test time, the SSH connection (the first TCP
+//! conversation to port 22; tshark's `tcp.stream` 1 in
+//! `suricata__ssh-hassh`, 0 in the others) of the public capture
+//! `../shared/pcaps/<name>.pcap`, never copied into the repository,
+//! reassembled by Osprey's own TCP reassembler. Each direction is cut after
+//! the banner, the KEXINIT and the first 48 bytes after it (see
+//! [`kexinit_prefix`]). Expected banners, HASSH strings and hashes
 //! come from tshark's `ssh.protocol`, `ssh.kex.hassh[server]` and
 //! `ssh.kex.hassh[server]_algorithms`; for `suricata__ssh-hassh` the hashes
 //! and strings also match that pcap's Suricata test (`*.suricata.test.yaml`
@@ -13,9 +16,38 @@
 
 use super::*;
 
+use crate::dpi::parse::testutil;
 use Direction::{ToClient, ToServer};
 
-/// One fixture: the two directions and what they must give.
+/// The first bytes of one direction: the banner line, the packet after it
+/// (the KEXINIT, unencrypted: 4 length bytes, then that many) and the
+/// first 48 bytes after that packet.
+fn kexinit_prefix(mut s: Vec<u8>) -> Vec<u8> {
+    let nl = s.iter().position(|&b| b == b'\n').unwrap() + 1;
+    let len = u32::from_be_bytes(s[nl..nl + 4].try_into().unwrap()) as usize;
+    s.truncate(nl + 4 + len + 48);
+    s
+}
+
+/// The client and server bytes of `../shared/pcaps/<name>.pcap` (see
+/// [`kexinit_prefix`]), read once per test binary.
+fn shared(name: &str) -> (&'static [u8], &'static [u8]) {
+    type Sides = (&'static [u8], &'static [u8]);
+    static CACHE: std::sync::Mutex<Vec<(String, Sides)>> = std::sync::Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap();
+    if let Some((_, sides)) = cache.iter().find(|(n, _)| n == name) {
+        return *sides;
+    }
+    let c = testutil::shared_convo(&format!("{name}.pcap"), 6, 22);
+    let side = |d| -> &'static [u8] {
+        Box::leak(kexinit_prefix(testutil::stream(&c, d)).into_boxed_slice())
+    };
+    let sides = (side(ToServer), side(ToClient));
+    cache.push((name.to_owned(), sides));
+    sides
+}
+
+/// One real case: the two directions and what they must give.
 struct Case {
     name: &'static str,
     client: &'static [u8],
@@ -50,36 +82,36 @@ fn cases() -> Vec<Case> {
     vec![
         Case {
             name: "zeek__ssh_single-conn",
-            client: include_bytes!("zeek__ssh_single-conn.client.bin"),
-            server: include_bytes!("zeek__ssh_single-conn.server.bin"),
+            client: shared("zeek__ssh_single-conn").0,
+            server: shared("zeek__ssh_single-conn").1,
             want_client: ("2.0", "OpenSSH_3.8.1p1", "c4fd9343cba76d12f0dd523fbe7c4da1", leak(zeek_client)),
             want_server: ("1.99", "OpenSSH_3.9p1", "f430cd6761697a6a658ee1d45ed22e49", OPENSSH39_SERVER),
         },
         Case {
             name: "suricata__ssh-hassh",
-            client: include_bytes!("suricata__ssh-hassh.client.bin"),
-            server: include_bytes!("suricata__ssh-hassh.server.bin"),
+            client: shared("suricata__ssh-hassh").0,
+            server: shared("suricata__ssh-hassh").1,
             want_client: ("2.0", "OpenSSH_for_Windows_7.7", "2dd6531c7e89d3c925db9214711be76a", leak(suri_client)),
             want_server: ("2.0", "OpenSSH_7.4", "6832f1ce43d4397c2c0a3e2f8c94334e", leak(suri_server)),
         },
         Case {
             name: "ndpi__ssh",
-            client: include_bytes!("ndpi__ssh.client.bin"),
-            server: include_bytes!("ndpi__ssh.server.bin"),
+            client: shared("ndpi__ssh").0,
+            server: shared("ndpi__ssh").1,
             want_client: ("2.0", "OpenSSH_5.6", "21b457a327ce7a2d4fce5ef2c42400bd", leak(ossh5_client.clone())),
             want_server: ("2.0", "OpenSSH_5.3", "b1c6c0d56317555b85c7005a3de29325", OPENSSH5_KEX),
         },
         Case {
             name: "arkime__ssh2",
-            client: include_bytes!("arkime__ssh2.client.bin"),
-            server: include_bytes!("arkime__ssh2.server.bin"),
+            client: shared("arkime__ssh2").0,
+            server: shared("arkime__ssh2").1,
             want_client: ("2.0", "OpenSSH_5.3", "21b457a327ce7a2d4fce5ef2c42400bd", leak(ossh5_client)),
             want_server: ("1.99", "OpenSSH_3.9p1", "f430cd6761697a6a658ee1d45ed22e49", OPENSSH39_SERVER),
         },
         Case {
             name: "tcpdump__ssh",
-            client: include_bytes!("tcpdump__ssh.client.bin"),
-            server: include_bytes!("tcpdump__ssh.server.bin"),
+            client: shared("tcpdump__ssh").0,
+            server: shared("tcpdump__ssh").1,
             want_client: ("2.0", "OpenSSH_7.8", "ec7378c1a92f5a8dde7e8b7a1ddf33d1", leak(tcpdump_client)),
             // Banner `SSH-2.0-OpenSSH_7.4p1 Debian-10+deb9u3`: the comment
             // is dropped, as Suricata does.

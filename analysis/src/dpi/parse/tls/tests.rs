@@ -1,7 +1,15 @@
-//! Tests of the TLS parser: real handshakes (testdata/, extracted with
-//! `tshark -q -z follow,tcp,raw,0` and cut after the first non-handshake
-//! record; `C`/`S` lines are client/server hex) fed whole, byte by byte
-//! and split at every offset, and synthetic edge cases.
+//! Tests of the TLS parser: real handshakes fed whole, byte by byte and
+//! split at every offset, and synthetic edge cases.
+//!
+//! The handshakes are read at test time from the public captures in
+//! `../shared/pcaps` (never copied into the repository): the first TCP
+//! conversation to port 443 of `arkime__tls13.pcap`,
+//! `arkime__tls-alpn-h2.pcap`, `ndpi__443-curl.pcap`,
+//! `suricata__ja4-tls.pcap`, `zeek__tls_heartbleed.pcap`,
+//! `ndpi__google_ssl.pcap` and `ndpi__dns2tcp_tunnel.pcap` (tshark's
+//! `tcp.stream` 0 in each), reassembled by Osprey's own TCP reassembler
+//! and cut, in each direction, after the first record that is not a
+//! handshake record (at most 16 bytes of its body): see [`handshake`].
 //!
 //! Expected values come from the captures' references: tshark 4.0
 //! (`tls.handshake.ja3`, `ja3s`, `ja3_full`), Arkime's `.arkime.test.json`
@@ -14,11 +22,38 @@
 use super::*;
 use crate::dpi::records::Fingerprint;
 
-use crate::dpi::parse::testutil::{self, fixture};
+use crate::dpi::parse::testutil::{self, Convo};
+
+/// How many bytes of one direction's stream are kept: its handshake
+/// records (content type 22), then the first record of any other type (or
+/// anything that is not a TLS record, such as an SSLv2 ClientHello) with
+/// at most 16 bytes of its body. This keeps the conversations short (a few
+/// KiB) for [`testutil::check_segmentation`], which is quadratic in their
+/// length.
+fn handshake_len(s: &[u8]) -> usize {
+    let mut at = 0;
+    while let Some(h) = s.get(at..at + 5) {
+        let end = at + 5 + usize::from(u16::from_be_bytes([h[3], h[4]]));
+        if h[0] != 22 {
+            return s.len().min(end).min(at + 5 + 16);
+        }
+        at = end;
+    }
+    s.len()
+}
+
+/// The first TCP conversation to port 443 of `../shared/pcaps/<pcap>`,
+/// each direction cut by [`handshake_len`].
+fn handshake(pcap: &str) -> Convo {
+    let c = testutil::shared_convo(pcap, 6, 443);
+    let keep =
+        [Direction::ToServer, Direction::ToClient].map(|d| handshake_len(&testutil::stream(&c, d)));
+    testutil::prefix(&c, keep)
+}
 
 /// One handshake, identical however the conversation is segmented.
-fn check(text: &str) -> TlsHandshake {
-    let records = testutil::check_segmentation(new_parser, &fixture(text));
+fn check(pcap: &str) -> TlsHandshake {
+    let records = testutil::check_segmentation(new_parser, &handshake(pcap));
     assert_eq!(records.len(), 1, "{records:?}");
     match records.into_iter().next() {
         Some(AppRecord::Tls(h)) => h,
@@ -35,7 +70,7 @@ fn fp(hash: &str, string: &str) -> Option<Fingerprint> {
 
 #[test]
 fn arkime_tls13_draft18() {
-    let h = check(include_str!("testdata/tls13.txt"));
+    let h = check("arkime__tls13.pcap");
     assert_eq!(h.sni.as_deref(), Some("blog.cloudflare.com"));
     assert_eq!(h.version.as_deref(), Some("TLS 1.3 draft-18"));
     assert_eq!(h.cipher_suite.as_deref(), Some("0x1301"));
@@ -63,7 +98,7 @@ fn arkime_tls13_draft18() {
 
 #[test]
 fn arkime_alpn_h2_ev_certificate() {
-    let h = check(include_str!("testdata/alpn_h2.txt"));
+    let h = check("arkime__tls-alpn-h2.pcap");
     assert_eq!(h.sni.as_deref(), Some("www.cloudflare.com"));
     assert_eq!(h.version.as_deref(), Some("TLS 1.2"));
     assert_eq!(h.cipher_suite.as_deref(), Some("0xcca9"));
@@ -97,7 +132,7 @@ fn arkime_alpn_h2_ev_certificate() {
 
 #[test]
 fn ndpi_curl() {
-    let h = check(include_str!("testdata/curl.txt"));
+    let h = check("ndpi__443-curl.pcap");
     assert_eq!(h.sni.as_deref(), Some("www.ntop.org"));
     assert_eq!(h.version.as_deref(), Some("TLS 1.2"));
     assert_eq!(h.cipher_suite.as_deref(), Some("0xc02f"));
@@ -124,7 +159,7 @@ fn ndpi_curl() {
 
 #[test]
 fn suricata_ja4() {
-    let h = check(include_str!("testdata/ja4.txt"));
+    let h = check("suricata__ja4-tls.pcap");
     assert_eq!(h.sni, None);
     assert_eq!(h.version.as_deref(), Some("TLS 1.2"));
     assert_eq!(h.cipher_suite.as_deref(), Some("0xc02f"));
@@ -151,7 +186,7 @@ fn suricata_ja4() {
 
 #[test]
 fn zeek_heartbleed() {
-    let h = check(include_str!("testdata/heartbleed.txt"));
+    let h = check("zeek__tls_heartbleed.pcap");
     assert_eq!(h.sni, None);
     assert_eq!(h.version.as_deref(), Some("TLS 1.2"));
     assert_eq!(h.ja3.unwrap().hash, "0fbff214b79f536d55d3d39fb31f4d8d");
@@ -176,7 +211,7 @@ fn zeek_heartbleed() {
 fn ndpi_google_sslv2_client_hello() {
     // The client speaks an SSLv2-compatible ClientHello (RFC 5246 App.
     // E.2), which stops the client direction; the server side remains.
-    let h = check(include_str!("testdata/google_ssl.txt"));
+    let h = check("ndpi__google_ssl.pcap");
     assert_eq!((h.sni, h.ja3, h.ja4), (None, None, None));
     assert_eq!(h.version.as_deref(), Some("TLS 1.0"));
     assert_eq!(h.cipher_suite.as_deref(), Some("0x0005"));
@@ -192,7 +227,7 @@ fn ndpi_google_sslv2_client_hello() {
 
 #[test]
 fn ndpi_tls13_final() {
-    let h = check(include_str!("testdata/tls13_final.txt"));
+    let h = check("ndpi__dns2tcp_tunnel.pcap");
     assert_eq!(h.sni, None);
     assert_eq!(h.version.as_deref(), Some("TLS 1.3"));
     assert_eq!(h.cipher_suite.as_deref(), Some("0x1301"));
