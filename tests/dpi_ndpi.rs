@@ -12,6 +12,14 @@ use common::*;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+/// The wire protocol under an Osprey name: gRPC is HTTP/2 to nDPI.
+fn wire(app_proto: &str) -> &str {
+    match app_proto {
+        "grpc" => "http2",
+        other => other,
+    }
+}
+
 /// nDPI's wire-protocol name (first part of `proto: N/NAME.SERVICE`) to
 /// Osprey's `app_proto`. nDPI names without a counterpart here are protocols
 /// Osprey does not identify; their flows are not compared.
@@ -153,7 +161,7 @@ fn app_proto_agrees_with_ndpi_regression_results() {
             let flow = format!("{name}: {}:{} <-> {}:{}", f.a.0, f.a.1, f.b.0, f.b.1);
             if matching.is_empty() {
                 missed.push(format!("{flow}: nDPI {}, no such flow in osprey", f.name));
-            } else if matching.iter().any(|r| r.app_proto == want) {
+            } else if matching.iter().any(|r| wire(&r.app_proto) == want) {
                 agree += 1;
                 entry.1 += 1;
             } else if matching.iter().all(|r| r.app_proto == "unknown") {

@@ -13,6 +13,12 @@
 //!
 //! An SSLv2-compatible ClientHello (RFC 6101 appendix E.2, RFC 5246
 //! appendix E.2) is recognised with all of its lengths cross-checked.
+//!
+//! A connection picked up mid-stream starts with encrypted records: an
+//! `application_data` record (type 23) of TLS 1.0–1.2 record version (1.3
+//! keeps `0x0303`, RFC 8446 §5.1) whose length is at least an AEAD tag and
+//! at most [`MAX_RECORD`]; when the next record header is in the buffered
+//! bytes it must be a valid one too. nDPI names such flows TLS as well.
 
 use super::super::{AppProto, Descriptor, Probe};
 use super::wire::{be_u16, be_u24, u8_at, FieldCheck};
@@ -38,6 +44,7 @@ fn probe(_dir: Direction, data: &[u8]) -> Probe {
     match u8_at(data, 0) {
         None => Probe::NeedMore,
         Some(0x16) => probe_record(data),
+        Some(0x17) => probe_app_data(data),
         Some(b) if b & 0x80 != 0 => probe_sslv2(data),
         Some(_) => Probe::NotMine,
     }
@@ -93,6 +100,40 @@ fn probe_record(data: &[u8]) -> Probe {
         None => Probe::NeedMore,
         Some(sid_len) if sid_len <= 32 => Probe::Match,
         Some(_) => Probe::NotMine,
+    }
+}
+
+/// Smallest encrypted record: a 16-byte AEAD tag plus TLS 1.3's inner
+/// content type.
+const MIN_ENCRYPTED: u16 = 17;
+
+/// Mid-stream pickup: application-data records back to back.
+fn probe_app_data(data: &[u8]) -> Probe {
+    let mut off = 0usize;
+    loop {
+        let (Some(kind), Some(version), Some(len)) = (
+            u8_at(data, off),
+            be_u16(data, off + 1),
+            be_u16(data, off + 3),
+        ) else {
+            // The first header must be whole; a later one cut by the end
+            // of the buffer is fine.
+            return if off == 0 {
+                Probe::NeedMore
+            } else {
+                Probe::Match
+            };
+        };
+        let valid = (20..=23).contains(&kind)
+            && (0x0301..=0x0303).contains(&version)
+            && (MIN_ENCRYPTED..=MAX_RECORD).contains(&len);
+        if !valid || (off == 0 && kind != 0x17) {
+            return Probe::NotMine;
+        }
+        off += 5 + usize::from(len);
+        if off >= data.len() {
+            return Probe::Match;
+        }
     }
 }
 
@@ -158,10 +199,27 @@ mod tests {
     }
 
     #[test]
+    fn midstream_application_data_matches() {
+        // One record header, then a second record whose header is cut.
+        let mut recs = b"\x17\x03\x03\x00\x11".to_vec();
+        recs.extend([0xa5u8; 17]);
+        recs.extend(b"\x17\x03\x03");
+        assert_valid(probe, Direction::ToServer, &recs);
+        assert_valid(probe, Direction::ToClient, b"\x17\x03\x01\x04\x00");
+    }
+
+    #[test]
     fn near_misses() {
-        // Application data record, alert record.
-        assert_not_mine(probe, Direction::ToClient, b"\x17\x03\x03\x00\x20abcd");
+        // An alert record first; application data too short for a tag, of
+        // SSL 3.0, or followed by something that is not a record.
         assert_not_mine(probe, Direction::ToClient, b"\x15\x03\x03\x00\x02\x02\x28");
+        assert_not_mine(probe, Direction::ToClient, b"\x17\x03\x03\x00\x10abcd");
+        assert_not_mine(probe, Direction::ToClient, b"\x17\x03\x00\x00\x20abcd");
+        let mut two = b"\x17\x03\x03\x00\x11".to_vec();
+        two.extend([0u8; 17]);
+        two.extend(b"GET / HTTP/1.1\r\n");
+        // (Its first 22 bytes alone would match: records end there.)
+        assert_eq!(probe(Direction::ToServer, &two), Probe::NotMine);
         // Handshake record with a Finished message / bad version / tiny length.
         assert_not_mine(
             probe,
