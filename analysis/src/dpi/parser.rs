@@ -29,6 +29,8 @@ pub enum AppRecord {
     Tls(TlsHandshake),
     /// An SSH connection's banners.
     Ssh(SshSession),
+    /// One side of a QUIC handshake (decrypted Initial packets).
+    Quic(super::parse::quic::QuicHandshake),
 }
 
 impl AppRecord {
@@ -39,6 +41,7 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
+            AppRecord::Quic(_) => super::AppProto::Quic.name(),
         }
     }
 }
