@@ -42,10 +42,16 @@
 //!   version, hello beyond the caps) gets a record with its header fields
 //!   only.
 //!
+//! - Google QUIC Q024–Q043 (legacy public header): the client's CHLO
+//!   gives `version`, `dcid` (the connection ID), `sni` and `ua`
+//!   (Suricata's field), see [`gquic`].
+//!
 //! # Not handled
-//! Google QUIC's own handshake (CHLO tags) and the TLS messages after the
-//! ServerHello (EncryptedExtensions and the certificate are protected by
-//! Handshake keys an observer does not have).
+//! Google QUIC Q046 and later (its CHLO in long-header packets, encrypted
+//! from Q050 with salts Osprey does not carry: header-only records), the
+//! gQUIC server side, and the TLS messages after the ServerHello
+//! (EncryptedExtensions and the certificate are protected by Handshake
+//! keys an observer does not have).
 
 use serde::Serialize;
 
@@ -57,6 +63,8 @@ use super::tls::hello::{ClientHello, ServerHello};
 
 #[path = "quic/crypto.rs"]
 pub mod crypto;
+#[path = "quic/gquic.rs"]
+pub mod gquic;
 #[path = "quic/packet.rs"]
 pub mod packet;
 
@@ -162,6 +170,9 @@ pub struct QuicHandshake {
     /// Server name from the ClientHello.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sni: Option<String>,
+    /// User agent (`UAID` tag) of a Google QUIC CHLO.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ua: Option<String>,
     /// ALPN protocols the client offered.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alpn: Vec<String>,
@@ -350,6 +361,34 @@ impl QuicParser {
         }
     }
 
+    /// A client datagram with a legacy Google QUIC public header: its
+    /// CHLO gives the client record (see [`gquic`]).
+    fn legacy_gquic(&mut self, bytes: &[u8], out: &mut Vec<AppRecord>) {
+        let side = &mut self.sides[0];
+        if side.emitted || side.initials >= MAX_INITIALS {
+            return;
+        }
+        let Some(chlo) = gquic::parse_chlo(bytes) else {
+            return; // short header, or no version: nothing to read
+        };
+        side.initials += 1;
+        if side.header.is_none() {
+            side.header = Some(SeenHeader {
+                version: chlo.version,
+                dcid: chlo.cid,
+                scid: Vec::new(),
+                initial: true,
+            });
+        }
+        if chlo.sni.is_some() || chlo.ua.is_some() {
+            let mut rec = header_record(Direction::ToServer, side);
+            rec.sni = chlo.sni;
+            rec.ua = chlo.ua;
+            side.emitted = true;
+            out.push(AppRecord::Quic(rec));
+        }
+    }
+
     /// Adds a candidate key set unless known or the table is full;
     /// returns its index.
     fn add_keys(&mut self, version: u32, dcid: &[u8]) -> Option<usize> {
@@ -517,6 +556,7 @@ fn header_record(dir: Direction, side: &Side) -> QuicHandshake {
         dcid: hex(&header.dcid),
         scid: hex(&header.scid),
         sni: None,
+        ua: None,
         alpn: Vec::new(),
         ja3: None,
         ja3s: None,
@@ -531,6 +571,10 @@ fn header_record(dir: Direction, side: &Side) -> QuicHandshake {
 impl AppParser for QuicParser {
     fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
         if !self.active || self.sides.iter().all(|s| s.emitted) {
+            return;
+        }
+        if dir == Direction::ToServer && bytes.first().is_some_and(|b| b & 0x80 == 0) {
+            self.legacy_gquic(bytes, out);
             return;
         }
         let mut pos = 0;

@@ -16,7 +16,7 @@
 
 use super::crypto::{decode_packet_number, InitialKeys, Keys, TAG_LEN};
 use super::*;
-use crate::dpi::parse::testutil::{hex as h, shared_convo, Convo};
+use crate::dpi::parse::testutil::{hex as h, shared_convo, shared_convos, Convo};
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes128Gcm, Nonce};
 
@@ -214,6 +214,64 @@ fn tcp_parser_ignores_everything() {
     }
     p.finish(&mut out);
     assert!(out.is_empty());
+}
+
+#[test]
+fn gquic_q025_chlo_gives_sni_and_user_agent() {
+    // `ndpi__http_ipv6.pcap`, UDP 45931 → 443: tshark `gquic.version`
+    // Q025, `gquic.tag.sni` www.google.it, `gquic.tag.uaid`
+    // "Chrome/46.0.2490.80 Linux x86_64", `gquic.cid`
+    // 15478007637968338505 (0xd6ccedf0d3e2be49, little-endian on the wire).
+    let c = shared_convos("ndpi__http_ipv6.pcap", 17)
+        .into_iter()
+        .find(|(port, c)| *port == 443 && c.len() > 10)
+        .map(|(_, c)| c)
+        .unwrap();
+    let (recs, _) = run_convo(&c);
+    assert_eq!(recs.len(), 1, "{recs:#?}");
+    let r = &recs[0];
+    assert_eq!(r.side, "client");
+    assert_eq!(r.version, "Q025");
+    assert_eq!(r.dcid, "49bee2d3f0edccd6");
+    assert_eq!(r.sni.as_deref(), Some("www.google.it"));
+    assert_eq!(r.ua.as_deref(), Some("Chrome/46.0.2490.80 Linux x86_64"));
+    assert!(r.ja3.is_none() && r.scid.is_empty());
+    // Every truncation of the CHLO datagram: no panic, at most a record.
+    for cut in 0..c[0].1.len() {
+        let (recs, _) = run(&[(c[0].0, &c[0].1[..cut])]);
+        assert!(recs.len() <= 1, "cut at {cut}");
+    }
+}
+
+#[test]
+fn gquic_hand_made_chlo_big_endian_and_hostile() {
+    // Q043: 1-octet packet number, 12-octet hash, no private flags;
+    // STREAM frame (stream 1, 2-octet big-endian length).
+    let mut chlo = b"CHLO".to_vec();
+    chlo.extend([2, 0, 0, 0]);
+    chlo.extend(b"SNI\0");
+    chlo.extend(5u32.to_le_bytes());
+    chlo.extend(b"XXXX"); // unknown tag
+    chlo.extend(9u32.to_le_bytes());
+    chlo.extend(b"a.bcdWXYZ");
+    let mut d = h("0901020304050607085130343301");
+    d.extend([0; 12]);
+    d.push(0xa0);
+    d.push(1);
+    d.extend((chlo.len() as u16).to_be_bytes());
+    d.extend(&chlo);
+    let (recs, _) = run(&[(ToServer, &d)]);
+    assert_eq!(recs[0].version, "Q043");
+    assert_eq!(recs[0].sni.as_deref(), Some("a.bcd"));
+    // Offsets past the message, counts beyond the entries: no panic.
+    let mut bad = d.clone();
+    let at = bad.len() - chlo.len();
+    bad[at + 4] = 0xff;
+    bad[at + 12] = 0xff;
+    let _ = run(&[(ToServer, &bad)]);
+    for cut in 0..d.len() {
+        let _ = run(&[(ToServer, &d[..cut])]);
+    }
 }
 
 // ------------------------------------------------------ built Initials
