@@ -40,11 +40,16 @@
 //! - at [`AppParser::finish`], a direction that sent long-header packets
 //!   but whose hello was never decoded (capture started late, unknown
 //!   version, hello beyond the caps) gets a record with its header fields
-//!   only.
-//!
+//!   only;
 //! - Google QUIC Q024–Q043 (legacy public header): the client's CHLO
 //!   gives `version`, `dcid` (the connection ID), `sni` and `ua`
 //!   (Suricata's field), see [`gquic`].
+//!
+//! `side` (`client`/`server`) says which. Suricata's field names are kept
+//! (`version` as Suricata prints it, `sni`, `ua`, `ja3`/`ja3s` objects,
+//! `ja4`, `extensions` as `{name, type}`); the rest is Osprey's. After
+//! Version Negotiation the client record keeps the first version's hello
+//! and the server's Initials are decrypted with the new version's keys.
 //!
 //! # Not handled
 //! Google QUIC Q046 and later (its CHLO in long-header packets, encrypted

@@ -188,14 +188,20 @@ fn draft29_retried_client_hello_is_reassembled_across_datagrams() {
 fn draft29_every_truncated_datagram_is_harmless() {
     let c = quic29();
     let (expected, _) = run_convo(&c);
-    for i in 0..c.len() {
-        for cut in 0..c[i].1.len() {
+    for (i, (dir, d)) in c.iter().enumerate() {
+        for cut in 0..d.len() {
+            // Alone, every prefix is harmless.
+            let (recs, _) = run(&[(*dir, &d[..cut])]);
+            assert!(recs.len() <= 1, "datagram {i} cut at {cut} alone");
+            // Within the flow (every header offset, then a stride through
+            // the ciphertext, where every cut overruns the Length field).
+            if cut > 96 && cut % 16 != 0 {
+                continue;
+            }
             let mut feed: Vec<(Direction, &[u8])> = c.iter().map(|(d, b)| (*d, &b[..])).collect();
-            feed[i].1 = &c[i].1[..cut];
+            feed[i].1 = &d[..cut];
             let (recs, _) = run(&feed);
             assert!(recs.len() <= 2, "datagram {i} cut at {cut}");
-            // Alone, the prefix never panics either.
-            let _ = run(&[(c[i].0, &c[i].1[..cut])]);
             if i >= 6 {
                 // Only the first datagrams carry Initials.
                 assert_eq!(recs, expected, "datagram {i} cut at {cut}");
