@@ -468,6 +468,12 @@ impl QuicParser {
             return;
         };
         let side = &mut self.sides[d];
+        if side.version != 0 && side.version != h.version {
+            // A new version after Version Negotiation: the handshake
+            // starts over (RFC 9000 §6.2).
+            side.crypto = CryptoStream::default();
+            side.parsed = 0;
+        }
         side.largest_pn = Some(side.largest_pn.map_or(pn, |l| l.max(pn)));
         side.version = h.version;
         let mut dropped = false;

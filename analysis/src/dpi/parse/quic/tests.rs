@@ -425,6 +425,29 @@ fn v1_and_v2_scattered_client_hello() {
 }
 
 #[test]
+fn version_change_restarts_the_client_hello() {
+    // A v1 Initial with only the start of a hello, then (after Version
+    // Negotiation) v2 Initials with a whole one for another name.
+    let k = InitialKeys::derive(1, DCID).unwrap();
+    let ch = client_hello("old.example");
+    let mut f = crypto_frame(0, &ch[..40]);
+    f.extend(vec![0; 1000]);
+    let v1 = protect(1, 0, DCID, SCID, &k.client, 0, &f);
+    let vn = h("800000000004c1c2c3c4088394c8f03e515708000000016b3343cf");
+    let ds = scattered_client(crypto::V2, "new.example");
+    let (recs, p) = run(&[
+        (ToServer, &v1),
+        (ToClient, &vn),
+        (ToServer, &ds[0]),
+        (ToServer, &ds[1]),
+    ]);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].version, "6b3343cf");
+    assert_eq!(recs[0].sni.as_deref(), Some("new.example"));
+    assert_eq!((p.decrypt_failures(), p.malformed()), (0, 0));
+}
+
+#[test]
 fn built_server_hello_is_decoded() {
     // The ServerHello of RFC 9001 Appendix A.3 (cipher 0x1301, TLS 1.3),
     // here in a packet protected with the server keys of DCID 8394….
