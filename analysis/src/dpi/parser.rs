@@ -29,6 +29,8 @@ pub enum AppRecord {
     Tls(TlsHandshake),
     /// An SSH connection's banners.
     Ssh(SshSession),
+    /// One side of a QUIC handshake (decrypted Initial packets).
+    Quic(super::parse::quic::QuicHandshake),
 }
 
 /// A connection a record announces: the endpoint that will accept it
@@ -58,6 +60,7 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
+            AppRecord::Quic(_) => super::AppProto::Quic.name(),
         }
     }
 }

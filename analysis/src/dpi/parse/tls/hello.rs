@@ -11,7 +11,7 @@
 //! - JA3 (Salesforce): `SSLVersion,Ciphers,Extensions,EllipticCurves,
 //!   EllipticCurvePointFormats`, decimal, `-`-joined, MD5. JA3S:
 //!   `SSLVersion,Cipher,Extensions`. Both use the hello's legacy version.
-//! - JA4 (FoxIO, TLS over TCP): `t`, version, `d`/`i`, cipher and
+//! - JA4 (FoxIO): `t` for TCP or `q` for QUIC, version, `d`/`i`, cipher and
 //!   extension counts, ALPN marker, `_`, truncated SHA-256 of the sorted
 //!   ciphers, `_`, truncated SHA-256 of the sorted extensions (SNI and
 //!   ALPN excluded) followed by `_` and the signature algorithms in order.
@@ -309,8 +309,19 @@ impl ClientHello {
         ))
     }
 
-    /// JA4 fingerprint (TCP).
+    /// JA4 fingerprint of a hello sent over TCP (prefix `t`).
     pub fn ja4(&self) -> String {
+        self.ja4_with_prefix('t')
+    }
+
+    /// JA4 fingerprint of a hello sent in QUIC Initial packets (prefix
+    /// `q`; the rest is computed as for TCP).
+    pub fn ja4_quic(&self) -> String {
+        self.ja4_with_prefix('q')
+    }
+
+    /// JA4 with `transport` as its first character.
+    fn ja4_with_prefix(&self, transport: char) -> String {
         let version = no_grease(&self.versions)
             .max()
             .unwrap_or(self.legacy_version);
@@ -344,7 +355,7 @@ impl ClientHello {
             ext_str.push_str(&sig_algs);
         }
         format!(
-            "t{version}{sni}{:02}{ext_count:02}{}_{}_{}",
+            "{transport}{version}{sni}{:02}{ext_count:02}{}_{}_{}",
             ciphers.len().min(99),
             alpn_marker(self.first_alpn.as_deref()),
             sha256_12(&hex_join(ciphers.iter().copied())),
