@@ -49,7 +49,11 @@ impl AppRecord {
     /// The connection this record announces, if any.
     pub fn data_channel(&self) -> Option<DataChannel> {
         match self {
-            AppRecord::Http(_) | AppRecord::Dns(_) | AppRecord::Tls(_) | AppRecord::Ssh(_) => None,
+            AppRecord::Http(_)
+            | AppRecord::Dns(_)
+            | AppRecord::Tls(_)
+            | AppRecord::Ssh(_)
+            | AppRecord::Quic(_) => None,
         }
     }
 
