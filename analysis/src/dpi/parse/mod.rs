@@ -8,7 +8,7 @@ pub mod ssh;
 pub mod tls;
 
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 use super::parser::AppParser;
 use super::AppProto;

@@ -77,6 +77,44 @@ pub fn shared_pcap(name: &str) -> std::path::PathBuf {
     p
 }
 
+/// Calls `f(frame, meta, payload)` for every frame of
+/// `../shared/pcaps/<name>` that decodes to a packet, with its frame
+/// number (1-based, as tshark numbers them) and its transport payload; a
+/// frame that completes an IP datagram gives the reassembled datagram's,
+/// a fragment held for reassembly is skipped.
+fn each_packet(name: &str, mut f: impl FnMut(u64, &crate::decode::PacketMeta, &[u8])) {
+    use crate::decode::{Decoded, Decoder};
+    use osprey_capture::FrameSource;
+
+    let mut src = osprey_capture::FileSource::open(&shared_pcap(name), 0).unwrap();
+    let mut dec = Decoder::default();
+    let mut n = 0;
+    while let Ok(Some(frame)) = src.next_frame() {
+        n += 1;
+        match dec.decode(&frame, n) {
+            Decoded::Packet(m) => f(n, &m, &frame.data[m.payload.clone()]),
+            Decoded::Reassembled { meta, datagram, .. } => {
+                f(n, &meta, &datagram[meta.payload.clone()]);
+            }
+            Decoded::FragmentHeld(_) => {}
+        }
+    }
+}
+
+/// The transport (UDP or TCP) payload of frame `frame` of
+/// `../shared/pcaps/<name>`, numbered as tshark numbers them (1-based);
+/// the bytes `tshark -r <name> -Y frame.number==<frame> -T fields -e
+/// udp.payload -e tcp.payload` shows.
+pub fn shared_payload(name: &str, frame: u64) -> Vec<u8> {
+    let mut out = None;
+    each_packet(name, |n, meta, payload| {
+        if n == frame && meta.transport.is_some() {
+            out = Some(payload.to_vec());
+        }
+    });
+    out.unwrap_or_else(|| panic!("{name}: frame {frame} has no transport payload"))
+}
+
 /// One transport conversation of a capture, keyed without direction.
 type ConvKey = (u8, std::net::IpAddr, u16, std::net::IpAddr, u16);
 
@@ -87,9 +125,8 @@ type ConvKey = (u8, std::net::IpAddr, u16, std::net::IpAddr, u16);
 /// direction merged), for UDP each datagram. The client is the SYN sender,
 /// else the first packet's sender.
 pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
-    use crate::decode::{Decoded, Decoder, Transport};
+    use crate::decode::Transport;
     use crate::flow::tcp_reasm::{ReasmConfig, StreamReassembler, StreamSink};
-    use osprey_capture::FrameSource;
 
     struct Sink<'a>(&'a mut Convo, Direction);
     impl StreamSink for Sink<'_> {
@@ -111,27 +148,17 @@ pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
         reasm: [StreamReassembler; 2],
     }
 
-    let mut src = osprey_capture::FileSource::open(&shared_pcap(name), 0).unwrap();
-    let mut dec = Decoder::default();
     let mut order: Vec<ConvKey> = Vec::new();
     let mut convs: std::collections::HashMap<ConvKey, Conv> = Default::default();
     let cfg = ReasmConfig::default();
-    let mut n = 0;
-    while let Ok(Some(frame)) = src.next_frame() {
-        n += 1;
-        let d = dec.decode(&frame, n);
-        let (meta, data) = match &d {
-            Decoded::Packet(m) => (m, &frame.data[..]),
-            Decoded::Reassembled { meta, datagram, .. } => (meta, &datagram[..]),
-            Decoded::FragmentHeld(_) => continue,
-        };
+    each_packet(name, |_, meta, payload| {
         let (Some(ip), Some(t)) = (&meta.ip, &meta.transport) else {
-            continue;
+            return;
         };
         let (sport, dport, tcp) = match t {
             Transport::Tcp(t) if proto == 6 => (t.src_port, t.dst_port, Some(t)),
             Transport::Udp { src_port, dst_port } if proto == 17 => (*src_port, *dst_port, None),
-            _ => continue,
+            _ => return,
         };
         let a = (ip.src, sport);
         let b = (ip.dst, dport);
@@ -156,7 +183,6 @@ pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
         } else {
             Direction::ToClient
         };
-        let payload = &data[meta.payload.clone()];
         match tcp {
             None => push(&mut conv.convo, dir, payload, false),
             Some(t) => {
@@ -169,7 +195,7 @@ pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
                 r.segment(t.seq, payload, &mut Sink(&mut conv.convo, dir));
             }
         }
-    }
+    });
     order
         .into_iter()
         .filter_map(|k| convs.remove(&k))

@@ -94,15 +94,15 @@ fn probe_login(data: &[u8]) -> Probe {
 mod tests {
     use super::super::testutil::{assert_no_panic, assert_not_mine, assert_valid};
     use super::*;
+    use crate::dpi::parse::testutil::shared_payload;
 
     #[test]
     fn server_greetings_match() {
         assert_valid(probe, Direction::ToClient, b"220 (vsFTPd 3.0.3)\r\n");
-        assert_valid(
-            probe,
-            Direction::ToClient,
-            b"220 redmint FTP server (Version 6.4/OpenBSD/Linux-ftpd-0.17) ready.\r\n",
-        );
+        // A 69-byte banner: zeek__ftp_bruteforce.pcap frame 4, read from
+        // the capture.
+        let redmint = shared_payload("zeek__ftp_bruteforce.pcap", 4);
+        assert_valid(probe, Direction::ToClient, &redmint);
         assert_valid(
             probe,
             Direction::ToClient,

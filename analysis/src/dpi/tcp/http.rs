@@ -147,6 +147,7 @@ fn pending_version(data: &[u8]) -> Probe {
 mod tests {
     use super::super::testutil::{assert_no_panic, assert_not_mine, assert_valid};
     use super::*;
+    use crate::dpi::parse::testutil::shared_payload;
 
     #[test]
     fn requests_and_responses_match() {
@@ -163,11 +164,18 @@ mod tests {
         );
         assert_valid(probe, Direction::ToServer, b"POST /api HTTP/1.1\n");
         assert_valid(probe, Direction::ToClient, b"HTTP/1.1 200 OK\r\n");
-        // Unencoded spaces in the target (ndpi WebattackRCE.pcap).
+        // Unencoded spaces in the target: the 71-byte request line of
+        // ndpi__WebattackRCE.pcap frame 535, read from the capture.
+        let req = shared_payload("ndpi__WebattackRCE.pcap", 535);
+        let end = req
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .map_or(0, |i| i + 2);
+        assert_eq!(end, 71);
         assert_valid(
             probe,
             Direction::ToServer,
-            b"GET /cgi-bin/handler/netsonar;cat /etc/passwd|?data=Download HTTP/1.1\r\n",
+            req.get(..end).unwrap_or_default(),
         );
         assert_valid(probe, Direction::ToClient, b"HTTP/1.0 404\r\n");
     }

@@ -80,7 +80,7 @@ pub static REGISTRY: &[Descriptor] = &[
 #[cfg(test)]
 mod tests {
     use super::super::{AppProto, Identifier, Probe};
-    use super::samples::SAMPLES;
+    use super::samples::samples;
     use super::*;
     use crate::flow::Direction;
 
@@ -97,7 +97,7 @@ mod tests {
     /// prefix.
     #[test]
     fn samples_match_only_their_protocol() {
-        for &(app, dir, bytes) in SAMPLES {
+        for &(app, dir, ref bytes) in samples() {
             let own = REGISTRY.iter().find(|d| d.app == app);
             let Some(own) = own else {
                 panic!("{app:?} has no descriptor");
@@ -125,7 +125,7 @@ mod tests {
     /// names the sample's protocol.
     #[test]
     fn identifier_names_samples_bytewise() {
-        for &(app, dir, bytes) in SAMPLES {
+        for &(app, dir, ref bytes) in samples() {
             for port in [0u16, 80, 443, 53, 21, 25] {
                 let mut id = Identifier::default();
                 for b in bytes.chunks(1) {

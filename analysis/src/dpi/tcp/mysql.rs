@@ -80,17 +80,21 @@ fn probe(dir: Direction, data: &[u8]) -> Probe {
 mod tests {
     use super::super::testutil::{assert_no_panic, assert_not_mine, assert_valid};
     use super::*;
+    use crate::dpi::parse::testutil::shared_payload;
 
-    /// ndpi mysql.pcapng: MariaDB greeting (first 64 bytes).
-    const MARIADB: &[u8] =
-        b"j\x00\x00\x00\x0a5.5.5-10.6.12-MariaDB-0ubuntu0.22.04.1\x00\x20\x00\x00\x00\
-      GgP=!+TH\x00\xfe\xf7-\x02\x00\xff\x81";
+    /// ndpi mysql.pcapng frame 4: MariaDB greeting (first 64 bytes), read
+    /// from the capture.
+    fn mariadb() -> Vec<u8> {
+        let mut b = shared_payload("ndpi__mysql.pcapng", 4);
+        b.truncate(64);
+        b
+    }
     /// zeek mysql.pcap: MySQL 5.0.54 greeting.
     const MYSQL5: &[u8] = b"4\x00\x00\x00\x0a5.0.54\x00^\x00\x00\x00>~$4uth,\x00,\xa2!\x02\x00\x00";
 
     #[test]
     fn greetings_match() {
-        assert_valid(probe, Direction::ToClient, MARIADB);
+        assert_valid(probe, Direction::ToClient, &mariadb());
         assert_valid(probe, Direction::ToClient, MYSQL5);
     }
 

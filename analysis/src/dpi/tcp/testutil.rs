@@ -58,7 +58,7 @@ pub(super) fn assert_no_panic(probe: ProbeFn) {
                 let _ = probe(dir, window.get(..n).unwrap_or_default());
             }
         }
-        for &(_, _, bytes) in super::samples::SAMPLES {
+        for (_, _, bytes) in super::samples::samples() {
             for n in 0..=bytes.len() {
                 let _ = probe(dir, bytes.get(..n).unwrap_or_default());
             }

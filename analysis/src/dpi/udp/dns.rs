@@ -156,6 +156,7 @@ fn is_netbios(data: &[u8], pos: usize, qtype: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dpi::parse::testutil::shared_payload;
     use crate::dpi::udp::test_util::{assert_prefixes_rejected, hex};
 
     /// `ndpi/dns.pcap` frame 2: AAAA query for www.example.com.
@@ -166,11 +167,11 @@ mod tests {
     const MDNS_QUERY: &str =
         "0000000000010000000000000b5f676f6f676c6563617374045f746370056c6f63616c00000c0001";
     /// `arkime/v6-http.pcap` frame 7: mDNS announcement, no questions, four
-    /// answers with the cache-flush bit and compression pointers.
-    const MDNS_ANNOUNCE: &str = "000084000000000400000000056c696e7578056c6f63616c00000d800100000078000b04\
-        49363836054c494e5558c00c001c8001000000780010200106f8102d0000a9d217821995b63bc00c001c80010000\
-        00780010200106f8102d000002d009fffee3e8dec00c001c8001000000780010200106f8102d000010330c4c7e57\
-        b19e";
+    /// answers with the cache-flush bit and compression pointers; read
+    /// from the capture.
+    fn mdns_announce() -> Vec<u8> {
+        shared_payload("arkime__v6-http.pcap", 7)
+    }
     /// `ndpi/1kxun.pcap`: LLMNR ANY query for jason-PC.
     const LLMNR_QUERY: &str = "e6a100000001000000000000086a61736f6e2d50430000ff0001";
     /// `ndpi/1kxun.pcap`: NBNS name query (broadcast) — not DNS.
@@ -183,7 +184,7 @@ mod tests {
             hex(QUERY),
             hex(RESPONSE),
             hex(MDNS_QUERY),
-            hex(MDNS_ANNOUNCE),
+            mdns_announce(),
             hex(LLMNR_QUERY),
         ]
     }
@@ -193,10 +194,7 @@ mod tests {
         assert_eq!(probe(Direction::ToServer, &hex(QUERY)), Probe::Match);
         assert_eq!(probe(Direction::ToClient, &hex(RESPONSE)), Probe::Match);
         assert_eq!(probe(Direction::ToServer, &hex(MDNS_QUERY)), Probe::Match);
-        assert_eq!(
-            probe(Direction::ToServer, &hex(MDNS_ANNOUNCE)),
-            Probe::Match
-        );
+        assert_eq!(probe(Direction::ToServer, &mdns_announce()), Probe::Match);
         assert_eq!(probe(Direction::ToServer, &hex(LLMNR_QUERY)), Probe::Match);
     }
 

@@ -223,19 +223,20 @@ fn varint(data: &[u8], pos: usize) -> Option<(u64, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dpi::parse::testutil::shared_payload;
     use crate::dpi::udp::test_util::{assert_prefixes_rejected, hex};
 
     /// `ndpi/quic-29.pcap` frame 1: client Initial, draft-29, 1252-byte
     /// UDP payload (header shown; the encrypted rest is filler here).
     const D29_CLIENT_INITIAL: &str = "c2ff00001d12f36e07bf0b7088ef28c71d488acaaff39ffc1143944eda18beb7e548b38d375bf3c2a3bc0044b7";
-    /// Frame 2: the server's Retry (117 bytes).
-    const D29_RETRY: &str = "f0ff00001d1143944eda18beb7e548b38d375bf3c2a3bc122e9a32ed45c9066ad4f9ac32c1d23c19\
-        e480b6907375db299ac3b8c0116101cfa539946cdc0bd6f7aac1308a926fc779a44d62ce556742f27f3249c7fadc73\
-        d661f144e6516d421ecdb186e7df7fb5f0dc0280c49edf4ce0ef885332c4";
-    /// Frame 4: the server's Initial (126 bytes).
-    const D29_SERVER_INITIAL: &str = "c9ff00001d1143944eda18beb7e548b38d375bf3c2a3bc12b8e844a59dba1b56a9c1\
-        36266fcc82bda97f0040513dcbb338b11ab82bad9bc0a0f40c3b304242aa8d31f6bcd2e2ded15f0f591c9c239b8723\
-        71a4e83a230e6857eef95556601e6d57271d64688080506c51f0f1ce9ce8180a7921ec97f11061ac83d0f949d8";
+    /// Frame 2: the server's Retry (117 bytes), read from the capture.
+    fn d29_retry() -> Vec<u8> {
+        shared_payload("ndpi__quic-29.pcap", 2)
+    }
+    /// Frame 4: the server's Initial (126 bytes), read from the capture.
+    fn d29_server_initial() -> Vec<u8> {
+        shared_payload("ndpi__quic-29.pcap", 4)
+    }
     /// `ndpi/http_ipv6.pcap` frame 5: gQUIC Q025 CHLO (public header).
     const Q025_CHLO: &str =
         "0d49bee2d3f0edccd65130323501d8697e21ab650d33f17a3cf300a001000443484c4f1700";
@@ -252,9 +253,9 @@ mod tests {
             probe(Direction::ToServer, &padded(D29_CLIENT_INITIAL, 1252)),
             Probe::Match
         );
-        assert_eq!(probe(Direction::ToClient, &hex(D29_RETRY)), Probe::Match);
+        assert_eq!(probe(Direction::ToClient, &d29_retry()), Probe::Match);
         assert_eq!(
-            probe(Direction::ToClient, &hex(D29_SERVER_INITIAL)),
+            probe(Direction::ToClient, &d29_server_initial()),
             Probe::Match
         );
     }
@@ -303,9 +304,9 @@ mod tests {
             assert_eq!(probe(Direction::ToServer, &c[..n]), Probe::NotMine, "{n}");
         }
         // The server Initial's Length field (81) stops fitting once cut.
-        assert_prefixes_rejected(probe, &hex(D29_SERVER_INITIAL));
+        assert_prefixes_rejected(probe, &d29_server_initial());
         // A Retry is recognisable down to its integrity tag.
-        let r = hex(D29_RETRY);
+        let r = d29_retry();
         for n in 0..r.len() {
             let _ = probe(Direction::ToClient, &r[..n]);
         }
@@ -326,7 +327,7 @@ mod tests {
             assert_eq!(probe(Direction::ToServer, &d), Probe::NotMine, "byte {at}");
         }
         // A server Initial carrying a token.
-        let mut s = hex(D29_SERVER_INITIAL);
+        let mut s = d29_server_initial();
         s[42] = 0x01;
         assert_eq!(probe(Direction::ToClient, &s), Probe::NotMine);
         // gQUIC with the reset flag, or a non-digit version.

@@ -1,17 +1,18 @@
-//! Tests with real captures (bytes from `tshark -T fields -e udp.payload`
-//! / `-e tcp.payload`; expected values from `tshark -V`) and hand-made
-//! messages for the types, escapes and attacks the captures lack.
+//! Tests with real captures and hand-made messages for the types, escapes
+//! and attacks the captures lack.
+//!
+//! The real messages are read at test time from the shared public corpus
+//! in `../shared/pcaps` (never copied into the repository): UDP datagrams
+//! by frame number (`testutil::shared_payload`, the bytes of `tshark -T
+//! fields -e udp.payload`), DNS over TCP as the reassembled stream of one
+//! direction of the conversation to port 53 (`testutil::shared_convo`).
+//! Expected values are from `tshark -V`. The hand-made messages are built
+//! in code from RFC 1035 and its successors.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::*;
-
-fn hex(s: &str) -> Vec<u8> {
-    let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    s.chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
-}
+use crate::dpi::parse::testutil::{self, shared_payload};
 
 fn dns(records: Vec<AppRecord>) -> Vec<DnsMessage> {
     records
@@ -48,7 +49,7 @@ fn ans(rrname: &str, rrtype: &str, ttl: u32, rdata: Option<&str>) -> DnsAnswer {
 
 #[test]
 fn ndpi_query_and_responses() {
-    let m = one(&hex(NDPI_1));
+    let m = one(&ndpi_1());
     assert_eq!(m.kind, "answer");
     assert_eq!(m.id, 0xdca2);
     assert_eq!(m.flags, "8180");
@@ -57,14 +58,14 @@ fn ndpi_query_and_responses() {
     assert_eq!(m.rcode.as_deref(), Some("NOERROR"));
     assert!(m.answers.is_empty());
 
-    let q = one(&hex(NDPI_4));
+    let q = one(&ndpi_4());
     assert_eq!(q.kind, "query");
     assert_eq!((q.id, q.flags.as_str()), (0x7843, "0100"));
     assert_eq!(q.rrname.as_deref(), Some("e7.whatsapp.net"));
     assert_eq!(q.rrtype.as_deref(), Some("A"));
     assert_eq!(q.rcode, None);
 
-    let r = one(&hex(NDPI_5));
+    let r = one(&ndpi_5());
     assert_eq!((r.id, r.flags.as_str()), (0x7843, "8180"));
     let addrs = [
         "169.45.219.235",
@@ -85,7 +86,7 @@ fn ndpi_query_and_responses() {
 
 #[test]
 fn arkime_cname_chain_and_edns_query() {
-    let r = one(&hex(ARKIME_2));
+    let r = one(&arkime_2());
     assert_eq!((r.id, r.flags.as_str()), (0xe039, "8180"));
     assert_eq!(r.rrname.as_deref(), Some("www.github.com"));
     // Answer section only: the NS and A records after it are not answers.
@@ -97,7 +98,7 @@ fn arkime_cname_chain_and_edns_query() {
         ]
     );
 
-    let q = one(&hex(ARKIME_5));
+    let q = one(&arkime_5());
     assert_eq!((q.kind, q.id, q.flags.as_str()), ("query", 0xcaa6, "0010"));
     assert_eq!(q.rrname.as_deref(), Some("10.100.10.10.in-addr.arpa"));
     assert_eq!(q.rrtype.as_deref(), Some("ANY"));
@@ -105,13 +106,13 @@ fn arkime_cname_chain_and_edns_query() {
 
 #[test]
 fn zeek_txt_over_ipv6() {
-    let q = one(&hex(ZEEK_1));
+    let q = one(&zeek_1());
     assert_eq!((q.kind, q.id, q.flags.as_str()), ("query", 0x0f3f, "0100"));
     let name = "txtpadding_323.n1.netalyzr.icsi.berkeley.edu";
     assert_eq!(q.rrname.as_deref(), Some(name));
     assert_eq!(q.rrtype.as_deref(), Some("TXT"));
 
-    let r = one(&hex(ZEEK_2));
+    let r = one(&zeek_2());
     assert_eq!((r.kind, r.flags.as_str()), ("answer", "8500"));
     assert_eq!(r.answers.len(), 1);
     let a = &r.answers[0];
@@ -130,12 +131,12 @@ fn zeek_txt_over_ipv6() {
 
 #[test]
 fn udp_keeps_going_after_malformed_datagram() {
-    let good = hex(NDPI_4);
+    let good = ndpi_4();
     let bad = &good[..good.len() - 3];
     let (msgs, p) = udp(&[
         (Direction::ToServer, bad),
         (Direction::ToServer, &good),
-        (Direction::ToClient, &hex(NDPI_5)),
+        (Direction::ToClient, &ndpi_5()),
     ]);
     assert_eq!(msgs.len(), 2);
     assert_eq!(p.dirs[0].malformed, 1);
@@ -150,11 +151,9 @@ fn udp_keeps_going_after_malformed_datagram() {
 
 #[test]
 fn truncation_at_every_offset_never_panics() {
-    for fx in [NDPI_1, NDPI_5, ARKIME_2, ARKIME_5, ZEEK_2, AXFR_TO_CLIENT] {
-        let mut b = hex(fx);
-        if fx == AXFR_TO_CLIENT {
-            b.drain(..2);
-        }
+    let mut axfr = axfr_to_client();
+    axfr.drain(..2);
+    for b in [ndpi_1(), ndpi_5(), arkime_2(), arkime_5(), zeek_2(), axfr] {
         for cut in 0..b.len() {
             let _ = parse_message(&b[..cut]);
             let (_, p) = udp(&[(Direction::ToClient, &b[..cut])]);
@@ -168,7 +167,7 @@ fn truncation_at_every_offset_never_panics() {
         }
     }
     // Cuts inside the question section are always malformed.
-    let b = hex(NDPI_4);
+    let b = ndpi_4();
     for cut in 0..b.len() {
         assert!(parse_message(&b[..cut]).is_err(), "cut {cut}");
     }
@@ -189,7 +188,7 @@ fn tcp_feed(dir: Direction, stream: &[u8], cuts: &[usize]) -> (Vec<DnsMessage>, 
 
 #[test]
 fn tcp_google_both_directions() {
-    let (q, _) = tcp_feed(Direction::ToServer, &hex(GOOGLE_TO_SERVER), &[]);
+    let (q, _) = tcp_feed(Direction::ToServer, &google_to_server(), &[]);
     assert_eq!(q.len(), 1);
     assert_eq!(
         (q[0].kind, q[0].id, q[0].flags.as_str()),
@@ -198,7 +197,7 @@ fn tcp_google_both_directions() {
     assert_eq!(q[0].rrname.as_deref(), Some("www.google.com"));
     assert_eq!(q[0].rrtype.as_deref(), Some("A"));
 
-    let (r, _) = tcp_feed(Direction::ToClient, &hex(GOOGLE_TO_CLIENT), &[]);
+    let (r, _) = tcp_feed(Direction::ToClient, &google_to_client(), &[]);
     assert_eq!(r.len(), 1);
     assert_eq!((r[0].kind, r[0].flags.as_str()), ("answer", "8180"));
     let last = [244, 224, 238, 210, 230, 223, 245, 231, 251, 237, 217, 216];
@@ -212,7 +211,7 @@ fn tcp_google_both_directions() {
 
 #[test]
 fn tcp_axfr_split_across_segments() {
-    let up = hex(AXFR_TO_SERVER);
+    let up = axfr_to_server();
     // As captured: the 2-octet prefix alone in frame 4, the query in frame 6.
     let (q, _) = tcp_feed(Direction::ToServer, &up, &[2]);
     assert_eq!(q.len(), 1);
@@ -220,7 +219,7 @@ fn tcp_axfr_split_across_segments() {
     assert_eq!(q[0].rrname.as_deref(), Some("contoso.local"));
     assert_eq!(q[0].rrtype.as_deref(), Some("AXFR"));
 
-    let (r, _) = tcp_feed(Direction::ToClient, &hex(AXFR_TO_CLIENT), &[]);
+    let (r, _) = tcp_feed(Direction::ToClient, &axfr_to_client(), &[]);
     assert_eq!(r.len(), 1);
     let a = &r[0].answers;
     assert_eq!(a.len(), 21);
@@ -243,9 +242,9 @@ fn tcp_axfr_split_across_segments() {
 fn tcp_identical_records_for_any_split() {
     // Two directions' worth of messages glued into one stream, so splits
     // also fall between messages.
-    let mut stream = hex(AXFR_TO_CLIENT);
-    stream.extend(hex(GOOGLE_TO_CLIENT));
-    stream.extend(hex(AXFR_TO_SERVER));
+    let mut stream = axfr_to_client();
+    stream.extend(google_to_client());
+    stream.extend(axfr_to_server());
     let (whole, _) = tcp_feed(Direction::ToClient, &stream, &[]);
     assert_eq!(whole.len(), 3);
     let bytewise: Vec<usize> = (1..stream.len()).collect();
@@ -268,8 +267,8 @@ fn tcp_identical_records_for_any_split() {
 
 #[test]
 fn tcp_gap_stops_direction_only() {
-    let q = hex(GOOGLE_TO_SERVER);
-    let r = hex(GOOGLE_TO_CLIENT);
+    let q = google_to_server();
+    let r = google_to_client();
     let mut p = DnsParser::new(true);
     let mut out = Vec::new();
     p.data(Direction::ToServer, &q[..10], &mut out);
@@ -304,7 +303,7 @@ fn tcp_buffer_is_capped_and_bad_frames_skipped() {
 
 #[test]
 fn message_cap_per_direction() {
-    let q = hex(NDPI_4);
+    let q = ndpi_4();
     let mut p = DnsParser::new(false);
     let mut out = Vec::new();
     for _ in 0..100 {
@@ -313,7 +312,7 @@ fn message_cap_per_direction() {
     assert_eq!(out.len(), MAX_MESSAGES_PER_DIRECTION as usize);
     assert!(p.dirs[0].stopped);
     // TCP: 100 framed queries in one call.
-    let framed = hex(GOOGLE_TO_SERVER);
+    let framed = google_to_server();
     let stream: Vec<u8> = framed
         .iter()
         .copied()
@@ -481,100 +480,70 @@ fn pointer_loops_and_forward_pointers_rejected() {
     assert_eq!(parse_message(&m), Err(DnsError::ForwardPointer));
 }
 
+const NDPI: &str = "ndpi__dns.pcap";
+const ARKIME: &str = "arkime__dns-udp.pcap";
+const ZEEK: &str = "zeek__ipv6-fragmented-dns.pcap";
+const GOOGLE: &str = "suricata__dns_dns-tcp-www-google-com.pcap";
+const AXFR: &str = "chrissanders__dns_axfr.pcapng";
+
 /// ndpi__dns.pcap frame 1: AAAA response, no answers.
-const NDPI_1: &str = "dca28180000100000000000003777777016c06676f6f676c6503636f6d00001c0001";
+fn ndpi_1() -> Vec<u8> {
+    shared_payload(NDPI, 1)
+}
 
 /// ndpi__dns.pcap frame 4: A query.
-const NDPI_4: &str = "784301000001000000000000026537087768617473617070036e65740000010001";
+fn ndpi_4() -> Vec<u8> {
+    shared_payload(NDPI, 4)
+}
 
 /// ndpi__dns.pcap frame 5: A response, 8 answers.
-const NDPI_5: &str = concat!(
-    "784381800001000800000000026537087768617473617070036e65740000010001c00c00010001000001eb00",
-    "04a92ddbebc00c00010001000001eb0004a92f288ec00c00010001000001eb0004a92df879c00c0001000100",
-    "0001eb00046ca8b0eac00c00010001000001eb0004a92df8bdc00c00010001000001eb0004a92df8b4c00c00",
-    "010001000001eb0004a935514fc00c00010001000001eb0004a92ddbe8",
-);
+fn ndpi_5() -> Vec<u8> {
+    shared_payload(NDPI, 5)
+}
 
 /// arkime__dns-udp.pcap frame 2: CNAME + A, NS and A in later sections.
-const ARKIME_2: &str = concat!(
-    "e03981800001000200040004037777770667697468756203636f6d0000010001c00c00050001000007bc0002",
-    "c010c01000010001000000040004c01efc80c01000020001000001480014036e7333037031360664796e6563",
-    "74036e657400c01000020001000001480006036e7332c04ec01000020001000001480006036e7334c04ec010",
-    "00020001000001480006036e7331c04ec06a0001000100000e1000040a025f0cc04a0001000100000e100004",
-    "0a025f0cc08e0001000100000e1000040a025f0cc07c0001000100000e1000040a025f0c",
-);
+fn arkime_2() -> Vec<u8> {
+    shared_payload(ARKIME, 2)
+}
 
 /// arkime__dns-udp.pcap frame 5: ANY PTR-name query with EDNS.
-const ARKIME_5: &str = concat!(
-    "caa6001000010000000000010231300331303002313002313007696e2d6164647204617270610000ff000100",
-    "00290200000080000000",
-);
+fn arkime_5() -> Vec<u8> {
+    shared_payload(ARKIME, 5)
+}
 
 /// zeek__ipv6-fragmented-dns.pcap frame 1: TXT query over IPv6 with EDNS.
-const ZEEK_1: &str = concat!(
-    "0f3f010000010000000000010e74787470616464696e675f333233026e31086e6574616c797a720469637369",
-    "086265726b656c65790365647500001000010000291000000080000000",
-);
+fn zeek_1() -> Vec<u8> {
+    shared_payload(ZEEK, 1)
+}
 
 /// zeek__ipv6-fragmented-dns.pcap frame 2: TXT response (3 strings).
-const ZEEK_2: &str = concat!(
-    "0f3f850000010001000100020e74787470616464696e675f333233026e31086e6574616c797a720469637369",
-    "086265726b656c6579036564750000100001c00c001000010000000100c1215468697320545854207265636f",
-    "72642073686f756c642062652069676e6f726564154173206974206973206a7573742070616464696e678858",
-    "5858585858585858585858585858585858585858585858585858585858585858585858585858585858585858",
-    "5858585858585858585858585858585858585858585858585858585858585858585858585858585858585858",
-    "5858585858585858585858585858585858585858585858585858585858585858585858585858585858585858",
-    "585858c01b0002000100000064001106726f6c616e640469636972036f7267000000291000000080000000c1",
-    "1700010001000000640004c096bb1f",
-);
+fn zeek_2() -> Vec<u8> {
+    shared_payload(ZEEK, 2)
+}
 
-/// suricata__dns_dns-tcp-www-google-com.pcap frame 4 (client stream).
-const GOOGLE_TO_SERVER: &str = concat!(
-    "00375f78012000010000000000010377777706676f6f676c6503636f6d000001000100002910000000000000",
-    "0c000a00085a760730fb2b37d5",
-);
+/// One direction of the capture's TCP conversation to port 53.
+fn tcp_stream(name: &str, dir: Direction) -> Vec<u8> {
+    testutil::stream(&testutil::shared_convo(name, 6, 53), dir)
+}
 
-/// suricata__dns_dns-tcp-www-google-com.pcap frame 6 (server stream).
-const GOOGLE_TO_CLIENT: &str = concat!(
-    "00eb5f7881800001000c000000010377777706676f6f676c6503636f6d0000010001c00c0001000100000008",
-    "0004d8c5f2f4c00c00010001000000080004d8c5f2e0c00c00010001000000080004d8c5f2eec00c00010001",
-    "000000080004d8c5f2d2c00c00010001000000080004d8c5f2e6c00c00010001000000080004d8c5f2dfc00c",
-    "00010001000000080004d8c5f2f5c00c00010001000000080004d8c5f2e7c00c00010001000000080004d8c5",
-    "f2fbc00c00010001000000080004d8c5f2edc00c00010001000000080004d8c5f2d9c00c0001000100000008",
-    "0004d8c5f2d80000290200000000000000",
-);
+/// suricata__dns_dns-tcp-www-google-com.pcap client stream (frame 4).
+fn google_to_server() -> Vec<u8> {
+    tcp_stream(GOOGLE, Direction::ToServer)
+}
 
-/// chrissanders__dns_axfr.pcapng frames 4 and 6: prefix, then query.
-const AXFR_TO_SERVER: &str =
-    "002100070100000100000000000007636f6e746f736f056c6f63616c0000fc00014d53";
+/// suricata__dns_dns-tcp-www-google-com.pcap server stream (frame 6).
+fn google_to_client() -> Vec<u8> {
+    tcp_stream(GOOGLE, Direction::ToClient)
+}
 
-/// chrissanders__dns_axfr.pcapng frame 7: the whole zone in one message.
-const AXFR_TO_CLIENT: &str = concat!(
-    "048200078180000100150000000007636f6e746f736f056c6f63616c0000fc0001c00c0006000100000e1000",
-    "2704646e7333c00c0a686f73746d6173746572000000004700000384000002580001518000000e10c00c0001",
-    "0001000002580004ac10108bc00c0002000100000e10000704646e7333c00c065f6d73646373c00c00020001",
-    "00000e1000120f6373616e646572732d396365616531c00c035f6763045f7463701744656661756c742d4669",
-    "7273742d536974652d4e616d65065f7369746573c00c0021000100000258001a000000640cc404646e733307",
-    "636f6e746f736f056c6f63616c00095f6b65726265726f73045f7463701744656661756c742d46697273742d",
-    "536974652d4e616d65065f7369746573c00c0021000100000258001a00000064005804646e733307636f6e74",
-    "6f736f056c6f63616c00055f6c646170045f7463701744656661756c742d46697273742d536974652d4e616d",
-    "65065f7369746573c00c0021000100000258001a00000064018504646e733307636f6e746f736f056c6f6361",
-    "6c00035f6763045f746370c00c0021000100000258001a000000640cc404646e733307636f6e746f736f056c",
-    "6f63616c00095f6b65726265726f73045f746370c00c0021000100000258001a00000064005804646e733307",
-    "636f6e746f736f056c6f63616c00085f6b706173737764045f746370c00c0021000100000258001a00000064",
-    "01d004646e733307636f6e746f736f056c6f63616c00055f6c646170045f746370c00c002100010000025800",
-    "1a00000064018504646e733307636f6e746f736f056c6f63616c00095f6b65726265726f73045f756470c00c",
-    "0021000100000258001a00000064005804646e733307636f6e746f736f056c6f63616c00085f6b7061737377",
-    "64045f756470c00c0021000100000258001a0000006401d004646e733307636f6e746f736f056c6f63616c00",
-    "04646e7333c00c00010001000004b00004ac10108b0e446f6d61696e446e735a6f6e6573c00c000100010000",
-    "02580004ac10108b055f6c646170045f7463701744656661756c742d46697273742d536974652d4e616d6506",
-    "5f73697465730e446f6d61696e446e735a6f6e6573c00c0021000100000258001a00000064018504646e7333",
-    "07636f6e746f736f056c6f63616c00055f6c646170045f7463700e446f6d61696e446e735a6f6e6573c00c00",
-    "21000100000258001a00000064018504646e733307636f6e746f736f056c6f63616c000e466f72657374446e",
-    "735a6f6e6573c00c00010001000002580004ac10108b055f6c646170045f7463701744656661756c742d4669",
-    "7273742d536974652d4e616d65065f73697465730e466f72657374446e735a6f6e6573c00c00210001000002",
-    "58001a00000064018504646e733307636f6e746f736f056c6f63616c00055f6c646170045f7463700e466f72",
-    "657374446e735a6f6e6573c00c0021000100000258001a00000064018504646e733307636f6e746f736f056c",
-    "6f63616c00c00c0006000100000e10002704646e7333c00c0a686f73746d6173746572000000004700000384",
-    "000002580001518000000e10",
-);
+/// chrissanders__dns_axfr.pcapng client stream, frames 4 and 6: the
+/// 2-octet prefix, then the query.
+fn axfr_to_server() -> Vec<u8> {
+    tcp_stream(AXFR, Direction::ToServer)
+}
+
+/// chrissanders__dns_axfr.pcapng server stream, frame 7: the whole zone
+/// in one message.
+fn axfr_to_client() -> Vec<u8> {
+    tcp_stream(AXFR, Direction::ToClient)
+}
