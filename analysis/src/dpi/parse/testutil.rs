@@ -11,6 +11,13 @@ use crate::flow::Direction;
 /// Segments of a conversation in capture order.
 pub type Convo = Vec<(Direction, Vec<u8>)>;
 
+/// Bytes of a hex string (test vectors written out from RFCs).
+pub fn hex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
 /// Builds a parser (argument: TCP or not).
 pub type NewParser = fn(bool) -> Box<dyn AppParser>;
 
