@@ -333,10 +333,11 @@ pub(crate) fn parse_transport(buf: &[u8], ip: &IpLayer, meta: &mut PacketMeta) {
                 flags,
                 window: win,
                 mss: None,
+                sack_permitted: false,
             };
             match t.get(20..hlen) {
                 Some(opts) => {
-                    tcp.mss = find_mss(opts);
+                    (tcp.mss, tcp.sack_permitted) = syn_options(opts);
                     meta.payload = l4.start + hlen..l4.end;
                 }
                 None => meta.anomalies.push(DecodeAnomaly::TcpMalformed),
@@ -395,16 +396,19 @@ pub(crate) fn parse_transport(buf: &[u8], ip: &IpLayer, meta: &mut PacketMeta) {
     }
 }
 
-/// The MSS option (RFC 9293 §3.2), if the options carry a well-formed one.
-fn find_mss(opts: &[u8]) -> Option<u16> {
+/// The MSS option (RFC 9293 §3.2) and whether SACK is permitted (RFC 2018
+/// §2), as far as the options are well formed.
+fn syn_options(opts: &[u8]) -> (Option<u16>, bool) {
+    let (mut mss, mut sack) = (None, false);
     for o in TcpOptionsIterator::from_slice(opts) {
         match o {
-            Ok(TcpOptionElement::MaximumSegmentSize(mss)) => return Some(mss),
+            Ok(TcpOptionElement::MaximumSegmentSize(m)) => mss = mss.or(Some(m)),
+            Ok(TcpOptionElement::SelectiveAcknowledgementPermitted) => sack = true,
             Ok(_) => {}
-            Err(_) => return None,
+            Err(_) => break,
         }
     }
-    None
+    (mss, sack)
 }
 
 /// IPv4 header checksum (RFC 791 §3.1) of `hdr`, with the checksum field
@@ -512,8 +516,9 @@ mod tests {
 
     #[test]
     fn mss_needs_a_well_formed_option() {
-        assert_eq!(find_mss(&[1, 1, 2, 4, 0x05, 0xB4]), Some(1460));
-        assert_eq!(find_mss(&[2, 3, 0x05]), None);
-        assert_eq!(find_mss(&[0, 2, 4, 5, 0xB4]), None);
+        assert_eq!(syn_options(&[1, 1, 2, 4, 0x05, 0xB4]), (Some(1460), false));
+        assert_eq!(syn_options(&[2, 3, 0x05]), (None, false));
+        assert_eq!(syn_options(&[0, 2, 4, 5, 0xB4]), (None, false));
+        assert_eq!(syn_options(&[2, 4, 0, 48, 4, 2]), (Some(48), true));
     }
 }

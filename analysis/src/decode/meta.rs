@@ -57,6 +57,8 @@ pub struct TcpMeta {
     pub window: u16,
     /// MSS option, when present.
     pub mss: Option<u16>,
+    /// SACK-permitted option present.
+    pub sack_permitted: bool,
 }
 
 impl TcpMeta {
