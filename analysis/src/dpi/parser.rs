@@ -29,6 +29,9 @@ pub enum AppRecord {
     Tls(TlsHandshake),
     /// An SSH connection's banners.
     Ssh(SshSession),
+    /// One HTTP/2 stream (gRPC call included), logged as `http` like
+    /// Suricata does.
+    Http2(super::parse::http2::Http2Tx),
 }
 
 impl AppRecord {
@@ -39,6 +42,7 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
+            AppRecord::Http2(_) => "http",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod http2;
 pub mod ssh;
 pub mod tls;
 
@@ -21,6 +22,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Http, http::new_parser),
     (AppProto::Tls, tls::new_parser),
     (AppProto::Ssh, ssh::new_parser),
+    (AppProto::Http2, http2::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
