@@ -128,6 +128,10 @@ pub struct Http2Tx {
     /// Response header and trailer fields (capped).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub response_headers: Vec<Http2Header>,
+    /// An `authorization` or `proxy-authorization` field was sent; its
+    /// value is logged as `<scheme> [redacted]`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub credentials_seen: bool,
     /// More than [`MAX_STORED_HEADERS`] fields were sent on a side.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub headers_truncated: bool,

@@ -134,6 +134,15 @@ impl Stream {
             },
             Direction::ToServer => {}
         }
+        // Never log a credential: keep the scheme, flag the rest.
+        let redacted;
+        let value = if matches!(name, b"authorization" | b"proxy-authorization") {
+            tx.credentials_seen = true;
+            redacted = redact(value);
+            redacted.as_bytes()
+        } else {
+            value
+        };
         let list = match dir {
             Direction::ToServer => &mut tx.request_headers,
             Direction::ToClient => &mut tx.response_headers,
@@ -180,6 +189,18 @@ impl Stream {
             }
         }
         self.tx
+    }
+}
+
+/// An `Authorization` value with its credentials replaced (RFC 9110
+/// §11.4: `auth-scheme [ SP token68 / #auth-param ]`).
+fn redact(value: &[u8]) -> String {
+    match value.iter().position(|&b| b == b' ') {
+        Some(sp) => format!(
+            "{} [redacted]",
+            cap_str(value.get(..sp).unwrap_or_default(), 64)
+        ),
+        None => "[redacted]".to_string(),
     }
 }
 
