@@ -275,6 +275,19 @@ impl std::fmt::Debug for Http2Parser {
     }
 }
 
+impl Http2Parser {
+    /// The parser of a connection upgraded from HTTP/1.1 (`Upgrade: h2c`
+    /// answered by 101, RFC 7540 §3.2): the client still sends the
+    /// preface, and the upgrade request is stream 1, half-closed from the
+    /// client, whose response comes as HTTP/2.
+    pub fn after_upgrade(req: &crate::dpi::records::HttpTx) -> Http2Parser {
+        let mut p = Http2Parser::default();
+        p.created = 1;
+        p.streams.insert(1, Stream::upgraded(req));
+        p
+    }
+}
+
 impl AppParser for Http2Parser {
     fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
         let mut input = bytes;

@@ -4,6 +4,7 @@
 //! in the grpc/grpc repository).
 
 use super::{cap_str, Http2Header, Http2Tx, MAX_FIELD_LEN, MAX_STORED_HEADERS, MAX_URL_LEN};
+use crate::dpi::records::HttpTx;
 use crate::flow::Direction;
 
 /// Length of the gRPC message prefix: compressed flag + u32 length.
@@ -92,6 +93,19 @@ impl Stream {
             msgs: Default::default(),
             data_bytes: [0; 2],
         }
+    }
+
+    /// Stream 1 of an h2c upgrade: the HTTP/1.1 request, already sent.
+    pub fn upgraded(req: &HttpTx) -> Stream {
+        let mut s = Stream::new(1, false);
+        s.tx.http_method = Some(req.http_method.clone());
+        s.tx.url = Some(req.url.clone());
+        s.tx.hostname = req.hostname.clone();
+        s.tx.http_user_agent = req.http_user_agent.clone();
+        s.ended[0] = true;
+        s.request_seen = true;
+        s.data_bytes[0] = req.request_body_length.unwrap_or(0);
+        s
     }
 
     /// Whether both directions have ended.
