@@ -35,6 +35,11 @@
 //! bare LF ends a line, obsolete line folding is skipped, header names are
 //! compared case-insensitively (RFC 9110 §5.1).
 //!
+//! Service hint: `service: "elasticsearch"` when the response carries
+//! `X-elastic-product: Elasticsearch` (sent by Elasticsearch 7.14+) or the
+//! request path is one of its REST APIs (`/_search`, `/_bulk`, `/_cat/…`,
+//! `/<index>/_doc/…`; see `wire::elasticsearch_path`).
+//!
 //! Caps: [`MAX_HEADER_BYTES`], [`MAX_HEADER_FIELDS`], [`MAX_URL_LEN`] and
 //! [`MAX_FIELD_LEN`] for stored strings (lossy UTF-8), [`MAX_PENDING`]
 //! requests awaiting a response, [`MAX_RECORDS_PER_FLOW`] transactions.
@@ -65,6 +70,8 @@ pub const MAX_URL_LEN: usize = 2048;
 pub const MAX_FIELD_LEN: usize = 512;
 /// Most requests waiting for their response; more stop the request side.
 pub const MAX_PENDING: usize = 64;
+/// [`HttpTx::service`] of Elasticsearch's REST API.
+const ELASTICSEARCH: &str = "elasticsearch";
 /// Longest chunk-size line (size and extensions), bytes.
 const MAX_CHUNK_LINE: usize = 1024;
 
@@ -474,6 +481,7 @@ impl HttpParser {
             .map(|h| cap_str(host_without_port(h), MAX_FIELD_LEN).to_ascii_lowercase());
         tx.http_user_agent = head.field(b"user-agent").map(|v| cap_str(v, MAX_FIELD_LEN));
         tx.http_refer = head.field(b"referer").map(|v| cap_str(v, MAX_FIELD_LEN));
+        tx.service = wire::elasticsearch_path(target).then_some(ELASTICSEARCH);
         let framing = head.framing();
         let mut entry = Entry {
             tx,
@@ -529,6 +537,12 @@ impl HttpParser {
                 e.answered = true;
                 e.tx.status = Some(status);
                 e.tx.http_content_type = content_type;
+                if head
+                    .field(b"x-elastic-product")
+                    .is_some_and(|v| v.eq_ignore_ascii_case(b"elasticsearch"))
+                {
+                    e.tx.service = Some(ELASTICSEARCH);
+                }
                 // RFC 7540 §3.2: the server accepts with 101 and `Upgrade:
                 // h2c`; HTTP/2 frames follow at once.
                 if status == 101 && e.h2c && has_token(head.values(b"upgrade"), b"h2c") {

@@ -465,3 +465,33 @@ Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nUser-Agent: curl/8.5
     );
     assert_eq!(p.refined(), None);
 }
+
+#[test]
+fn elasticsearch_service_hint() {
+    let txs = synth(&[
+        (
+            C,
+            "GET / HTTP/1.1\r\nHost: es:9200\r\n\r\n\
+POST /products/_search?typed_keys=true HTTP/1.1\r\nHost: es:9200\r\nContent-Length: 2\r\n\r\n{}\
+GET /index.html HTTP/1.1\r\nHost: web\r\n\r\n",
+        ),
+        (
+            S,
+            "HTTP/1.1 200 OK\r\nX-elastic-product: Elasticsearch\r\ncontent-length: 2\r\n\r\n{}\
+HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n\
+HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+        ),
+    ]);
+    let services: Vec<_> = txs.iter().map(|t| (t.url.as_str(), t.service)).collect();
+    assert_eq!(
+        services,
+        [
+            ("/", Some("elasticsearch")),
+            ("/products/_search?typed_keys=true", Some("elasticsearch")),
+            ("/index.html", None),
+        ]
+    );
+    let json = serde_json::to_string(&txs[0]).unwrap();
+    assert!(json.contains(r#""service":"elasticsearch""#), "{json}");
+    assert!(!serde_json::to_string(&txs[2]).unwrap().contains("service"));
+}
