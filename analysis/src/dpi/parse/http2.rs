@@ -37,7 +37,8 @@
 //!
 //! Caps: [`MAX_STREAMS`] concurrent streams (more are not tracked, as
 //! Suricata's `HTTP2_MAX_STREAMS`), [`MAX_HEADER_BLOCK`] octets per header
-//! block, [`MAX_STORED_HEADERS`] header fields kept per side,
+//! block, [`MAX_STORED_HEADERS`] header fields and
+//! [`MAX_STORED_HEADER_BYTES`] of them kept per side,
 //! [`MAX_FIELD_LEN`] and [`MAX_URL_LEN`] per stored string (lossy UTF-8),
 //! [`MAX_RECORDS_PER_FLOW`] streams per flow.
 
@@ -66,6 +67,9 @@ pub const MAX_HEADER_BLOCK: usize = 64 * 1024;
 pub const MAX_TABLE_SIZE: usize = 64 * 1024;
 /// Most header fields kept per request or response (trailers included).
 pub const MAX_STORED_HEADERS: usize = 64;
+/// Most octets of header names and values kept per request or response
+/// (with [`MAX_STREAMS`], bounds the memory of a flow's open streams).
+pub const MAX_STORED_HEADER_BYTES: usize = 4096;
 /// Longest stored `:path`, bytes.
 pub const MAX_URL_LEN: usize = 2048;
 /// Longest other stored string (names, values, host, …), bytes.
@@ -132,7 +136,8 @@ pub struct Http2Tx {
     /// value is logged as `<scheme> [redacted]`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub credentials_seen: bool,
-    /// More than [`MAX_STORED_HEADERS`] fields were sent on a side.
+    /// More than [`MAX_STORED_HEADERS`] fields or
+    /// [`MAX_STORED_HEADER_BYTES`] were sent on a side.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub headers_truncated: bool,
     /// gRPC service (`package.Service`) from `:path`.
@@ -281,10 +286,11 @@ impl Http2Parser {
     /// preface, and the upgrade request is stream 1, half-closed from the
     /// client, whose response comes as HTTP/2.
     pub fn after_upgrade(req: &crate::dpi::records::HttpTx) -> Http2Parser {
-        let mut p = Http2Parser::default();
-        p.created = 1;
-        p.streams.insert(1, Stream::upgraded(req));
-        p
+        Http2Parser {
+            streams: BTreeMap::from([(1, Stream::upgraded(req))]),
+            created: 1,
+            ..Http2Parser::default()
+        }
     }
 }
 
@@ -457,11 +463,7 @@ impl Http2Parser {
         let h = side.frame;
         let truncated = side.keep < h.len as usize;
         match h.kind {
-            FrameType::Data => {
-                if h.has(END_STREAM) {
-                    self.end_stream(dir, h.stream, out);
-                }
-            }
+            FrameType::Data if h.has(END_STREAM) => self.end_stream(dir, h.stream, out),
             FrameType::Headers | FrameType::PushPromise => {
                 let buf = std::mem::take(&mut side.buf);
                 let fragment = frame::header_fragment(&h, &buf);

@@ -3,7 +3,10 @@
 //! gRPC, its message counts and status (gRPC over HTTP/2, "PROTOCOL-HTTP2"
 //! in the grpc/grpc repository).
 
-use super::{cap_str, Http2Header, Http2Tx, MAX_FIELD_LEN, MAX_STORED_HEADERS, MAX_URL_LEN};
+use super::{
+    cap_str, Http2Header, Http2Tx, MAX_FIELD_LEN, MAX_STORED_HEADERS, MAX_STORED_HEADER_BYTES,
+    MAX_URL_LEN,
+};
 use crate::dpi::records::HttpTx;
 use crate::flow::Direction;
 
@@ -72,6 +75,8 @@ pub(super) struct Stream {
     pub msgs: [MsgCounter; 2],
     /// DATA bytes per direction.
     pub data_bytes: [u64; 2],
+    /// Octets of stored header names and values per direction.
+    stored: [usize; 2],
 }
 
 impl Stream {
@@ -92,6 +97,7 @@ impl Stream {
             host: None,
             msgs: Default::default(),
             data_bytes: [0; 2],
+            stored: [0; 2],
         }
     }
 
@@ -157,15 +163,18 @@ impl Stream {
         } else {
             value
         };
-        let list = match dir {
-            Direction::ToServer => &mut tx.request_headers,
-            Direction::ToClient => &mut tx.response_headers,
+        let (list, stored) = match dir {
+            Direction::ToServer => (&mut tx.request_headers, &mut self.stored[0]),
+            Direction::ToClient => (&mut tx.response_headers, &mut self.stored[1]),
         };
-        if list.len() < MAX_STORED_HEADERS {
-            list.push(Http2Header {
-                name: cap_str(name, MAX_FIELD_LEN),
-                value: cap_str(value, MAX_FIELD_LEN),
-            });
+        let h = Http2Header {
+            name: cap_str(name, MAX_FIELD_LEN),
+            value: cap_str(value, MAX_FIELD_LEN),
+        };
+        let size = h.name.len() + h.value.len();
+        if list.len() < MAX_STORED_HEADERS && *stored + size <= MAX_STORED_HEADER_BYTES {
+            *stored += size;
+            list.push(h);
         } else {
             tx.headers_truncated = true;
         }

@@ -449,6 +449,30 @@ fn stream_and_header_caps() {
     let t = txs(testutil::whole(new_parser, &vec![(Direction::ToServer, c)]));
     assert_eq!(t[0].request_headers.len(), MAX_STORED_HEADERS);
     assert!(t[0].headers_truncated);
+    // Ten 2000-octet values: each capped, and the side's byte budget kept.
+    let long = "v".repeat(2000);
+    let names: Vec<String> = (0..10).map(|i| format!("x-long-{i}")).collect();
+    let fields: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), long.as_str())).collect();
+    let mut enc = Encoder::new();
+    let mut c = PREFACE.to_vec();
+    c.extend(frame(
+        1,
+        END_HEADERS | END_STREAM,
+        1,
+        &block(&mut enc, &fields),
+    ));
+    let t = txs(testutil::whole(new_parser, &vec![(Direction::ToServer, c)]));
+    let stored: usize = t[0]
+        .request_headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
+    assert!(stored <= MAX_STORED_HEADER_BYTES && stored > 0, "{stored}");
+    assert!(t[0]
+        .request_headers
+        .iter()
+        .all(|h| h.value.len() == MAX_FIELD_LEN));
+    assert!(t[0].headers_truncated);
 }
 
 #[test]
