@@ -1,5 +1,6 @@
 //! HTTP/2 (RFC 9113) in clear text, with prior knowledge or after an h2c
-//! upgrade, and gRPC on top of it.
+//! upgrade (the HTTP/1 parser hands over through
+//! [`Http2Parser::after_upgrade`]), and gRPC on top of it.
 //!
 //! Contract:
 //! - `ToServer` starts with the client connection preface (§3.4); anything
@@ -32,6 +33,8 @@
 //! `length`, …), header lists, `stream_id`, and for gRPC the `grpc_*`
 //! fields (service and method from `:path`, status and message from the
 //! trailers, message counts, `grpc_product: "etcd"` for etcd's services).
+//! `authorization` / `proxy-authorization` values are logged as
+//! `<scheme> [redacted]` with `credentials_seen: true`, never in full.
 //! The flow's `app_proto` becomes `grpc` ([`AppParser::refined`]) once a
 //! stream carries `content-type: application/grpc*`.
 //!
