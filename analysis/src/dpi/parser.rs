@@ -29,6 +29,9 @@ pub enum AppRecord {
     Tls(TlsHandshake),
     /// An SSH connection's banners.
     Ssh(SshSession),
+    /// One HTTP/2 stream (gRPC call included), logged as `http` like
+    /// Suricata does.
+    Http2(super::parse::http2::Http2Tx),
     /// One side of a QUIC handshake (decrypted Initial packets).
     Quic(super::parse::quic::QuicHandshake),
 }
@@ -53,7 +56,8 @@ impl AppRecord {
             | AppRecord::Dns(_)
             | AppRecord::Tls(_)
             | AppRecord::Ssh(_)
-            | AppRecord::Quic(_) => None,
+            | AppRecord::Quic(_)
+            | AppRecord::Http2(_) => None,
         }
     }
 
@@ -64,6 +68,7 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
+            AppRecord::Http2(_) => "http",
             AppRecord::Quic(_) => super::AppProto::Quic.name(),
         }
     }

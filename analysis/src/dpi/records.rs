@@ -34,6 +34,10 @@ pub struct HttpTx {
     /// Request body length.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_body_length: Option<u64>,
+    /// Service recognised behind the HTTP API: `elasticsearch` (response
+    /// `X-elastic-product: Elasticsearch`, or an Elasticsearch REST path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<&'static str>,
 }
 
 /// One resource record of a DNS answer section (Suricata EVE v2 `answers`).

@@ -33,6 +33,7 @@ fn tcp(src: u16, dst: u16, flags: u8, seq: u32, ack: u32) -> Transport {
         flags,
         window: 1000,
         mss: None,
+        sack_permitted: false,
     })
 }
 

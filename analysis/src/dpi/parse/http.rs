@@ -12,7 +12,11 @@
 //!   `status` is `None`).
 //! - Responses pair with requests first-in first-out (RFC 9112 §9.3.2,
 //!   pipelining). Interim 1xx responses are skipped (RFC 9110 §15.2), except
-//!   101, which ends HTTP on the connection, as does a 2xx to `CONNECT`.
+//!   101, which ends HTTP/1.x on the connection, as does a 2xx to `CONNECT`.
+//!   A 101 answering a request with `Upgrade: h2c` (RFC 7540 §3.2) hands
+//!   the rest of both directions to an embedded [`Http2Parser`], whose
+//!   stream 1 is that request; the flow is then refined to `http2` (or
+//!   `grpc`). Other upgrades (WebSocket, TLS) are not followed.
 //!   Responses with no request to pair with are read (to stay in sync) but
 //!   not recorded: their method and target are unknown.
 //! - Message bodies are framed as RFC 9112 §6.3 says: no body for responses
@@ -31,6 +35,11 @@
 //! bare LF ends a line, obsolete line folding is skipped, header names are
 //! compared case-insensitively (RFC 9110 §5.1).
 //!
+//! Service hint: `service: "elasticsearch"` when the response carries
+//! `X-elastic-product: Elasticsearch` (sent by Elasticsearch 7.14+) or the
+//! request path is one of its REST APIs (`/_search`, `/_bulk`, `/_cat/…`,
+//! `/<index>/_doc/…`; see `wire::elasticsearch_path`).
+//!
 //! Caps: [`MAX_HEADER_BYTES`], [`MAX_HEADER_FIELDS`], [`MAX_URL_LEN`] and
 //! [`MAX_FIELD_LEN`] for stored strings (lossy UTF-8), [`MAX_PENDING`]
 //! requests awaiting a response, [`MAX_RECORDS_PER_FLOW`] transactions.
@@ -40,8 +49,10 @@ mod wire;
 
 use std::collections::VecDeque;
 
+use super::http2::Http2Parser;
 use crate::dpi::parser::{AppParser, AppRecord, MAX_RECORDS_PER_FLOW};
 use crate::dpi::records::HttpTx;
+use crate::dpi::AppProto;
 use crate::flow::Direction;
 
 use wire::{
@@ -59,6 +70,8 @@ pub const MAX_URL_LEN: usize = 2048;
 pub const MAX_FIELD_LEN: usize = 512;
 /// Most requests waiting for their response; more stop the request side.
 pub const MAX_PENDING: usize = 64;
+/// [`HttpTx::service`] of Elasticsearch's REST API.
+const ELASTICSEARCH: &str = "elasticsearch";
 /// Longest chunk-size line (size and extensions), bytes.
 const MAX_CHUNK_LINE: usize = 1024;
 
@@ -90,6 +103,8 @@ pub struct HttpParser {
     pending: VecDeque<Entry>,
     /// Transactions created so far (capped at [`MAX_RECORDS_PER_FLOW`]).
     txs: u32,
+    /// HTTP/2 after an h2c upgrade: gets every later byte.
+    h2: Option<Box<Http2Parser>>,
 }
 
 /// A request and what is known of its response.
@@ -100,6 +115,8 @@ struct Entry {
     head: bool,
     /// Method was `CONNECT`: a 2xx response starts a tunnel.
     connect: bool,
+    /// The request offered `Upgrade: h2c`.
+    h2c: bool,
     /// Request body read (or never coming).
     req_done: bool,
     /// A final response has started for this request.
@@ -207,6 +224,10 @@ impl AppParser for HttpParser {
     fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
         let mut input = bytes;
         while !input.is_empty() {
+            if let Some(h2) = self.h2.as_mut() {
+                h2.data(dir, input, out);
+                break;
+            }
             input = match self.side(dir).state {
                 State::Dead => break,
                 State::Head => self.head_bytes(dir, input, out),
@@ -217,7 +238,10 @@ impl AppParser for HttpParser {
     }
 
     fn gap(&mut self, dir: Direction) {
-        self.stop(dir);
+        match self.h2.as_mut() {
+            Some(h2) => h2.gap(dir),
+            None => self.stop(dir),
+        }
     }
 
     fn finish(&mut self, out: &mut Vec<AppRecord>) {
@@ -229,6 +253,14 @@ impl AppParser for HttpParser {
         self.stop(Direction::ToServer);
         self.stop(Direction::ToClient);
         out.extend(self.pending.drain(..).map(|e| AppRecord::Http(e.tx)));
+        if let Some(h2) = self.h2.as_mut() {
+            h2.finish(out);
+        }
+    }
+
+    fn refined(&self) -> Option<AppProto> {
+        let h2 = self.h2.as_ref()?;
+        Some(h2.refined().unwrap_or(AppProto::Http2))
     }
 }
 
@@ -449,11 +481,13 @@ impl HttpParser {
             .map(|h| cap_str(host_without_port(h), MAX_FIELD_LEN).to_ascii_lowercase());
         tx.http_user_agent = head.field(b"user-agent").map(|v| cap_str(v, MAX_FIELD_LEN));
         tx.http_refer = head.field(b"referer").map(|v| cap_str(v, MAX_FIELD_LEN));
+        tx.service = wire::elasticsearch_path(target).then_some(ELASTICSEARCH);
         let framing = head.framing();
         let mut entry = Entry {
             tx,
             head: method == b"HEAD",
             connect: method == b"CONNECT",
+            h2c: has_token(head.values(b"upgrade"), b"h2c"),
             req_done: true,
             answered: false,
             resp_done: false,
@@ -497,17 +531,30 @@ impl HttpParser {
             .field(b"content-type")
             .map(|v| cap_str(v, MAX_FIELD_LEN));
         let entry = self.pending.iter_mut().find(|e| !e.answered);
+        let mut h2c = None;
         let (is_head, is_connect) = match entry {
             Some(e) => {
                 e.answered = true;
                 e.tx.status = Some(status);
                 e.tx.http_content_type = content_type;
+                if head
+                    .field(b"x-elastic-product")
+                    .is_some_and(|v| v.eq_ignore_ascii_case(b"elasticsearch"))
+                {
+                    e.tx.service = Some(ELASTICSEARCH);
+                }
+                // RFC 7540 §3.2: the server accepts with 101 and `Upgrade:
+                // h2c`; HTTP/2 frames follow at once.
+                if status == 101 && e.h2c && has_token(head.values(b"upgrade"), b"h2c") {
+                    h2c = Some(Http2Parser::after_upgrade(&e.tx));
+                }
                 (e.head, e.connect)
             }
             None => (false, false),
         };
         if status == 101 || (is_connect && (200..300).contains(&status)) {
             // The connection leaves HTTP/1.x (RFC 9110 §15.2.2, §9.3.6).
+            self.h2 = h2c.map(Box::new);
             self.complete_response(Some(0));
             self.stop(Direction::ToServer);
             self.stop(Direction::ToClient);
@@ -532,6 +579,13 @@ impl HttpParser {
         };
         self.side(Direction::ToClient).state = State::Body(body);
     }
+}
+
+/// Whether comma-separated field values list `token` (case-insensitive).
+fn has_token<'a>(values: impl Iterator<Item = &'a [u8]>, token: &[u8]) -> bool {
+    values
+        .flat_map(|v| v.split(|&b| b == b','))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
 }
 
 impl Head<'_> {

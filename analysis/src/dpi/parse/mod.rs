@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod http2;
 pub mod quic;
 pub mod ssh;
 pub mod tls;
@@ -23,6 +24,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Tls, tls::new_parser),
     (AppProto::Ssh, ssh::new_parser),
     (AppProto::Quic, quic::new_parser),
+    (AppProto::Http2, http2::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.

@@ -388,3 +388,133 @@ fn udp_is_ignored() {
     p.finish(&mut out);
     assert!(out.is_empty());
 }
+
+/// An HTTP/2 frame (RFC 9113 §4.1).
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    f.extend([kind, flags]);
+    f.extend(stream.to_be_bytes());
+    f.extend(payload);
+    f
+}
+
+fn hpack(enc: &mut loona_hpack::Encoder, fields: &[(&str, &str)]) -> Vec<u8> {
+    enc.encode(fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())))
+}
+
+#[test]
+fn h2c_upgrade_hands_over_to_http2() {
+    use crate::dpi::parse::http2::Http2Tx;
+    let (mut ce, mut se) = (loona_hpack::Encoder::new(), loona_hpack::Encoder::new());
+    let settings = b"\x00\x00\x06\x04\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x64";
+    let req =
+        b"GET /index HTTP/1.1\r\nHost: Example.org:8080\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nUser-Agent: curl/8.5.0\r\n\r\n";
+    let mut s1 =
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n".to_vec();
+    s1.extend(settings);
+    let resp = hpack(
+        &mut se,
+        &[(":status", "200"), ("content-type", "text/plain")],
+    );
+    s1.extend(h2_frame(1, 0x4, 1, &resp));
+    s1.extend(h2_frame(0, 0x1, 1, b"hello"));
+    // RFC 7540 §3.2: the client sends the preface after the 101.
+    let mut c2 = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    c2.extend(settings);
+    c2.extend(h2_frame(4, 0x1, 0, b""));
+    let second = hpack(
+        &mut ce,
+        &[
+            (":method", "GET"),
+            (":path", "/second"),
+            (":authority", "example.org:8080"),
+            (":scheme", "http"),
+        ],
+    );
+    c2.extend(h2_frame(1, 0x5, 3, &second));
+    let s2 = h2_frame(1, 0x5, 3, &hpack(&mut se, &[(":status", "404")]));
+    let c: testutil::Convo = vec![(C, req.to_vec()), (S, s1), (C, c2), (S, s2)];
+    let records = testutil::check_segmentation(new_parser, &c);
+    assert_eq!(records.len(), 3, "{records:?}");
+    let AppRecord::Http(h1) = &records[0] else {
+        panic!("{records:?}")
+    };
+    assert_eq!((h1.url.as_str(), h1.status), ("/index", Some(101)));
+    let h2: Vec<&Http2Tx> = records[1..]
+        .iter()
+        .map(|r| match r {
+            AppRecord::Http2(t) => t,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let summary: Vec<_> = h2
+        .iter()
+        .map(|t| {
+            (
+                t.stream_id,
+                t.http_method.as_deref(),
+                t.url.as_deref(),
+                t.status,
+                t.length,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, Some("GET"), Some("/index"), Some(200), Some(5)),
+            (3, Some("GET"), Some("/second"), Some(404), Some(0)),
+        ]
+    );
+    assert_eq!(h2[0].hostname.as_deref(), Some("example.org"));
+    assert_eq!(h2[0].http_user_agent.as_deref(), Some("curl/8.5.0"));
+    assert_eq!(h2[0].http_content_type.as_deref(), Some("text/plain"));
+    // The flow becomes HTTP/2; a websocket 101 does not.
+    let mut p = new_parser(true);
+    let mut out = Vec::new();
+    for (d, b) in &c {
+        p.data(*d, b, &mut out);
+    }
+    assert_eq!(p.refined(), Some(crate::dpi::AppProto::Http2));
+    p.gap(S);
+    p.finish(&mut out);
+    let mut p = new_parser(true);
+    p.data(C, b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", &mut out);
+    p.data(
+        S,
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+        &mut out,
+    );
+    assert_eq!(p.refined(), None);
+}
+
+#[test]
+fn elasticsearch_service_hint() {
+    let txs = synth(&[
+        (
+            C,
+            "GET / HTTP/1.1\r\nHost: es:9200\r\n\r\n\
+POST /products/_search?typed_keys=true HTTP/1.1\r\nHost: es:9200\r\nContent-Length: 2\r\n\r\n{}\
+GET /index.html HTTP/1.1\r\nHost: web\r\n\r\n",
+        ),
+        (
+            S,
+            "HTTP/1.1 200 OK\r\nX-elastic-product: Elasticsearch\r\ncontent-length: 2\r\n\r\n{}\
+HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n\
+HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+        ),
+    ]);
+    let services: Vec<_> = txs.iter().map(|t| (t.url.as_str(), t.service)).collect();
+    assert_eq!(
+        services,
+        [
+            ("/", Some("elasticsearch")),
+            ("/products/_search?typed_keys=true", Some("elasticsearch")),
+            ("/index.html", None),
+        ]
+    );
+    let json = serde_json::to_string(&txs[0]).unwrap();
+    assert!(json.contains(r#""service":"elasticsearch""#), "{json}");
+    assert!(!serde_json::to_string(&txs[2]).unwrap().contains("service"));
+}

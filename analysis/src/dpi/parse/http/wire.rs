@@ -209,6 +209,76 @@ pub(super) fn cap_str(bytes: &[u8], cap: usize) -> String {
     s
 }
 
+/// Elasticsearch REST endpoints that name the API in the first path
+/// segment (`/_search`) or right after an index (`/logs-*/_search`).
+const ES_APIS: &[&[u8]] = &[
+    b"_search",
+    b"_msearch",
+    b"_bulk",
+    b"_doc",
+    b"_create",
+    b"_update",
+    b"_source",
+    b"_mget",
+    b"_count",
+    b"_mapping",
+    b"_mappings",
+    b"_settings",
+    b"_alias",
+    b"_aliases",
+    b"_refresh",
+    b"_flush",
+    b"_forcemerge",
+    b"_stats",
+    b"_update_by_query",
+    b"_delete_by_query",
+    b"_field_caps",
+    b"_explain",
+    b"_validate",
+    b"_rollover",
+    b"_open",
+    b"_close",
+];
+/// Endpoints that only exist at the root (`/_cat/indices`, `/_nodes`).
+const ES_ROOT_APIS: &[&[u8]] = &[
+    b"_cat",
+    b"_cluster",
+    b"_nodes",
+    b"_reindex",
+    b"_snapshot",
+    b"_ingest",
+    b"_security",
+    b"_xpack",
+    b"_license",
+    b"_tasks",
+    b"_index_template",
+    b"_template",
+    b"_sql",
+    b"_all",
+    b"_ilm",
+    b"_data_stream",
+    b"_ml",
+    b"_async_search",
+    b"_pit",
+    b"_scripts",
+];
+
+/// Whether a request target is an Elasticsearch REST API path: its first
+/// segment, or the one after an index name, is a known `_api` segment.
+pub(super) fn elasticsearch_path(target: &[u8]) -> bool {
+    let path = target.split(|&b| b == b'?').next().unwrap_or_default();
+    let Some(path) = path.strip_prefix(b"/") else {
+        return false;
+    };
+    let mut segs = path.split(|&b| b == b'/');
+    let first = segs.next().unwrap_or_default();
+    if ES_APIS.contains(&first) || ES_ROOT_APIS.contains(&first) {
+        return true;
+    }
+    let second = segs.next().unwrap_or_default();
+    !first.is_empty() && !first.starts_with(b"_") && ES_APIS.contains(&second)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +328,34 @@ mod tests {
         assert_eq!(cap_str(b"a\xffb", 10), "a\u{fffd}b");
         assert_eq!(parse_decimal(b"18446744073709551616"), None);
         assert_eq!(parse_decimal(b"-1"), None);
+    }
+
+    #[test]
+    fn elasticsearch_paths() {
+        for yes in [
+            &b"/_search?q=user:kimchy"[..],
+            b"/_bulk",
+            b"/_cat/indices?v",
+            b"/_cluster/health",
+            b"/_nodes/stats",
+            b"/logs-2024.01/_search",
+            b"/twitter/_doc/1",
+            b"/_all/_settings",
+        ] {
+            assert!(elasticsearch_path(yes), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b"/"[..],
+            b"/search",
+            b"/index.html",
+            b"/a/b/_search",
+            b"/_next/static/app.js",
+            b"/_/_search",
+            b"*",
+            b"/api/_cat",
+        ] {
+            assert!(!elasticsearch_path(no), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]
