@@ -29,6 +29,8 @@ pub enum AppRecord {
     Tls(TlsHandshake),
     /// An SSH connection's banners.
     Ssh(SshSession),
+    /// One MongoDB command and its reply.
+    Mongodb(super::parse::mongodb::MongodbTx),
 }
 
 impl AppRecord {
@@ -39,6 +41,7 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
+            AppRecord::Mongodb(_) => "mongodb",
         }
     }
 }

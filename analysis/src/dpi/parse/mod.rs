@@ -3,6 +3,8 @@
 
 pub mod dns;
 pub mod http;
+pub mod lenframe;
+pub mod mongodb;
 pub mod ssh;
 pub mod tls;
 
@@ -21,6 +23,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Http, http::new_parser),
     (AppProto::Tls, tls::new_parser),
     (AppProto::Ssh, ssh::new_parser),
+    (AppProto::Mongodb, mongodb::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
