@@ -31,6 +31,8 @@ pub enum AppRecord {
     Ssh(SshSession),
     /// One MongoDB command and its reply.
     Mongodb(super::parse::mongodb::MongodbTx),
+    /// One Kafka request and its response.
+    Kafka(super::parse::kafka::KafkaTx),
 }
 
 impl AppRecord {
@@ -42,6 +44,7 @@ impl AppRecord {
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
             AppRecord::Mongodb(_) => "mongodb",
+            AppRecord::Kafka(_) => "kafka",
         }
     }
 }

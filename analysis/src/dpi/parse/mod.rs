@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod kafka;
 pub mod lenframe;
 pub mod mongodb;
 pub mod ssh;
@@ -24,6 +25,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Tls, tls::new_parser),
     (AppProto::Ssh, ssh::new_parser),
     (AppProto::Mongodb, mongodb::new_parser),
+    (AppProto::Kafka, kafka::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
