@@ -33,6 +33,8 @@ pub enum AppRecord {
     Mongodb(super::parse::mongodb::MongodbTx),
     /// One Kafka request and its response.
     Kafka(super::parse::kafka::KafkaTx),
+    /// One Cassandra CQL request and its response.
+    Cassandra(super::parse::cassandra::CassandraTx),
 }
 
 impl AppRecord {
@@ -45,6 +47,7 @@ impl AppRecord {
             AppRecord::Ssh(_) => "ssh",
             AppRecord::Mongodb(_) => "mongodb",
             AppRecord::Kafka(_) => "kafka",
+            AppRecord::Cassandra(_) => "cassandra",
         }
     }
 }

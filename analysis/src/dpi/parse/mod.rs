@@ -1,6 +1,7 @@
 //! One module per protocol parser; [`PARSERS`] maps an identified protocol
 //! to the constructor of its parser.
 
+pub mod cassandra;
 pub mod dns;
 pub mod http;
 pub mod kafka;
@@ -26,6 +27,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Ssh, ssh::new_parser),
     (AppProto::Mongodb, mongodb::new_parser),
     (AppProto::Kafka, kafka::new_parser),
+    (AppProto::Cassandra, cassandra::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
