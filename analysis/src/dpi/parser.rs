@@ -35,6 +35,8 @@ pub enum AppRecord {
     Kafka(super::parse::kafka::KafkaTx),
     /// One Cassandra CQL request and its response.
     Cassandra(super::parse::cassandra::CassandraTx),
+    /// One memcached command and its reply.
+    Memcached(super::parse::memcached::MemcachedTx),
 }
 
 impl AppRecord {
@@ -48,6 +50,7 @@ impl AppRecord {
             AppRecord::Mongodb(_) => "mongodb",
             AppRecord::Kafka(_) => "kafka",
             AppRecord::Cassandra(_) => "cassandra",
+            AppRecord::Memcached(_) => "memcached",
         }
     }
 }

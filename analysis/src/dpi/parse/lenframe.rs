@@ -22,7 +22,8 @@ use crate::flow::Direction;
 /// What a [`Framer`] makes of the buffered prefix of a direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
-    /// At least this many bytes (in all) are needed to decide.
+    /// More bytes are needed to decide: up to this many (in all) are
+    /// buffered, then the framer is asked again.
     Need(usize),
     /// The current message is this long (header included).
     Frame(usize),
@@ -95,7 +96,11 @@ impl FrameBuf {
                     if n <= self.buf.len() || n > cap {
                         return self.stop();
                     }
-                    if !self.fill(n, &mut bytes) {
+                    // Take what is there and ask again: a line-based
+                    // framer's `Need` is only a read-ahead.
+                    let before = self.buf.len();
+                    self.fill(n, &mut bytes);
+                    if self.buf.len() == before {
                         return;
                     }
                 }

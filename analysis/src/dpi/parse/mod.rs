@@ -6,6 +6,7 @@ pub mod dns;
 pub mod http;
 pub mod kafka;
 pub mod lenframe;
+pub mod memcached;
 pub mod mongodb;
 pub mod ssh;
 pub mod tls;
@@ -28,6 +29,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Mongodb, mongodb::new_parser),
     (AppProto::Kafka, kafka::new_parser),
     (AppProto::Cassandra, cassandra::new_parser),
+    (AppProto::Memcached, memcached::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.

@@ -113,6 +113,21 @@ type ConvKey = (u8, std::net::IpAddr, u16, std::net::IpAddr, u16);
 /// direction merged), for UDP each datagram. The client is the SYN sender,
 /// else the first packet's sender.
 pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
+    convos_at(&shared_pcap(name), proto)
+}
+
+/// Like [`shared_convos`], for a capture recorded by this project in
+/// `samples/` (committed, small; see `samples/README.md`).
+pub fn sample_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples")
+        .join(name);
+    convos_at(&p, proto)
+}
+
+/// Every conversation of one transport in the capture at `path` (see
+/// [`shared_convos`]).
+pub fn convos_at(path: &std::path::Path, proto: u8) -> Vec<(u16, Convo)> {
     use crate::decode::{Decoded, Decoder, Transport};
     use crate::flow::tcp_reasm::{ReasmConfig, StreamReassembler, StreamSink};
     use osprey_capture::FrameSource;
@@ -137,7 +152,7 @@ pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
         reasm: [StreamReassembler; 2],
     }
 
-    let mut src = osprey_capture::FileSource::open(&shared_pcap(name), 0).unwrap();
+    let mut src = osprey_capture::FileSource::open(path, 0).unwrap();
     let mut dec = Decoder::default();
     let mut order: Vec<ConvKey> = Vec::new();
     let mut convs: std::collections::HashMap<ConvKey, Conv> = Default::default();
