@@ -37,6 +37,8 @@ pub enum AppRecord {
     Cassandra(super::parse::cassandra::CassandraTx),
     /// One memcached command and its reply.
     Memcached(super::parse::memcached::MemcachedTx),
+    /// The ZooKeeper handshake, or one request and its reply.
+    Zookeeper(super::parse::zookeeper::ZookeeperTx),
 }
 
 impl AppRecord {
@@ -51,6 +53,7 @@ impl AppRecord {
             AppRecord::Kafka(_) => "kafka",
             AppRecord::Cassandra(_) => "cassandra",
             AppRecord::Memcached(_) => "memcached",
+            AppRecord::Zookeeper(_) => "zookeeper",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod memcached;
 pub mod mongodb;
 pub mod ssh;
 pub mod tls;
+pub mod zookeeper;
 
 #[cfg(test)]
 mod testutil;
@@ -30,6 +31,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Kafka, kafka::new_parser),
     (AppProto::Cassandra, cassandra::new_parser),
     (AppProto::Memcached, memcached::new_parser),
+    (AppProto::Zookeeper, zookeeper::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.

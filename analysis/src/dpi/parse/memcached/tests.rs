@@ -142,6 +142,9 @@ fn garbage_and_huge_lengths() {
         assert!(check_segmentation(new_parser, &c).len() <= 64);
     }
     // An endless line stops the direction.
-    let c: Convo = vec![(ToServer, vec![b'a'; MAX_LINE + 10]), (ToServer, b"\r\nget k\r\n".to_vec())];
+    let c: Convo = vec![
+        (ToServer, vec![b'a'; MAX_LINE + 10]),
+        (ToServer, b"\r\nget k\r\n".to_vec()),
+    ];
     assert!(crate::dpi::parse::testutil::whole(new_parser, &c).is_empty());
 }
