@@ -39,6 +39,8 @@ pub enum AppRecord {
     Memcached(super::parse::memcached::MemcachedTx),
     /// The ZooKeeper handshake, or one request and its reply.
     Zookeeper(super::parse::zookeeper::ZookeeperTx),
+    /// One AMQP protocol header or method frame.
+    Amqp(super::parse::amqp::AmqpRecord),
 }
 
 impl AppRecord {
@@ -54,6 +56,7 @@ impl AppRecord {
             AppRecord::Cassandra(_) => "cassandra",
             AppRecord::Memcached(_) => "memcached",
             AppRecord::Zookeeper(_) => "zookeeper",
+            AppRecord::Amqp(_) => "amqp",
         }
     }
 }

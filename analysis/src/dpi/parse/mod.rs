@@ -1,6 +1,7 @@
 //! One module per protocol parser; [`PARSERS`] maps an identified protocol
 //! to the constructor of its parser.
 
+pub mod amqp;
 pub mod cassandra;
 pub mod dns;
 pub mod http;
@@ -32,6 +33,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Cassandra, cassandra::new_parser),
     (AppProto::Memcached, memcached::new_parser),
     (AppProto::Zookeeper, zookeeper::new_parser),
+    (AppProto::Amqp, amqp::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
