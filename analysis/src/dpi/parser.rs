@@ -41,6 +41,8 @@ pub enum AppRecord {
     Zookeeper(super::parse::zookeeper::ZookeeperTx),
     /// One AMQP protocol header or method frame.
     Amqp(super::parse::amqp::AmqpRecord),
+    /// One MQTT control packet.
+    Mqtt(super::parse::mqtt::MqttRecord),
 }
 
 impl AppRecord {
@@ -57,6 +59,7 @@ impl AppRecord {
             AppRecord::Memcached(_) => "memcached",
             AppRecord::Zookeeper(_) => "zookeeper",
             AppRecord::Amqp(_) => "amqp",
+            AppRecord::Mqtt(_) => "mqtt",
         }
     }
 }

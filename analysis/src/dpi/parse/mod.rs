@@ -9,6 +9,7 @@ pub mod kafka;
 pub mod lenframe;
 pub mod memcached;
 pub mod mongodb;
+pub mod mqtt;
 pub mod ssh;
 pub mod tls;
 pub mod zookeeper;
@@ -34,6 +35,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Memcached, memcached::new_parser),
     (AppProto::Zookeeper, zookeeper::new_parser),
     (AppProto::Amqp, amqp::new_parser),
+    (AppProto::Mqtt, mqtt::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
