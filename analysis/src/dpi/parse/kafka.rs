@@ -354,10 +354,8 @@ impl State {
             }
             // Flexible response header v1: tagged fields (KIP-482); only
             // an empty set (a zero count) is read past.
-            (SASL_AUTHENTICATE, _) => {
-                if r.u8() == Some(0) {
-                    tx.error_code = r.be16().map(|e| e as i16);
-                }
+            (SASL_AUTHENTICATE, _) if r.u8() == Some(0) => {
+                tx.error_code = r.be16().map(|e| e as i16);
             }
             _ => {}
         }

@@ -433,7 +433,7 @@ fn reply(tx: &mut MongodbTx, doc: &[u8]) {
     if auth {
         let always_done = tx.command.as_deref() == Some("authenticate");
         tx.auth_success = match tx.ok {
-            Some(ok) if ok == 0.0 => Some(false),
+            Some(0.0) => Some(false),
             Some(ok) if ok == 1.0 && (done || always_done) => Some(true),
             _ => None,
         };

@@ -39,7 +39,7 @@ fn s(v: &str) -> (u8, Vec<u8>) {
     (2, b)
 }
 
-fn el<'a>(k: &'a str, (t, v): (u8, Vec<u8>)) -> (u8, &'a str, Vec<u8>) {
+fn el(k: &str, (t, v): (u8, Vec<u8>)) -> (u8, &str, Vec<u8>) {
     (t, k, v)
 }
 
