@@ -24,6 +24,11 @@
 //!   field); `SaslAuthenticate` sets `auth_success` (error 0). A request is
 //!   emitted when its response arrives, else on `finish`; a response
 //!   without its request is dropped (nothing identifies it).
+//! - Also read: the top-level `error_code` of FindCoordinator (v0-3),
+//!   JoinGroup, Heartbeat, LeaveGroup, SyncGroup, ListGroups,
+//!   InitProducerId, AddOffsetsToTxn, EndTxn and DescribeAcls responses
+//!   (after `throttle_time_ms` where the version has it), and the
+//!   SaslAuthenticate v0-1 `error_message`.
 //!
 //! # Caps
 //! [`MAX_MSG`] bytes buffered per direction (a longer message, e.g. a big
@@ -176,10 +181,14 @@ pub struct KafkaTx {
     pub password_seen: bool,
     /// A response with this correlation id was seen.
     pub response: bool,
-    /// The response's `error_code` (ApiVersions, SaslHandshake,
-    /// SaslAuthenticate).
+    /// The response's top-level `error_code`, for the api keys that have
+    /// one near the start (ApiVersions, SaslHandshake, SaslAuthenticate,
+    /// FindCoordinator v0-3, group membership, transactions, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error_code: Option<i16>,
+    /// SaslAuthenticate (v0-1) error message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
     /// SaslAuthenticate outcome.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_success: Option<bool>,
@@ -199,6 +208,7 @@ impl KafkaTx {
             password_seen: false,
             response: false,
             error_code: None,
+            error_message: None,
             auth_success: None,
         }
     }
@@ -348,22 +358,52 @@ impl State {
             return;
         };
         tx.response = true;
-        match (tx.api_key.0, tx.api_version) {
-            (API_VERSIONS | SASL_HANDSHAKE, _) | (SASL_AUTHENTICATE, 0..=1) => {
-                tx.error_code = r.be16().map(|e| e as i16);
-            }
+        if let Some((flexible, throttle)) = error_layout(tx.api_key.0, tx.api_version) {
             // Flexible response header v1: tagged fields (KIP-482); only
             // an empty set (a zero count) is read past.
-            (SASL_AUTHENTICATE, _) if r.u8() == Some(0) => {
+            let header_ok = !flexible || r.u8() == Some(0);
+            if header_ok && (!throttle || r.take(4).is_some()) {
                 tx.error_code = r.be16().map(|e| e as i16);
+                if tx.api_key.0 == SASL_AUTHENTICATE && !flexible {
+                    tx.error_message = r
+                        .be16()
+                        .filter(|&n| n != 0xffff)
+                        .and_then(|n| r.take(usize::from(n)))
+                        .map(|m| text(m, MAX_NAME));
+                }
             }
-            _ => {}
         }
         if tx.api_key.0 == SASL_AUTHENTICATE {
             tx.auth_success = tx.error_code.map(|e| e == 0);
         }
         out.push(AppRecord::Kafka(tx));
     }
+}
+
+/// Where a response's top-level `error_code` sits, for the api keys that
+/// have one first: (flexible response header, after `throttle_time_ms`).
+/// From the Kafka message definitions (`*Response.json`); ApiVersions
+/// responses always use header v0 (KIP-511).
+fn error_layout(key: u16, v: u16) -> Option<(bool, bool)> {
+    // (key, first flexible version, first version with throttle first,
+    // last version with a top-level error).
+    const TABLE: &[(u16, u16, u16, u16)] = &[
+        (API_VERSIONS, u16::MAX, u16::MAX, u16::MAX),
+        (SASL_HANDSHAKE, u16::MAX, u16::MAX, u16::MAX),
+        (SASL_AUTHENTICATE, 2, u16::MAX, u16::MAX),
+        (10, 3, 1, 3),        // FindCoordinator
+        (11, 6, 2, u16::MAX), // JoinGroup
+        (12, 4, 1, u16::MAX), // Heartbeat
+        (13, 4, 1, u16::MAX), // LeaveGroup
+        (14, 4, 1, u16::MAX), // SyncGroup
+        (16, 3, 1, u16::MAX), // ListGroups
+        (22, 2, 0, u16::MAX), // InitProducerId
+        (25, 3, 0, u16::MAX), // AddOffsetsToTxn
+        (26, 3, 0, u16::MAX), // EndTxn
+        (29, 2, 0, u16::MAX), // DescribeAcls
+    ];
+    let &(_, flex, throttle, last) = TABLE.iter().find(|e| e.0 == key)?;
+    (v <= last).then_some((v >= flex, v >= throttle))
 }
 
 /// Topic names collected from a request.

@@ -43,8 +43,9 @@ fn real_capture() {
         ("ApiVersions", 0, 4, &[], false, None),
         ("ApiVersions", 0, 15, &[], false, None),
         ("ApiVersions", 3, 3, &[], true, Some(0)),
-        ("InitProducerId", 4, 4, &[], true, None),
-        // Flexible versions: no topics (tshark: `sampleTopic`, `[ Null ]`).
+        ("InitProducerId", 4, 4, &[], true, Some(0)),
+        // Flexible versions: no topics (tshark: `sampleTopic`, `[ Null ]`);
+        // Metadata's errors are per topic (tshark: 0), not read.
         ("Metadata", 12, 5, &[], true, None),
         ("Produce", 9, 6, &[], true, None),
     ];
@@ -122,7 +123,10 @@ fn sasl_plain_failure_and_raw_token() {
         (Direction::ToServer, req(17, 1, 1, &s16("PLAIN"))),
         (Direction::ToClient, resp(1, &[0, 0])),
         (Direction::ToServer, req(36, 1, 2, &auth)),
-        (Direction::ToClient, resp(2, &[0, 58])),
+        (
+            Direction::ToClient,
+            resp(2, &[0, 58, 0, 4, b'b', b'a', b'd', b'!']),
+        ),
     ];
     let t = txs(check_segmentation(new_parser, &c));
     assert_eq!(t.len(), 2);
@@ -132,6 +136,7 @@ fn sasl_plain_failure_and_raw_token() {
     assert!(t[1].password_seen);
     assert_eq!(t[1].error_code, Some(58));
     assert_eq!(t[1].auth_success, Some(false));
+    assert_eq!(t[1].error_message.as_deref(), Some("bad!"));
     assert!(!serde_json::to_string(&t[1]).unwrap().contains("hunter2"));
 
     // SaslHandshake v0: then a raw token and a raw (empty) reply.
