@@ -356,8 +356,16 @@ fn split_ns(full: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
-/// Fills a request record from a command document.
-fn command(tx: &mut MongodbTx, doc: &[u8]) {
+/// Fills a request record from a command document. A legacy OP_QUERY
+/// wrapper `{$query: {...}, $readPreference: ...}` is looked through.
+fn command(tx: &mut MongodbTx, mut doc: &[u8]) {
+    // One level only: no recursion on nested wrappers.
+    if let Some(inner) = bson::elems(doc)
+        .next()
+        .filter(|e| e.ty == 0x03 && matches!(e.name, b"$query" | b"query"))
+    {
+        doc = inner.val;
+    }
     let mut first = true;
     for e in bson::elems(doc) {
         let name = e.name;

@@ -246,3 +246,37 @@ fn garbage_and_huge_lengths() {
     p.finish(&mut out);
     assert!(out.is_empty());
 }
+
+#[test]
+fn query_wrapper_and_gap() {
+    // OP_QUERY on admin.$cmd with {$query: {saslStart: 1, mechanism:
+    // "PLAIN", ...}}.
+    let inner = doc(&[
+        (0x10, "saslStart", 1u32.to_le_bytes().to_vec()),
+        el("mechanism", s("PLAIN")),
+        el("payload", bin(b"\0u\0p")),
+    ]);
+    let wrapped = doc(&[(3, "$query", inner), (3, "$readPreference", doc(&[]))]);
+    let mut body = 0u32.to_le_bytes().to_vec();
+    body.extend(b"admin.$cmd\0");
+    body.extend([0; 8]);
+    body.extend(&wrapped);
+    let req = msg(5, 0, 2004, &body);
+    let t = txs(check_segmentation(
+        new_parser,
+        &convo(&[(Direction::ToServer, req.clone())]),
+    ));
+    assert_eq!(t[0].command.as_deref(), Some("saslStart"));
+    assert_eq!(t[0].user.as_deref(), Some("u"));
+    assert!(t[0].password_seen);
+
+    // A gap stops the direction; what was pending is still emitted.
+    let mut p = new_parser(true);
+    let mut out = Vec::new();
+    p.data(Direction::ToServer, &req, &mut out);
+    p.data(Direction::ToServer, &req[..10], &mut out);
+    p.gap(Direction::ToServer);
+    p.data(Direction::ToServer, &req, &mut out);
+    p.finish(&mut out);
+    assert_eq!(out.len(), 1);
+}
