@@ -282,6 +282,15 @@ impl State {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let mut words = line.split(|&b| b == b' ');
         let word = words.next().unwrap_or_default();
+        // A data block follows VALUE / VA, with or without a command to
+        // match: skip it by length either way.
+        if word == b"VALUE" || word == b"VA" {
+            let idx = if word == b"VALUE" { 2 } else { 0 };
+            let n = words
+                .nth(idx)
+                .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok());
+            self.block[1] = n.map(|n| n.saturating_add(2));
+        }
         let Some(tx) = self.text.front_mut() else {
             return;
         };
@@ -292,13 +301,6 @@ impl State {
         match word {
             b"VALUE" | b"VA" => {
                 *tx.values.get_or_insert(0) += 1;
-                let idx = if word == b"VALUE" { 2 } else { 0 };
-                let n = words
-                    .nth(idx)
-                    .and_then(|n| std::str::from_utf8(n).ok()?.parse::<usize>().ok());
-                if let Some(n) = n {
-                    self.block[1] = Some(n.saturating_add(2));
-                }
                 if word == b"VA" {
                     tx.response = Some("VA".into());
                     self.done_after_block = self.block[1].is_some();
