@@ -20,7 +20,7 @@
 //!   RFC 4616 and `AMQPLAIN` the `LOGIN`, with `password_seen`),
 //!   Connection.Open (vhost), Connection/Channel.Close (reply code and
 //!   text), Exchange.Declare, Queue.Declare(Ok)/Bind/Purge/Delete,
-//!   Basic.Publish/Consume/Deliver/Get/Return (exchange, routing key,
+//!   Basic.Publish/Consume/Deliver/Get/GetOk/Return (exchange, routing key,
 //!   queue, consumer tag).
 //! - Authentication outcome: after a StartOk, the server's Connection.Tune
 //!   carries `auth_success: true`, a Connection.Close with 403
@@ -274,6 +274,11 @@ impl State {
             (60, 50) => {
                 rec.reply_code = r.be16();
                 rec.reply_text = short(&mut r);
+                rec.exchange = short(&mut r);
+                rec.routing_key = short(&mut r);
+            }
+            (60, 71) => {
+                r.take(9)?;
                 rec.exchange = short(&mut r);
                 rec.routing_key = short(&mut r);
             }

@@ -311,7 +311,7 @@ mod identified {
 
     #[test]
     fn captures_are_identified_and_parsed() {
-        let cases: [(Vec<(u16, Convo)>, AppProto, super::super::NewParser); 4] = [
+        let cases: [(Vec<(u16, Convo)>, AppProto, super::super::NewParser); 5] = [
             (
                 shared_convos("ndpi__mongodb.pcap", 6),
                 AppProto::Mongodb,
@@ -326,6 +326,11 @@ mod identified {
                 sample_convos("memcached.pcap", 6),
                 AppProto::Memcached,
                 super::super::memcached::new_parser,
+            ),
+            (
+                sample_convos("amqp.pcap", 6),
+                AppProto::Amqp,
+                super::super::amqp::new_parser,
             ),
             (
                 sample_convos("mqtt.pcap", 6),

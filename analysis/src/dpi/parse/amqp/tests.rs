@@ -1,10 +1,13 @@
-//! Tests with hand-made frames built from the AMQP 0-9-1 specification
-//! (the public corpus has no AMQP capture).
+//! Tests: `samples/amqp.pcap` (recorded here with RabbitMQ 3.10 and
+//! amqp-tools, see samples/README.md; ground truth from `tshark -Y amqp
+//! -T fields -e amqp.method.class -e amqp.method.method -e
+//! amqp.method.arguments.*`) and hand-made frames built from the AMQP
+//! 0-9-1 specification.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use super::*;
-use crate::dpi::parse::testutil::{check_segmentation, Convo};
+use crate::dpi::parse::testutil::{check_segmentation, sample_convos, Convo};
 
 use Direction::{ToClient, ToServer};
 
@@ -233,4 +236,80 @@ fn garbage_bad_frame_end_and_amqp10() {
     ] {
         assert!(check_segmentation(new_parser, &c).len() <= 1);
     }
+}
+
+#[test]
+fn recorded_capture() {
+    let convos = sample_convos("amqp.pcap", 6);
+    assert_eq!(convos.len(), 4);
+    let r: Vec<Vec<AmqpRecord>> = convos
+        .iter()
+        .map(|(port, c)| {
+            assert_eq!(*port, 5672);
+            recs(check_segmentation(new_parser, c))
+        })
+        .collect();
+    let names = |i: usize| -> Vec<String> { r[i].iter().map(|r| r.method.clone()).collect() };
+    let open: [&str; 9] = [
+        "ProtocolHeader",
+        "Connection.Start",
+        "Connection.StartOk",
+        "Connection.Tune",
+        "Connection.TuneOk",
+        "Connection.Open",
+        "Connection.OpenOk",
+        "Channel.Open",
+        "Channel.OpenOk",
+    ];
+    let close = [
+        "Channel.Close",
+        "Channel.CloseOk",
+        "Connection.Close",
+        "Connection.CloseOk",
+    ];
+    let with = |mid: &[&str]| -> Vec<String> {
+        open[..9]
+            .iter()
+            .chain(mid)
+            .chain(&close)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    // amqp-declare-queue -q orders.
+    assert_eq!(names(0), with(&["Queue.Declare", "Queue.DeclareOk"]));
+    let c = &r[0];
+    assert_eq!(c[0].version.as_deref(), Some("0-9-1"));
+    assert_eq!(c[2].mechanism.as_deref(), Some("PLAIN"));
+    assert_eq!(c[2].user.as_deref(), Some("app"));
+    assert!(c[2].password_seen);
+    assert_eq!(c[3].auth_success, Some(true));
+    assert_eq!(c[5].vhost.as_deref(), Some("prod"));
+    assert_eq!(c[9].queue.as_deref(), Some("orders"));
+    assert_eq!(c[10].queue.as_deref(), Some("orders"));
+    assert_eq!(c[11].reply_code, Some(200));
+    assert!(!serde_json::to_string(&c[2]).unwrap().contains("apppass"));
+    // amqp-publish -r orders to the default exchange.
+    assert_eq!(names(1), with(&["Basic.Publish"]));
+    assert_eq!(r[1][9].routing_key.as_deref(), Some("orders"));
+    assert_eq!(r[1][9].exchange.as_deref(), Some(""));
+    // A wrong password: 403 ACCESS_REFUSED.
+    assert_eq!(
+        names(2),
+        open[..3]
+            .iter()
+            .chain(&["Connection.Close"])
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(r[2][3].reply_code, Some(403));
+    assert_eq!(r[2][3].auth_success, Some(false));
+    assert!(r[2][3]
+        .reply_text
+        .as_deref()
+        .unwrap()
+        .starts_with("ACCESS_REFUSED"));
+    // amqp-get -q orders.
+    assert_eq!(names(3), with(&["Basic.Get", "Basic.GetOk"]));
+    assert_eq!(r[3][9].queue.as_deref(), Some("orders"));
+    assert_eq!(r[3][10].routing_key.as_deref(), Some("orders"));
 }
