@@ -311,7 +311,7 @@ mod identified {
 
     #[test]
     fn captures_are_identified_and_parsed() {
-        let cases: [(Vec<(u16, Convo)>, AppProto, super::super::NewParser); 5] = [
+        let cases: [(Vec<(u16, Convo)>, AppProto, super::super::NewParser); 6] = [
             (
                 shared_convos("ndpi__mongodb.pcap", 6),
                 AppProto::Mongodb,
@@ -331,6 +331,11 @@ mod identified {
                 sample_convos("amqp.pcap", 6),
                 AppProto::Amqp,
                 super::super::amqp::new_parser,
+            ),
+            (
+                sample_convos("zookeeper.pcap", 6),
+                AppProto::Zookeeper,
+                super::super::zookeeper::new_parser,
             ),
             (
                 sample_convos("mqtt.pcap", 6),

@@ -274,11 +274,14 @@ impl AppParser for ZookeeperParser {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
-    //! Hand-made streams built from the jute records of ZooKeeper 3.x
-    //! (`zookeeper.jute`): the public corpus has no ZooKeeper capture.
+    //! `samples/zookeeper.pcap` (recorded here, see samples/README.md;
+    //! tshark 4.0 has no ZooKeeper dissector: ground truth from zkCli's
+    //! output and the payload bytes, `tshark -T fields -e tcp.payload`)
+    //! and hand-made streams built from the jute records of ZooKeeper 3.x
+    //! (`zookeeper.jute`).
 
     use super::*;
-    use crate::dpi::parse::testutil::{check_segmentation, Convo};
+    use crate::dpi::parse::testutil::{check_segmentation, sample_convos, Convo};
     use Direction::{ToClient, ToServer};
 
     fn m(parts: &[&[u8]]) -> Vec<u8> {
@@ -305,6 +308,44 @@ mod tests {
 
     fn reply(xid: i32, zxid: i64, err: i32) -> Vec<u8> {
         m(&[&xid.to_be_bytes(), &zxid.to_be_bytes(), &err.to_be_bytes()])
+    }
+
+    #[test]
+    fn recorded_capture() {
+        let convos = sample_convos("zookeeper.pcap", 6);
+        assert_eq!(convos.len(), 1);
+        assert_eq!(convos[0].0, 2181);
+        let t = txs(check_segmentation(new_parser, &convos[0].1));
+        let got: Vec<_> = t
+            .iter()
+            .map(|t| (t.opcode.as_str(), t.xid, t.path.as_deref(), t.zxid, t.err))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("connect", None, None, None, None),
+                // zkCli sends the digest twice (addauth, and again with the
+                // session's auth info); both are answered.
+                ("auth", Some(XID_AUTH), None, Some(0), Some(0)),
+                ("auth", Some(XID_AUTH), None, Some(0), Some(0)),
+                ("create", Some(1), Some("/osprey"), Some(2), Some(0)),
+                ("getData", Some(2), Some("/osprey"), Some(2), Some(0)),
+                ("getData", Some(3), Some("/missing"), Some(2), Some(-101)),
+                ("getChildren2", Some(4), Some("/"), Some(2), Some(0)),
+                ("delete", Some(5), Some("/osprey"), Some(3), Some(0)),
+                ("closeSession", Some(6), None, Some(4), Some(0)),
+            ]
+        );
+        assert_eq!(t[0].protocol_version, Some(0));
+        assert_eq!(
+            (t[0].timeout_ms, t[0].negotiated_timeout_ms),
+            (Some(30000), Some(30000))
+        );
+        assert_eq!(t[0].session_id.as_deref(), Some("010000a079600000"));
+        assert_eq!(t[1].auth_scheme.as_deref(), Some("digest"));
+        assert_eq!(t[1].user.as_deref(), Some("admin"));
+        assert!(t[1].password_seen);
+        assert_eq!(t[1].auth_success, Some(true));
     }
 
     #[test]
