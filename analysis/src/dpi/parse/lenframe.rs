@@ -266,13 +266,9 @@ mod tests {
             }
         }
         fn frame(&mut self, _: Direction, m: &[u8], t: bool, out: &mut Vec<AppRecord>) {
-            out.push(AppRecord::Ssh(crate::dpi::records::SshSession {
-                client: None,
-                server: Some(crate::dpi::records::SshSide {
-                    proto_version: format!("{}{}", m.len(), t),
-                    software_version: String::new(),
-                    hassh: None,
-                }),
+            out.push(AppRecord::Memcached(super::super::memcached::MemcachedTx {
+                command: format!("{}{}", m.len(), t),
+                ..Default::default()
             }));
         }
     }
@@ -286,9 +282,21 @@ mod tests {
         for c in msg.chunks(3) {
             b.feed(Direction::ToServer, c, 4, &mut Fixed, &mut out);
         }
-        assert_eq!(out.len(), 2);
+        let got: Vec<_> = out
+            .iter()
+            .map(|r| match r {
+                AppRecord::Memcached(m) => m.command.clone(),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(got, ["4true", "2false"]);
         // Zero length stops the direction.
         assert!(b.dead());
+        b.feed(Direction::ToServer, &[1, 1], 4, &mut Fixed, &mut out);
+        assert_eq!(out.len(), 2);
+        let mut g = FrameBuf::default();
+        g.gap();
+        assert!(g.dead());
     }
 }
 

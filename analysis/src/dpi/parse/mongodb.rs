@@ -115,7 +115,7 @@ impl std::fmt::Display for Opcode {
             Opcode::KillCursors => "OP_KILL_CURSORS",
             Opcode::Compressed => "OP_COMPRESSED",
             Opcode::Msg => "OP_MSG",
-            Opcode::Unknown(n) => return write!(f, "unknown({n})"),
+            Opcode::Unknown(n) => return write!(f, "Unknown({n})"),
         };
         f.write_str(s)
     }

@@ -195,7 +195,7 @@ fn more_to_come_unknown_opcode_and_lone_reply() {
     assert_eq!(t[2].opcode, Some(Opcode::Unknown(4242)));
     assert_eq!(
         serde_json::to_value(&t[2]).unwrap()["opcode"],
-        "unknown(4242)"
+        "Unknown(4242)"
     );
 }
 
