@@ -317,9 +317,12 @@ mod identified {
         (id.app(), id.take_records().len())
     }
 
+    /// Conversations, the protocol they are, and its parser.
+    type Case = (Vec<(u16, Convo)>, AppProto, super::super::NewParser);
+
     #[test]
     fn captures_are_identified_and_parsed() {
-        let cases: [(Vec<(u16, Convo)>, AppProto, super::super::NewParser); 6] = [
+        let cases: [Case; 6] = [
             (
                 shared_convos("ndpi__mongodb.pcap", 6),
                 AppProto::Mongodb,
