@@ -29,6 +29,20 @@ pub enum AppRecord {
     Tls(TlsHandshake),
     /// An SSH connection's banners.
     Ssh(SshSession),
+    /// One MongoDB command and its reply.
+    Mongodb(super::parse::mongodb::MongodbTx),
+    /// One Kafka request and its response.
+    Kafka(super::parse::kafka::KafkaTx),
+    /// One Cassandra CQL request and its response.
+    Cassandra(super::parse::cassandra::CassandraTx),
+    /// One memcached command and its reply.
+    Memcached(super::parse::memcached::MemcachedTx),
+    /// The ZooKeeper handshake, or one request and its reply.
+    Zookeeper(super::parse::zookeeper::ZookeeperTx),
+    /// One AMQP protocol header or method frame.
+    Amqp(super::parse::amqp::AmqpRecord),
+    /// One MQTT control packet.
+    Mqtt(super::parse::mqtt::MqttRecord),
     /// One HTTP/2 stream (gRPC call included), logged as `http` like
     /// Suricata does.
     Http2(super::parse::http2::Http2Tx),
@@ -51,14 +65,7 @@ pub struct DataChannel {
 impl AppRecord {
     /// The connection this record announces, if any.
     pub fn data_channel(&self) -> Option<DataChannel> {
-        match self {
-            AppRecord::Http(_)
-            | AppRecord::Dns(_)
-            | AppRecord::Tls(_)
-            | AppRecord::Ssh(_)
-            | AppRecord::Quic(_)
-            | AppRecord::Http2(_) => None,
-        }
+        None
     }
 
     /// EVE `event_type` and the key the record sits under.
@@ -68,6 +75,13 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
+            AppRecord::Mongodb(_) => "mongodb",
+            AppRecord::Kafka(_) => "kafka",
+            AppRecord::Cassandra(_) => "cassandra",
+            AppRecord::Memcached(_) => "memcached",
+            AppRecord::Zookeeper(_) => "zookeeper",
+            AppRecord::Amqp(_) => "amqp",
+            AppRecord::Mqtt(_) => "mqtt",
             AppRecord::Http2(_) => "http",
             AppRecord::Quic(_) => super::AppProto::Quic.name(),
         }

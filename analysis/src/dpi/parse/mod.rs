@@ -1,12 +1,20 @@
 //! One module per protocol parser; [`PARSERS`] maps an identified protocol
 //! to the constructor of its parser.
 
+pub mod amqp;
+pub mod cassandra;
 pub mod dns;
 pub mod http;
 pub mod http2;
+pub mod kafka;
+pub mod lenframe;
+pub mod memcached;
+pub mod mongodb;
+pub mod mqtt;
 pub mod quic;
 pub mod ssh;
 pub mod tls;
+pub mod zookeeper;
 
 #[cfg(test)]
 pub(crate) mod testutil;
@@ -25,6 +33,13 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Ssh, ssh::new_parser),
     (AppProto::Quic, quic::new_parser),
     (AppProto::Http2, http2::new_parser),
+    (AppProto::Mongodb, mongodb::new_parser),
+    (AppProto::Kafka, kafka::new_parser),
+    (AppProto::Cassandra, cassandra::new_parser),
+    (AppProto::Memcached, memcached::new_parser),
+    (AppProto::Zookeeper, zookeeper::new_parser),
+    (AppProto::Amqp, amqp::new_parser),
+    (AppProto::Mqtt, mqtt::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.

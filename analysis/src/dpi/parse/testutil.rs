@@ -84,16 +84,16 @@ pub fn shared_pcap(name: &str) -> std::path::PathBuf {
     p
 }
 
-/// Calls `f(frame, meta, payload)` for every frame of
-/// `../shared/pcaps/<name>` that decodes to a packet, with its frame
+/// Calls `f(frame, meta, payload)` for every frame of the capture at
+/// `path` that decodes to a packet, with its frame
 /// number (1-based, as tshark numbers them) and its transport payload; a
 /// frame that completes an IP datagram gives the reassembled datagram's,
 /// a fragment held for reassembly is skipped.
-fn each_packet(name: &str, mut f: impl FnMut(u64, &crate::decode::PacketMeta, &[u8])) {
+fn each_packet(path: &std::path::Path, mut f: impl FnMut(u64, &crate::decode::PacketMeta, &[u8])) {
     use crate::decode::{Decoded, Decoder};
     use osprey_capture::FrameSource;
 
-    let mut src = osprey_capture::FileSource::open(&shared_pcap(name), 0).unwrap();
+    let mut src = osprey_capture::FileSource::open(path, 0).unwrap();
     let mut dec = Decoder::default();
     let mut n = 0;
     while let Ok(Some(frame)) = src.next_frame() {
@@ -114,7 +114,7 @@ fn each_packet(name: &str, mut f: impl FnMut(u64, &crate::decode::PacketMeta, &[
 /// udp.payload -e tcp.payload` shows.
 pub fn shared_payload(name: &str, frame: u64) -> Vec<u8> {
     let mut out = None;
-    each_packet(name, |n, meta, payload| {
+    each_packet(&shared_pcap(name), |n, meta, payload| {
         if n == frame && meta.transport.is_some() {
             out = Some(payload.to_vec());
         }
@@ -132,6 +132,21 @@ type ConvKey = (u8, std::net::IpAddr, u16, std::net::IpAddr, u16);
 /// direction merged), for UDP each datagram. The client is the SYN sender,
 /// else the first packet's sender.
 pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
+    convos_at(&shared_pcap(name), proto)
+}
+
+/// Like [`shared_convos`], for a capture recorded by this project in
+/// `samples/` (committed, small; see `samples/README.md`).
+pub fn sample_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples")
+        .join(name);
+    convos_at(&p, proto)
+}
+
+/// Every conversation of one transport in the capture at `path` (see
+/// [`shared_convos`]).
+pub fn convos_at(path: &std::path::Path, proto: u8) -> Vec<(u16, Convo)> {
     use crate::decode::Transport;
     use crate::flow::tcp_reasm::{ReasmConfig, StreamReassembler, StreamSink};
 
@@ -158,7 +173,7 @@ pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
     let mut order: Vec<ConvKey> = Vec::new();
     let mut convs: std::collections::HashMap<ConvKey, Conv> = Default::default();
     let cfg = ReasmConfig::default();
-    each_packet(name, |_, meta, payload| {
+    each_packet(path, |_, meta, payload| {
         let (Some(ip), Some(t)) = (&meta.ip, &meta.transport) else {
             return;
         };
