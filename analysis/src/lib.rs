@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod community_id;
+pub mod detect;
 pub mod decode;
 pub mod dpi;
 pub mod eve;

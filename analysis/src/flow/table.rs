@@ -425,6 +425,10 @@ pub struct PacketVerdict {
     pub dir: Direction,
     /// The segment overlapped earlier data with different bytes.
     pub overlap_conflict: bool,
+    /// The packet created the flow.
+    pub new_flow: bool,
+    /// The packet completed the TCP handshake.
+    pub established: bool,
 }
 
 /// The flow table. Owns every live flow; ended flows are handed to the
@@ -577,9 +581,11 @@ impl FlowTable {
                 }
             }
         }
+        let mut new_flow = false;
         let slot = match self.flows.get(&pk.key) {
             Some(&slot) => slot,
             None => {
+                new_flow = true;
                 self.make_room(ended, stream_out);
                 let flow = self.new_flow(pk, tcp.as_ref(), ts_ns);
                 let (deadline, id) = (flow.deadline(&self.cfg), flow.id);
@@ -599,6 +605,8 @@ impl FlowTable {
                 flow_id: 0,
                 dir: Direction::ToServer,
                 overlap_conflict: false,
+                new_flow,
+                established: false,
             };
         };
         let dir = flow.direction_of(&pk.src);
@@ -620,9 +628,13 @@ impl FlowTable {
         flow.last_ts_ns = flow.last_ts_ns.max(ts_ns);
         let first_event = self.app_events.len();
         let mut overlap_conflict = false;
+        let mut established = false;
         match transport {
             Some(Transport::Tcp(t)) => {
+                let before = flow.tcp_state;
                 track_tcp(flow, dir, t);
+                established =
+                    before == TcpState::SynRecv && flow.tcp_state == TcpState::Established;
                 overlap_conflict = feed_stream(flow, dir, t, payload, &self.cfg.reasm, stream_out);
                 if flow.tcp_state == TcpState::Closed && !flow.stream_done {
                     // Late segments after FIN/RST are not reassembled; the
@@ -658,6 +670,8 @@ impl FlowTable {
             flow_id,
             dir,
             overlap_conflict,
+            new_flow,
+            established,
         }
     }
 
