@@ -29,6 +29,8 @@ pub enum AppRecord {
     Tls(TlsHandshake),
     /// An SSH connection's banners.
     Ssh(SshSession),
+    /// One FTP command and its reply.
+    Ftp(super::parse::ftp::FtpTx),
 }
 
 impl AppRecord {
@@ -39,6 +41,7 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
+            AppRecord::Ftp(_) => "ftp",
         }
     }
 }

@@ -2,7 +2,9 @@
 //! to the constructor of its parser.
 
 pub mod dns;
+pub mod ftp;
 pub mod http;
+mod lines;
 pub mod ssh;
 pub mod tls;
 
@@ -21,6 +23,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Http, http::new_parser),
     (AppProto::Tls, tls::new_parser),
     (AppProto::Ssh, ssh::new_parser),
+    (AppProto::Ftp, ftp::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
