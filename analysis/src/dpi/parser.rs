@@ -31,6 +31,8 @@ pub enum AppRecord {
     Ssh(SshSession),
     /// One FTP command and its reply.
     Ftp(super::parse::ftp::FtpTx),
+    /// One SMTP mail transaction or AUTH exchange.
+    Smtp(super::parse::smtp::SmtpTx),
 }
 
 impl AppRecord {
@@ -42,6 +44,7 @@ impl AppRecord {
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
             AppRecord::Ftp(_) => "ftp",
+            AppRecord::Smtp(_) => "smtp",
         }
     }
 }

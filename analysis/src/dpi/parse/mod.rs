@@ -5,6 +5,7 @@ pub mod dns;
 pub mod ftp;
 pub mod http;
 mod lines;
+pub mod smtp;
 pub mod ssh;
 pub mod tls;
 
@@ -24,6 +25,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Tls, tls::new_parser),
     (AppProto::Ssh, ssh::new_parser),
     (AppProto::Ftp, ftp::new_parser),
+    (AppProto::Smtp, smtp::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
