@@ -33,6 +33,8 @@ pub enum AppRecord {
     Ftp(super::parse::ftp::FtpTx),
     /// One SMTP mail transaction or AUTH exchange.
     Smtp(super::parse::smtp::SmtpTx),
+    /// One SMB request and its response.
+    Smb(super::parse::smb::SmbTx),
 }
 
 impl AppRecord {
@@ -45,6 +47,7 @@ impl AppRecord {
             AppRecord::Ssh(_) => "ssh",
             AppRecord::Ftp(_) => "ftp",
             AppRecord::Smtp(_) => "smtp",
+            AppRecord::Smb(_) => "smb",
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod dns;
 pub mod ftp;
 pub mod http;
 mod lines;
+pub mod smb;
 pub mod smtp;
 pub mod ssh;
 pub mod tls;
@@ -26,6 +27,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Ssh, ssh::new_parser),
     (AppProto::Ftp, ftp::new_parser),
     (AppProto::Smtp, smtp::new_parser),
+    (AppProto::Smb, smb::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
