@@ -35,6 +35,8 @@ pub enum AppRecord {
     Smtp(super::parse::smtp::SmtpTx),
     /// One SMB request and its response.
     Smb(super::parse::smb::SmbTx),
+    /// One DHCP message.
+    Dhcp(super::parse::dhcp::DhcpMessage),
 }
 
 impl AppRecord {
@@ -48,6 +50,7 @@ impl AppRecord {
             AppRecord::Ftp(_) => "ftp",
             AppRecord::Smtp(_) => "smtp",
             AppRecord::Smb(_) => "smb",
+            AppRecord::Dhcp(_) => "dhcp",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One module per protocol parser; [`PARSERS`] maps an identified protocol
 //! to the constructor of its parser.
 
+pub mod dhcp;
 pub mod dns;
 pub mod ftp;
 pub mod http;
@@ -28,6 +29,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Ftp, ftp::new_parser),
     (AppProto::Smtp, smtp::new_parser),
     (AppProto::Smb, smb::new_parser),
+    (AppProto::Dhcp, dhcp::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
