@@ -37,6 +37,8 @@ pub enum AppRecord {
     Smb(super::parse::smb::SmbTx),
     /// One DHCP message.
     Dhcp(super::parse::dhcp::DhcpMessage),
+    /// One SNMP message.
+    Snmp(super::parse::snmp::SnmpMessage),
 }
 
 impl AppRecord {
@@ -51,6 +53,7 @@ impl AppRecord {
             AppRecord::Smtp(_) => "smtp",
             AppRecord::Smb(_) => "smb",
             AppRecord::Dhcp(_) => "dhcp",
+            AppRecord::Snmp(_) => "snmp",
         }
     }
 }

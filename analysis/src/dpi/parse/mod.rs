@@ -8,6 +8,7 @@ pub mod http;
 mod lines;
 pub mod smb;
 pub mod smtp;
+pub mod snmp;
 pub mod ssh;
 pub mod tls;
 
@@ -30,6 +31,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Smtp, smtp::new_parser),
     (AppProto::Smb, smb::new_parser),
     (AppProto::Dhcp, dhcp::new_parser),
+    (AppProto::Snmp, snmp::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
