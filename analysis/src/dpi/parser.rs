@@ -39,6 +39,8 @@ pub enum AppRecord {
     Dhcp(super::parse::dhcp::DhcpMessage),
     /// One SNMP message.
     Snmp(super::parse::snmp::SnmpMessage),
+    /// One NTP datagram.
+    Ntp(super::parse::ntp::NtpMessage),
 }
 
 impl AppRecord {
@@ -54,6 +56,7 @@ impl AppRecord {
             AppRecord::Smb(_) => "smb",
             AppRecord::Dhcp(_) => "dhcp",
             AppRecord::Snmp(_) => "snmp",
+            AppRecord::Ntp(_) => "ntp",
         }
     }
 }

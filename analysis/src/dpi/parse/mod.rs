@@ -6,6 +6,7 @@ pub mod dns;
 pub mod ftp;
 pub mod http;
 mod lines;
+pub mod ntp;
 pub mod smb;
 pub mod smtp;
 pub mod snmp;
@@ -32,6 +33,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Smb, smb::new_parser),
     (AppProto::Dhcp, dhcp::new_parser),
     (AppProto::Snmp, snmp::new_parser),
+    (AppProto::Ntp, ntp::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
