@@ -41,6 +41,8 @@ pub enum AppRecord {
     Snmp(super::parse::snmp::SnmpMessage),
     /// One NTP datagram.
     Ntp(super::parse::ntp::NtpMessage),
+    /// One Kerberos KDC message.
+    Krb5(super::parse::krb5::Krb5Message),
 }
 
 impl AppRecord {
@@ -57,6 +59,7 @@ impl AppRecord {
             AppRecord::Dhcp(_) => "dhcp",
             AppRecord::Snmp(_) => "snmp",
             AppRecord::Ntp(_) => "ntp",
+            AppRecord::Krb5(_) => "krb5",
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod dhcp;
 pub mod dns;
 pub mod ftp;
 pub mod http;
+pub mod krb5;
 mod lines;
 pub mod ntp;
 pub mod smb;
@@ -34,6 +35,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Dhcp, dhcp::new_parser),
     (AppProto::Snmp, snmp::new_parser),
     (AppProto::Ntp, ntp::new_parser),
+    (AppProto::Krb5, krb5::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
