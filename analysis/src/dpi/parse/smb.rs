@@ -263,7 +263,7 @@ impl SmbParser {
                 self.smb2_request(&h, one, cut, &mut chain_name, out);
             }
             // Each message is 8-byte aligned (MS-SMB2 §3.2.4.1.4).
-            if next < SMB2_HEADER_LEN || next % 8 != 0 {
+            if next < SMB2_HEADER_LEN || !next.is_multiple_of(8) {
                 return;
             }
             at += next;

@@ -21,7 +21,7 @@ fn txs(records: Vec<AppRecord>) -> Vec<SmbTx> {
         .collect()
 }
 
-fn find<'a>(t: &'a [SmbTx], cmd: u16, id: u64) -> &'a SmbTx {
+fn find(t: &[SmbTx], cmd: u16, id: u64) -> &SmbTx {
     t.iter()
         .find(|t| t.command == SmbCommand::Smb2(cmd) && t.id == id)
         .unwrap_or_else(|| panic!("no command {cmd} id {id}"))
