@@ -35,7 +35,8 @@
 //! - SMB1 (MS-CIFS §2.2.3.1): every message is a record (`command` name or
 //!   `SMB1_COMMAND_UNKNOWN_0x..`, status), paired by MID; NEGOTIATE logs the
 //!   dialect strings and the chosen one, SESSION_SETUP_ANDX the NTLMSSP
-//!   names, TREE_CONNECT_ANDX the path.
+//!   names (or, without extended security, the clear `account` user and
+//!   domain; never the password fields), TREE_CONNECT_ANDX the path.
 //! - Field names follow Suricata's EVE `smb` (`id`, `command`, `status`,
 //!   `status_code`, `session_id`, `tree_id`, `dialect`, `client_dialects`,
 //!   `share`, `filename`, `ntlmssp`, `request_done`, `response_done`).
@@ -126,6 +127,10 @@ pub struct SmbTx {
     /// NTLMSSP AUTHENTICATE names (SESSION_SETUP).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ntlmssp: Option<Ntlmssp>,
+    /// SMB1 SESSION_SETUP_ANDX without extended security: the account and
+    /// primary domain sent in clear (`host` is left empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<Ntlmssp>,
     /// READ/WRITE length in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<u32>,
@@ -158,6 +163,7 @@ impl SmbTx {
             share: None,
             filename: None,
             ntlmssp: None,
+            account: None,
             length: None,
             offset: None,
             request_done: false,
@@ -430,8 +436,11 @@ impl SmbParser {
                     self.smb1_dialects.clone_from(&tx.client_dialects);
                 }
                 0x73 => {
-                    tx.ntlmssp =
-                        msg::find_ntlmssp_auth(m.get(SMB1_HEADER_LEN..).unwrap_or_default())
+                    let rest = m.get(SMB1_HEADER_LEN..).unwrap_or_default();
+                    tx.ntlmssp = msg::find_ntlmssp_auth(rest);
+                    if tx.ntlmssp.is_none() {
+                        tx.account = smb1_account(m, flags2 & 0x8000 != 0);
+                    }
                 }
                 0x75 => tx.share = smb1_tree_path(m, flags2 & 0x8000 != 0),
                 _ => {}
@@ -537,22 +546,49 @@ fn file_id(body: &[u8], off: usize) -> Option<[u8; 16]> {
 }
 
 /// The path of an SMB1 TREE_CONNECT_ANDX request (MS-CIFS §2.2.4.55.1):
-/// after `PasswordLength` bytes of password (and a pad byte to align
-/// Unicode), NUL-terminated.
+/// after `PasswordLength` bytes of password, NUL-terminated.
 fn smb1_tree_path(m: &[u8], unicode: bool) -> Option<String> {
     let words = msg::smb1_words(m)?;
     let pw_len = usize::from(le16(words, 6)?);
     let data_at = SMB1_HEADER_LEN + 1 + words.len() + 2;
-    let mut at = data_at.checked_add(pw_len)?;
+    smb1_string(m, data_at.checked_add(pw_len)?, unicode).map(|(s, _)| s)
+}
+
+/// AccountName and PrimaryDomain of an SMB1 SESSION_SETUP_ANDX request
+/// without extended security (13 parameter words, MS-CIFS §2.2.4.53.1):
+/// after the OEM and Unicode password fields.
+fn smb1_account(m: &[u8], unicode: bool) -> Option<Ntlmssp> {
+    let words = msg::smb1_words(m)?;
+    if words.len() != 26 {
+        return None;
+    }
+    let pw = usize::from(le16(words, 14)?) + usize::from(le16(words, 16)?);
+    let data_at = SMB1_HEADER_LEN + 1 + words.len() + 2;
+    let (user, next) = smb1_string(m, data_at.checked_add(pw)?, unicode)?;
+    let domain = smb1_string(m, next, unicode)
+        .map(|(d, _)| d)
+        .unwrap_or_default();
+    Some(Ntlmssp {
+        domain,
+        user,
+        host: String::new(),
+    })
+}
+
+/// A NUL-terminated SMB1 string at `at` (Unicode ones are aligned to 2
+/// from the header start, MS-CIFS §2.2.1.1): the text and the offset after
+/// its terminator.
+fn smb1_string(m: &[u8], mut at: usize, unicode: bool) -> Option<(String, usize)> {
     if unicode {
         at += at % 2;
         let rest = m.get(at..)?;
         let len = rest.chunks_exact(2).position(|c| c == [0, 0])? * 2;
-        utf16(m, at, len)
+        Some((utf16(m, at, len)?, at + len + 2))
     } else {
         let rest = m.get(at..)?;
         let len = rest.iter().position(|&b| b == 0)?;
-        Some(String::from_utf8_lossy(rest.get(..len.min(msg::MAX_NAME_CHARS))?).into_owned())
+        let text = rest.get(..len.min(msg::MAX_NAME_CHARS))?;
+        Some((String::from_utf8_lossy(text).into_owned(), at + len + 1))
     }
 }
 

@@ -104,13 +104,20 @@ fn ndpi_delete_compound() {
 #[test]
 fn smb1_sessions() {
     // Dialect index 8 and 5 (`smb.dialect.index`).
-    for (name, share, dialect) in [
+    for (name, share, dialect, user) in [
         (
             "arkime__smb-smbclient.pcap",
             "\\\\LOCALHOST\\MP3",
             "NT LANMAN 1.0",
+            ("user", "WORKGROUP"),
         ),
-        ("ndpi__smbv1.pcap", "\\\\10.128.0.243\\IPC$", "NT LM 0.12"),
+        (
+            "ndpi__smbv1.pcap",
+            "\\\\10.128.0.243\\IPC$",
+            "NT LM 0.12",
+            // A null session: empty account and domain.
+            ("", ""),
+        ),
     ] {
         let c = shared_convo(name, 6, 445);
         let t = txs(check_segmentation(new_parser, &c));
@@ -122,6 +129,17 @@ fn smb1_sessions() {
             .find(|t| t.command == SmbCommand::Smb1(0x75))
             .unwrap();
         assert_eq!(tree.share.as_deref(), Some(share), "{name}");
+        // `smb.account` / `smb.primary_domain` of the session setup.
+        let setup = t
+            .iter()
+            .find(|t| t.command == SmbCommand::Smb1(0x73))
+            .unwrap();
+        let account = setup.account.as_ref().unwrap();
+        assert_eq!(
+            (account.user.as_str(), account.domain.as_str()),
+            user,
+            "{name}"
+        );
         // ndpi__smbv1 ends on a TRANS2 request without response.
         assert!(t.iter().all(|t| t.request_done), "{name}");
         assert!(t.iter().filter(|t| !t.response_done).count() <= 1, "{name}");
