@@ -17,7 +17,8 @@
 //!   `command`. [`AppParser::finish`] emits still-queued commands with
 //!   `reply_received: "no"`.
 //! - `PASS` (and `ACCT`) arguments are never logged: `command_data` is
-//!   left out and `password_seen: true` is set. `USER`'s argument is kept.
+//!   left out and `password_seen: true` is set. `USER`'s argument is kept,
+//!   and repeated as `user` on the `PASS`/`ACCT` records that follow it.
 //!   A `230` reply to `USER`/`PASS`/`ACCT` sets `login: "success"`, a `530`
 //!   `login: "failure"` (RFC 959 §5.4).
 //! - Data-channel addresses (`data_channel`, `dynamic_port`, `mode`) come
@@ -98,6 +99,10 @@ pub struct FtpTx {
     /// A password (or account) was sent in clear.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub password_seen: bool,
+    /// For `PASS`/`ACCT`: the name of the session's last `USER` command,
+    /// so a login record names whom it is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// Text of each reply line.
     pub reply: Vec<String>,
     /// Reply codes, preliminary ones first.
@@ -141,6 +146,8 @@ pub struct FtpParser {
     replies: ReplyReader,
     /// Commands waiting for a final reply, oldest first.
     pending: VecDeque<FtpTx>,
+    /// Argument of the last `USER` command.
+    user: Option<String>,
 }
 
 impl FtpParser {
@@ -151,6 +158,7 @@ impl FtpParser {
             lines: [LineReader::new(MAX_LINE_LEN), LineReader::new(MAX_LINE_LEN)],
             replies: ReplyReader::default(),
             pending: VecDeque::new(),
+            user: None,
         }
     }
 
@@ -172,6 +180,11 @@ impl FtpParser {
         };
         if !secret && !arg.is_empty() {
             tx.command_data = Some(String::from_utf8_lossy(arg).into_owned());
+        }
+        if command == "USER" {
+            self.user.clone_from(&tx.command_data);
+        } else if secret {
+            tx.user.clone_from(&self.user);
         }
         let channel = match command.as_str() {
             "PORT" => parse_port(arg),

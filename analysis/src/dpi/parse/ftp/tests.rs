@@ -149,6 +149,7 @@ fn zeek_bruteforce_failures() {
         assert_eq!(pass.login, Some(LoginOutcome::Failure), "conversation {i}");
         assert_eq!(pass.reply, ["Login incorrect."]);
         assert!(pass.password_seen && pass.command_data.is_none());
+        assert_eq!(pass.user.as_deref(), Some("bro"));
     }
 }
 
