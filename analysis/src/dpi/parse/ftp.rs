@@ -12,9 +12,14 @@
 //!   are emitted without a reply when the queue overflows). Replies answer
 //!   the oldest queued command: `1yz` replies are preliminary (RFC 959
 //!   §4.2) and are added to it; the first `2yz`–`5yz` reply completes it and
-//!   the record is emitted. A reply with no command queued (the `220`
-//!   greeting, a `421` closing the service) is emitted on its own, without
-//!   `command`. [`AppParser::finish`] emits still-queued commands with
+//!   the record is emitted. The server's first reply, when it is a
+//!   connection-establishment code (`120`, `220`, `421`, RFC 959 §5.4), is
+//!   the greeting and answers no command, even when commands are already
+//!   queued (the flow's identifier replays the client's probed bytes
+//!   before the server's, so commands may arrive before the greeting).
+//!   The greeting, and any reply with no command queued (a `421` closing
+//!   the service), is emitted on its own, without `command`.
+//!   [`AppParser::finish`] emits still-queued commands with
 //!   `reply_received: "no"`.
 //! - `PASS` (and `ACCT`) arguments are never logged: `command_data` is
 //!   left out and `password_seen: true` is set. `USER`'s argument is kept,
@@ -148,6 +153,8 @@ pub struct FtpParser {
     pending: VecDeque<FtpTx>,
     /// Argument of the last `USER` command.
     user: Option<String>,
+    /// The greeting (or a first reply that is not one) was seen.
+    greeted: bool,
 }
 
 impl FtpParser {
@@ -159,6 +166,7 @@ impl FtpParser {
             replies: ReplyReader::default(),
             pending: VecDeque::new(),
             user: None,
+            greeted: false,
         }
     }
 
@@ -205,7 +213,16 @@ impl FtpParser {
 
     /// Handles a whole reply; returns true when the channel turned to TLS.
     fn reply(&mut self, reply: Reply, truncated: bool, out: &mut Vec<AppRecord>) -> bool {
-        let Some(tx) = self.pending.front_mut() else {
+        // RFC 959 §5.4: connection establishment answers 120, 220 or 421;
+        // a 120 ("ready in nnn minutes") is followed by the 220.
+        let greeting = !self.greeted && matches!(reply.code, 120 | 220 | 421);
+        self.greeted |= reply.code != 120;
+        let front = if greeting {
+            None
+        } else {
+            self.pending.front_mut()
+        };
+        let Some(tx) = front else {
             let mut tx = FtpTx {
                 reply_received: true,
                 ..Default::default()

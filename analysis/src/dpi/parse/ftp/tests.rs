@@ -271,3 +271,32 @@ fn garbage_is_bounded() {
     let mut u = new_parser(false);
     u.data(ToServer, b"USER x\r\n", &mut out);
 }
+
+/// The flow's identifier replays the probed client bytes before the
+/// server's: fed all client bytes first, the records are the same.
+#[test]
+fn client_bytes_first_give_the_same_records() {
+    for name in [
+        "arkime__ftp.pcap",
+        "ndpi__ftp.pcap",
+        "suricata__ftp_ftp-download-passive.pcap",
+    ] {
+        let c = shared_convo(name, 6, 21);
+        let interleaved = txs(crate::dpi::parse::testutil::whole(new_parser, &c));
+        let client: Vec<u8> = c
+            .iter()
+            .filter(|(d, _)| *d == ToServer)
+            .flat_map(|(_, b)| b.clone())
+            .collect();
+        let server: Vec<u8> = c
+            .iter()
+            .filter(|(d, _)| *d == ToClient)
+            .flat_map(|(_, b)| b.clone())
+            .collect();
+        assert_eq!(
+            run(&[(ToServer, &client), (ToClient, &server)]),
+            interleaved,
+            "{name}"
+        );
+    }
+}
