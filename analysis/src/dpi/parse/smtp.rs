@@ -8,12 +8,16 @@
 //!   grouped into replies (RFC 5321 §4.2.1). Commands may be pipelined
 //!   (RFC 2920): they are queued (at most [`MAX_PENDING`]) and replies
 //!   answer the oldest.
-//! - Record boundaries (one record per "transaction"): a record is
-//!   emitted when the reply to the end of a message's data arrives (its
-//!   code is `status`), when an `AUTH` exchange ends (235, 535 or another
-//!   final reply: so every attempt of a brute force is a record), on the
-//!   reply to `RSET`, when `STARTTLS` is accepted, and at
-//!   [`AppParser::finish`] (with whatever commands are still unreported).
+//! - Record boundaries (one record per "transaction"): the client's `.`
+//!   (end of a message's data), `AUTH`, `RSET` and `STARTTLS` end a record,
+//!   so the commands after them go to the next (at most [`MAX_OPEN`]
+//!   records wait for replies). A record is emitted when the reply to its
+//!   closing command arrives (for `.` its code is `status`; for `AUTH` the
+//!   235, 535 or other final reply, so every attempt of a brute force is a
+//!   record), when `STARTTLS` is accepted, and at [`AppParser::finish`]
+//!   (with whatever commands are still unreported). Tying commands to
+//!   records on the client side keeps them right when many commands arrive
+//!   before their replies (pipelining, or the identifier's replay).
 //!   Every record carries the session's `helo` and the last successful
 //!   `auth`; `commands` lists the record's commands with their reply codes
 //!   (at most [`MAX_COMMANDS`]). Commands that are only `QUIT`/`NOOP`
@@ -21,7 +25,13 @@
 //! - `AUTH PLAIN` / `AUTH LOGIN` (RFC 4954 §4, RFC 4616): the user name is
 //!   decoded and logged, the password never is (`password_seen: true`).
 //!   Other mechanisms log only their name. `235` is `success`, `535`
-//!   `failure` (RFC 4954 §6), `*` a cancel (§4).
+//!   `failure` (RFC 4954 §6), `*` a cancel (§4). The client is back to
+//!   commands after the responses PLAIN (one) or LOGIN (two) need, or at
+//!   a line with a space or colon (not base64), or at the final reply.
+//! - The server's first reply, when `220` or `554`, is the greeting
+//!   (RFC 5321 §4.3.2) and answers no command, even when commands were fed
+//!   before it (the flow identifier replays the client's probed bytes
+//!   first).
 //! - `DATA` (RFC 5321 §4.1.1.4): the body is read up to the line `.`
 //!   (dot-stuffing undone, §4.5.2); only the `From`, `To` and `Subject`
 //!   header fields (unfolded, at most [`MAX_HEADER_LEN`] bytes) are kept.
@@ -62,6 +72,8 @@ pub const MAX_RCPT: usize = 64;
 pub const MAX_HEADER_LEN: usize = 1024;
 /// Longest name (HELO argument, address, user name, verb) kept.
 pub const MAX_NAME_LEN: usize = 256;
+/// Most records waiting for their replies.
+pub const MAX_OPEN: usize = 16;
 
 /// Outcome of an AUTH exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -178,16 +190,25 @@ pub struct SmtpParser {
     lines: [LineReader; 2],
     replies: ReplyReader,
     client: Client,
-    /// Verbs waiting for a final reply.
-    pending: VecDeque<String>,
-    /// The record being built.
-    tx: SmtpTx,
+    /// Verbs waiting for a final reply, with the sequence number of the
+    /// record they belong to.
+    pending: VecDeque<(String, u64)>,
+    /// Records not yet emitted, oldest first (at most [`MAX_OPEN`]); the
+    /// last is the one the client's commands go to.
+    txs: VecDeque<SmtpTx>,
+    /// Sequence number of `txs[0]`.
+    first_seq: u64,
+    /// The client ended the last record (`.`, `AUTH`, `RSET`,
+    /// `STARTTLS`): its next command opens a new one.
+    closed: bool,
     /// Session HELO.
     helo: Option<String>,
     /// Last successful AUTH.
     authed: Option<SmtpAuth>,
     /// The header being unfolded (name lowercased, value).
     header: Option<(String, String)>,
+    /// The server's first reply was seen.
+    greeted: bool,
 }
 
 fn capped(b: &[u8], cap: usize) -> (String, bool) {
@@ -207,26 +228,51 @@ impl SmtpParser {
             replies: ReplyReader::default(),
             client: Client::Command,
             pending: VecDeque::new(),
-            tx: SmtpTx::default(),
+            txs: VecDeque::new(),
+            first_seq: 0,
+            closed: false,
             helo: None,
             authed: None,
             header: None,
+            greeted: false,
         }
     }
 
+    /// The record the client's commands go to (opened when needed).
+    fn cur(&mut self) -> &mut SmtpTx {
+        // At most MAX_OPEN records wait for replies; past that the last
+        // one takes the commands.
+        if self.txs.is_empty() || (self.closed && self.txs.len() < MAX_OPEN) {
+            self.txs.push_back(SmtpTx::default());
+        }
+        self.closed = false;
+        let last = self.txs.len() - 1;
+        &mut self.txs[last]
+    }
+
+    /// Sequence number of the current record.
+    fn cur_seq(&self) -> u64 {
+        self.first_seq + self.txs.len().saturating_sub(1) as u64
+    }
+
     fn push_command(&mut self, verb: &str) {
-        if self.tx.commands.len() < MAX_COMMANDS {
-            self.tx.commands.push(SmtpCommand {
+        let tx = self.cur();
+        if tx.commands.len() < MAX_COMMANDS {
+            tx.commands.push(SmtpCommand {
                 command: verb.to_owned(),
                 reply: None,
             });
         } else {
-            self.tx.truncated = true;
+            tx.truncated = true;
         }
         if self.pending.len() >= MAX_PENDING {
             self.pending.pop_front();
         }
-        self.pending.push_back(verb.to_owned());
+        let seq = self.cur_seq();
+        self.pending.push_back((verb.to_owned(), seq));
+        if matches!(verb, "." | "AUTH" | "RSET" | "STARTTLS") {
+            self.closed = true;
+        }
     }
 
     fn command(&mut self, line: &[u8]) {
@@ -240,15 +286,16 @@ impl SmtpParser {
         }
         let verb = capped(verb, MAX_NAME_LEN).0.to_ascii_uppercase();
         let (text, cut) = capped(arg, MAX_NAME_LEN);
-        self.tx.truncated |= cut;
+        self.cur().truncated |= cut;
         match verb.as_str() {
             "HELO" | "EHLO" => self.helo = Some(text),
-            "MAIL" => self.tx.mail_from = Some(after_colon(&text)),
+            "MAIL" => self.cur().mail_from = Some(after_colon(&text)),
             "RCPT" => {
-                if self.tx.rcpt_to.len() < MAX_RCPT {
-                    self.tx.rcpt_to.push(after_colon(&text));
+                let tx = self.cur();
+                if tx.rcpt_to.len() < MAX_RCPT {
+                    tx.rcpt_to.push(after_colon(&text));
                 } else {
-                    self.tx.truncated = true;
+                    tx.truncated = true;
                 }
             }
             "DATA" => {
@@ -256,7 +303,7 @@ impl SmtpParser {
                     headers: true,
                     lines: 0,
                 };
-                self.tx.email = Some(SmtpEmail::default());
+                self.cur().email = Some(SmtpEmail::default());
             }
             "BDAT" => {
                 let size = text.split(' ').next().and_then(|s| s.parse().ok());
@@ -271,7 +318,7 @@ impl SmtpParser {
     fn auth_start(&mut self, arg: &str) {
         let mut parts = arg.split(' ');
         let mechanism = parts.next().unwrap_or_default().to_ascii_uppercase();
-        self.tx.auth = Some(SmtpAuth {
+        self.cur().auth = Some(SmtpAuth {
             mechanism,
             ..Default::default()
         });
@@ -288,9 +335,21 @@ impl SmtpParser {
         };
         let idx = *n;
         *n += 1;
-        let Some(auth) = &mut self.tx.auth else {
+        let Some(auth) = self.txs.back_mut().and_then(|t| t.auth.as_mut()) else {
             return;
         };
+        // PLAIN needs one response, LOGIN two (user, password); `*`
+        // cancels (RFC 4954 §4). After them the client is back to commands
+        // without waiting for the server's reply, so a replay of the
+        // client's bytes ahead of the server's still reads right.
+        let done = match auth.mechanism.as_str() {
+            "PLAIN" => true,
+            "LOGIN" => idx >= 1,
+            _ => false,
+        };
+        if done || line == b"*" {
+            self.client = Client::Command;
+        }
         if line == b"*" {
             return;
         }
@@ -362,10 +421,10 @@ impl SmtpParser {
                 cut -= 1;
             }
             value.truncate(cut);
-            self.tx.truncated = true;
+            self.cur().truncated = true;
         }
         let value = value.trim().to_owned();
-        let email = self.tx.email.get_or_insert_with(SmtpEmail::default);
+        let email = self.cur().email.get_or_insert_with(SmtpEmail::default);
         let slot = match name.as_str() {
             "from" => &mut email.from,
             "to" => &mut email.to,
@@ -375,17 +434,29 @@ impl SmtpParser {
     }
 
     fn reply(&mut self, reply: &Reply, out: &mut Vec<AppRecord>) {
-        let Some(verb) = self.pending.front() else {
+        // RFC 5321 §4.3.2: the greeting is 220 or 554 and answers no
+        // command, even when commands were fed first (replayed probe bytes).
+        let greeting = !self.greeted && matches!(reply.code, 220 | 554);
+        self.greeted = true;
+        if greeting {
+            return;
+        }
+        let Some((verb, _)) = self.pending.front() else {
             return;
         };
         if verb == "AUTH" && reply.code == 334 {
             return;
         }
-        let Some(verb) = self.pending.pop_front() else {
+        let Some((verb, seq)) = self.pending.pop_front() else {
             return;
         };
-        if let Some(c) = self
-            .tx
+        let idx = seq
+            .checked_sub(self.first_seq)
+            .and_then(|i| usize::try_from(i).ok());
+        let Some(tx) = idx.and_then(|i| self.txs.get_mut(i)) else {
+            return;
+        };
+        if let Some(c) = tx
             .commands
             .iter_mut()
             .find(|c| c.reply.is_none() && c.command == verb)
@@ -399,14 +470,11 @@ impl SmtpParser {
                 }
             }
             "." => {
-                self.tx.status = Some(reply.code);
-                self.emit(out);
+                tx.status = Some(reply.code);
+                self.emit_through(seq, out);
             }
             "AUTH" => {
-                if matches!(self.client, Client::Auth { .. }) {
-                    self.client = Client::Command;
-                }
-                if let Some(auth) = &mut self.tx.auth {
+                if let Some(auth) = &mut tx.auth {
                     auth.code = Some(reply.code);
                     auth.outcome = Some(match reply.code {
                         235 => AuthOutcome::Success,
@@ -417,21 +485,34 @@ impl SmtpParser {
                         self.authed = Some(auth.clone());
                     }
                 }
-                self.emit(out);
+                if matches!(self.client, Client::Auth { .. }) && seq == self.cur_seq() {
+                    self.client = Client::Command;
+                }
+                self.emit_through(seq, out);
             }
-            "RSET" => self.emit(out),
+            "RSET" => self.emit_through(seq, out),
             "STARTTLS" if reply.code == 220 => {
-                self.tx.starttls = true;
-                self.emit(out);
+                tx.starttls = true;
+                self.emit_through(seq, out);
                 self.stop();
             }
             _ => {}
         }
     }
 
-    /// Emits the record if it holds any command, and starts the next.
-    fn emit(&mut self, out: &mut Vec<AppRecord>) {
-        let mut tx = std::mem::take(&mut self.tx);
+    /// Emits the records up to sequence number `seq`, oldest first.
+    fn emit_through(&mut self, seq: u64, out: &mut Vec<AppRecord>) {
+        while self.first_seq <= seq {
+            let Some(tx) = self.txs.pop_front() else {
+                break;
+            };
+            self.first_seq += 1;
+            self.emit(tx, out);
+        }
+    }
+
+    /// Emits one record unless it holds nothing worth one.
+    fn emit(&mut self, mut tx: SmtpTx, out: &mut Vec<AppRecord>) {
         // Nothing but `QUIT`/`NOOP` after the last record: not worth one.
         if tx
             .commands
@@ -474,9 +555,16 @@ impl SmtpParser {
             let Some(line) = self.lines[0].next_line(&mut bytes) else {
                 return;
             };
-            self.tx.truncated |= line.truncated;
+            if line.truncated {
+                self.cur().truncated = true;
+            }
             match self.client {
                 Client::Command => self.command(&line.bytes),
+                // Base64 has no space or colon: such a line is a command.
+                Client::Auth { .. } if line.bytes.iter().any(|&b| b == b' ' || b == b':') => {
+                    self.client = Client::Command;
+                    self.command(&line.bytes);
+                }
                 Client::Auth { .. } => self.auth_response(&line.bytes),
                 Client::Body { .. } => self.body_line(&line.bytes),
                 Client::Bdat(_) => {}
@@ -500,7 +588,11 @@ impl AppParser for SmtpParser {
                     let Some(line) = self.lines[1].next_line(&mut bytes) else {
                         return;
                     };
-                    self.tx.truncated |= line.truncated;
+                    if line.truncated {
+                        if let Some(tx) = self.txs.front_mut() {
+                            tx.truncated = true;
+                        }
+                    }
                     if let Some(r) = self.replies.line(&line.bytes) {
                         self.reply(&r, out);
                     }
@@ -528,7 +620,9 @@ impl AppParser for SmtpParser {
     fn finish(&mut self, out: &mut Vec<AppRecord>) {
         if self.active {
             self.finish_header();
-            self.emit(out);
+            for tx in std::mem::take(&mut self.txs) {
+                self.emit(tx, out);
+            }
         }
         self.stop();
     }

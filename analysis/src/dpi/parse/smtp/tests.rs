@@ -219,3 +219,36 @@ fn gaps_and_garbage() {
     let mut u = new_parser(false);
     u.data(ToServer, b"HELO x\r\n", &mut out);
 }
+
+/// The flow's identifier replays the probed client bytes before the
+/// server's: fed all client bytes first, the records are the same.
+#[test]
+fn client_bytes_first_give_the_same_records() {
+    for (name, port) in [("arkime__smtp-data-250.pcap", 587), ("ndpi__smtp.pcap", 25)] {
+        let c = shared_convo(name, 6, port);
+        let interleaved = txs(crate::dpi::parse::testutil::whole(new_parser, &c));
+        let side = |dir: Direction| -> Vec<u8> {
+            c.iter()
+                .filter(|(d, _)| *d == dir)
+                .flat_map(|(_, b)| b.clone())
+                .collect()
+        };
+        let (client, server) = (side(ToServer), side(ToClient));
+        assert_eq!(
+            run(&[(ToServer, &client), (ToClient, &server)]),
+            interleaved,
+            "{name}"
+        );
+    }
+    // AUTH LOGIN with the password line, then MAIL, all before any reply.
+    let t = run(&[
+        (ToServer, b"EHLO a\r\nAUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\nMAIL FROM:<a@b>\r\nQUIT\r\n"),
+        (ToClient, b"220 hi\r\n250 ok\r\n334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 ok\r\n250 ok\r\n221 bye\r\n"),
+    ]);
+    assert_eq!(t.len(), 2, "{t:#?}");
+    assert_eq!(
+        t[0].auth.as_ref().unwrap().outcome,
+        Some(AuthOutcome::Success)
+    );
+    assert_eq!(t[1].mail_from.as_deref(), Some("<a@b>"));
+}
