@@ -6,8 +6,8 @@
 #![forbid(unsafe_code)]
 
 pub mod community_id;
-pub mod detect;
 pub mod decode;
+pub mod detect;
 pub mod dpi;
 pub mod eve;
 pub mod flow;

@@ -78,7 +78,10 @@ impl Category {
     /// Categories that are not attacks (policy hygiene): they may fire on
     /// benign traffic.
     pub fn is_informational(self) -> bool {
-        matches!(self, Category::CleartextCredentials | Category::TlsOldVersion)
+        matches!(
+            self,
+            Category::CleartextCredentials | Category::TlsOldVersion
+        )
     }
 }
 
@@ -130,7 +133,8 @@ impl Alert {
         self.ts_first_ns = self.ts_first_ns.min(ts_ns);
         self.ts_last_ns = self.ts_last_ns.max(ts_ns);
         if let Some(p) = pkt_no {
-            if self.evidence_packets.len() < MAX_EVIDENCE_PACKETS && !self.evidence_packets.contains(&p)
+            if self.evidence_packets.len() < MAX_EVIDENCE_PACKETS
+                && !self.evidence_packets.contains(&p)
             {
                 self.evidence_packets.push(p);
             }

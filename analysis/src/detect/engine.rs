@@ -179,15 +179,25 @@ impl Detector {
             return;
         }
         // A bare SYN.
-        if p.flow.is_some_and(|f| f.dir == Direction::ToClient && !f.new_flow) {
-            self.raise(Category::TcpSplitHandshake, p, p.flow.map_or(0, |f| f.id), &[]);
+        if p.flow
+            .is_some_and(|f| f.dir == Direction::ToClient && !f.new_flow)
+        {
+            self.raise(
+                Category::TcpSplitHandshake,
+                p,
+                p.flow.map_or(0, |f| f.id),
+                &[],
+            );
         }
         if p.payload_len > 0 {
             let len = p.payload_len.to_string();
             self.raise(Category::SynWithData, p, 0, &[("payload_len", len)]);
         }
         if let Some(rule) = self.rules.get(Category::SynFlood) {
-            let (threshold, ratio) = (rule.threshold.unwrap_or(u64::MAX), rule.ratio.unwrap_or(0.0));
+            let (threshold, ratio) = (
+                rule.threshold.unwrap_or(u64::MAX),
+                rule.ratio.unwrap_or(0.0),
+            );
             let s = self.syn_to.hit(p.dst, p.ts_ns);
             s.note(p.ts_ns, Some(p.pkt_no));
             let hit = s.events >= threshold && (s.v.completed as f64) <= ratio * s.events as f64;
@@ -199,10 +209,7 @@ impl Detector {
             });
             let ev = s.evidence.clone();
             if let Some(meta) = meta {
-                let pf = PacketFacts {
-                    src: p.src,
-                    ..*p
-                };
+                let pf = PacketFacts { src: p.src, ..*p };
                 self.raise_to(Category::SynFlood, &pf, None, Some(p.dst), 0, &meta, &ev);
             }
         }
@@ -232,7 +239,12 @@ impl Detector {
             None
         };
         if let Some(what) = what {
-            self.raise(Category::InvalidPacket, p, 0, &[("reason", what.to_string())]);
+            self.raise(
+                Category::InvalidPacket,
+                p,
+                0,
+                &[("reason", what.to_string())],
+            );
         }
         if t.has(TcpMeta::SYN) && t.sack_permitted {
             if let (Some(mss), Some(rule)) = (t.mss, self.rules.get(Category::SmallMss)) {
@@ -271,7 +283,15 @@ impl Detector {
                 ("ports", s.v.ports.len().to_string()),
             ];
             let ev = s.evidence.clone();
-            self.raise_to(Category::PortScan, p, Some(p.src), Some(p.dst), 0, &meta, &ev);
+            self.raise_to(
+                Category::PortScan,
+                p,
+                Some(p.src),
+                Some(p.dst),
+                0,
+                &meta,
+                &ev,
+            );
         }
     }
 
@@ -295,14 +315,20 @@ impl Detector {
 
     fn udp_packet(&mut self, p: &PacketFacts<'_>) {
         if let Some(rule) = self.rules.get(Category::UdpFlood) {
-            let (threshold, ratio) = (rule.threshold.unwrap_or(u64::MAX), rule.ratio.unwrap_or(0.0));
+            let (threshold, ratio) = (
+                rule.threshold.unwrap_or(u64::MAX),
+                rule.ratio.unwrap_or(0.0),
+            );
             if let Some(back) = self.udp_to.get_mut(&p.src, p.ts_ns) {
                 back.v.out += 1;
             }
             let s = self.udp_to.hit(p.dst, p.ts_ns);
             s.note(p.ts_ns, Some(p.pkt_no));
             if s.events >= threshold && (s.v.out as f64) <= ratio * s.events as f64 {
-                let meta = [("packets", s.events.to_string()), ("answered", s.v.out.to_string())];
+                let meta = [
+                    ("packets", s.events.to_string()),
+                    ("answered", s.v.out.to_string()),
+                ];
                 let ev = s.evidence.clone();
                 self.raise_to(Category::UdpFlood, p, None, Some(p.dst), 0, &meta, &ev);
             }
@@ -329,7 +355,14 @@ impl Detector {
         if s.v.hosts.len() >= threshold {
             let meta = [
                 ("hosts", s.v.hosts.len().to_string()),
-                ("probe", if port == 0 { "icmp_echo".into() } else { format!("tcp/{port}") }),
+                (
+                    "probe",
+                    if port == 0 {
+                        "icmp_echo".into()
+                    } else {
+                        format!("tcp/{port}")
+                    },
+                ),
             ];
             let ev = s.evidence.clone();
             let key = (Category::HostSweep, Some(src), None, u64::from(port));
@@ -419,7 +452,12 @@ impl Detector {
         s.note(f.last_ts_ns, None);
         if s.events >= threshold {
             let meta = [("connections", s.events.to_string())];
-            let key = (Category::Slowloris, None, Some(f.server.0), u64::from(f.server.1));
+            let key = (
+                Category::Slowloris,
+                None,
+                Some(f.server.0),
+                u64::from(f.server.1),
+            );
             let dst = Some(side(f.server.0, Some(f.server.1)));
             self.open_alert(key, f.last_ts_ns, None, None, dst, &meta, &[]);
             if let Some(a) = self.open.get_mut(&key) {
@@ -450,7 +488,12 @@ impl Detector {
                 ("service", service.to_string()),
                 (what, s.events.to_string()),
             ];
-            let key = (Category::BruteForce, Some(client), Some(server), hash_str(service));
+            let key = (
+                Category::BruteForce,
+                Some(client),
+                Some(server),
+                hash_str(service),
+            );
             let (src, dst) = (Some(side(client, None)), Some(side(server, None)));
             self.open_alert(key, ts_ns, None, src, dst, &meta, &[]);
             if let Some(a) = self.open.get_mut(&key) {
@@ -466,7 +509,13 @@ impl Detector {
 
     /// Raises `category` for a packet: source and destination of the
     /// packet, folded per (category, src, dst, `disc`).
-    fn raise(&mut self, c: Category, p: &PacketFacts<'_>, disc: u64, meta: &[(&'static str, String)]) {
+    fn raise(
+        &mut self,
+        c: Category,
+        p: &PacketFacts<'_>,
+        disc: u64,
+        meta: &[(&'static str, String)],
+    ) {
         self.raise_to(c, p, Some(p.src), Some(p.dst), disc, meta, &[p.pkt_no]);
     }
 
@@ -485,8 +534,19 @@ impl Detector {
         let port = |ip: Option<IpAddr>, port: Option<u16>| ip.map(|i| side(i, port));
         let src_port = p.tcp.map(|t| t.src_port);
         let dst_port = p.dst_port.filter(|_| src.is_some());
-        let flow = p.flow.map(|f| f.id).filter(|_| src.is_some() && dst.is_some());
-        self.open_alert(key, p.ts_ns, flow, port(src, src_port.filter(|_| disc != 0)), port(dst, dst_port), meta, evidence);
+        let flow = p
+            .flow
+            .map(|f| f.id)
+            .filter(|_| src.is_some() && dst.is_some());
+        self.open_alert(
+            key,
+            p.ts_ns,
+            flow,
+            port(src, src_port.filter(|_| disc != 0)),
+            port(dst, dst_port),
+            meta,
+            evidence,
+        );
         if let Some(a) = self.open.get_mut(&key) {
             a.proto = Some(p.proto);
             a.add_evidence(p.ts_ns, Some(p.pkt_no), p.flow.map(|f| f.id));
@@ -553,7 +613,8 @@ impl Detector {
     }
 
     fn close_oldest_half(&mut self) {
-        let mut by_age: Vec<(i64, AlertKey)> = self.open.iter().map(|(k, a)| (a.ts_last_ns, *k)).collect();
+        let mut by_age: Vec<(i64, AlertKey)> =
+            self.open.iter().map(|(k, a)| (a.ts_last_ns, *k)).collect();
         by_age.sort_unstable_by_key(|(t, k)| (*t, k.0, k.1, k.2, k.3));
         for (_, k) in by_age.iter().take(by_age.len().div_ceil(2)) {
             if let Some(a) = self.open.remove(k) {
@@ -588,8 +649,13 @@ impl Detector {
     pub fn take_alerts(&mut self) -> Vec<Alert> {
         let mut out = std::mem::take(&mut self.closed);
         out.sort_by(|a, b| {
-            (a.ts_first_ns, a.category, a.src, a.dst, a.flow_id)
-                .cmp(&(b.ts_first_ns, b.category, b.src, b.dst, b.flow_id))
+            (a.ts_first_ns, a.category, a.src, a.dst, a.flow_id).cmp(&(
+                b.ts_first_ns,
+                b.category,
+                b.src,
+                b.dst,
+                b.flow_id,
+            ))
         });
         out
     }
@@ -601,6 +667,7 @@ fn side(ip: IpAddr, port: Option<u16>) -> Side {
 
 /// A stable discriminator for a service name (FNV-1a).
 fn hash_str(s: &str) -> u64 {
-    s.bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }

@@ -95,7 +95,7 @@ pub struct Limits {
 #[serde(deny_unknown_fields)]
 struct File {
     limits: Limits,
-    rules: BTreeMap<String, Rule>,
+    rules: BTreeMap<String, toml::Table>,
 }
 
 /// Parameters each category needs.
@@ -103,9 +103,7 @@ fn required(c: Category) -> &'static [&'static str] {
     use Category::*;
     match c {
         SynFlood | UdpFlood => &["threshold", "window_s", "ratio"],
-        IcmpFlood | SessionLimit | PortScan | HostSweep | BruteForce => {
-            &["threshold", "window_s"]
-        }
+        IcmpFlood | SessionLimit | PortScan | HostSweep | BruteForce => &["threshold", "window_s"],
         Slowloris => &["threshold", "window_s", "min_duration_s"],
         SmallMss => &["max_mss"],
         DnsTunnel => &["threshold", "window_s", "min_len", "min_entropy", "ratio"],
@@ -175,7 +173,7 @@ impl RuleSet {
                 message: e.message().to_string(),
             })?;
         let mut rules = BTreeMap::new();
-        for (name, rule) in file.rules {
+        for (name, table) in file.rules {
             let invalid = |message: String| RuleError::Invalid {
                 rule: name.clone(),
                 message,
@@ -183,8 +181,14 @@ impl RuleSet {
             let Some(cat) = Category::from_name(&name) else {
                 return Err(invalid("no such category".into()));
             };
+            let rule: Rule = toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| invalid(e.message().to_string()))?;
             if !(1..=3).contains(&rule.severity) {
-                return Err(invalid(format!("severity {} is not 1, 2 or 3", rule.severity)));
+                return Err(invalid(format!(
+                    "severity {} is not 1, 2 or 3",
+                    rule.severity
+                )));
             }
             if let Some(missing) = required(cat).iter().find(|k| !rule.present(k)) {
                 return Err(invalid(format!("needs `{missing}`")));
@@ -264,7 +268,9 @@ mod tests {
             ("[rules.xss]\nbogus = 1\n", "bogus"),
             ("[rules.xss\n", "test"),
         ] {
-            let e = RuleSet::with_override_text(text, "test").unwrap_err().to_string();
+            let e = RuleSet::with_override_text(text, "test")
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(needle), "{text:?}: {e}");
         }
         // A category's parameter removed by an override that empties it is

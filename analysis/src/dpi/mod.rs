@@ -177,6 +177,10 @@ enum DirState {
 #[derive(Default)]
 pub struct Identifier {
     buf: [Vec<u8>; 2],
+    /// Arrival order of the buffered bytes: (direction, length) pieces,
+    /// so the parser gets them interleaved as they came (a server's
+    /// greeting before the client's first command).
+    arrivals: Vec<(Direction, u16)>,
     state: [DirState; 2],
     datagrams: [u8; 2],
     decided: Option<Option<AppProto>>,
@@ -211,6 +215,7 @@ impl Identifier {
     pub fn assign(&mut self, app: AppProto) {
         self.decided = Some(Some(app));
         self.buf = Default::default();
+        self.arrivals = Vec::new();
     }
 
     /// True once identification is over (matched, or nothing can match).
@@ -239,6 +244,10 @@ impl Identifier {
         let room = PROBE_BYTES.saturating_sub(self.buf[d].len());
         let (head, rest) = bytes.split_at(bytes.len().min(room));
         self.buf[d].extend_from_slice(head);
+        if !head.is_empty() {
+            // head.len() <= PROBE_BYTES < u16::MAX.
+            self.arrivals.push((dir, head.len() as u16));
+        }
         match run(tcp::REGISTRY, server_port, dir, &self.buf[d]) {
             Some(Some(app)) => {
                 self.decide(Some(app), true);
@@ -299,6 +308,7 @@ impl Identifier {
             self.decided = Some(None);
         }
         self.buf = Default::default();
+        self.arrivals = Vec::new();
         if let Some(mut p) = self.parser.take() {
             if let Some(app) = p.refined() {
                 self.decided = Some(Some(app));
@@ -340,23 +350,28 @@ impl Identifier {
     fn decline(&mut self, d: usize) {
         self.state[d] = DirState::Declined;
         self.buf[d] = Vec::new();
+        self.arrivals.retain(|(dir, _)| dir.idx() != d);
         if self.state == [DirState::Declined; 2] {
             self.decide(None, true);
         }
     }
 
     /// Records the decision; for TCP, replays the probed bytes of both
-    /// directions (client first) into the new parser.
+    /// directions into the new parser in the order they arrived.
     fn decide(&mut self, app: Option<AppProto>, tcp: bool) {
         self.decided = Some(app);
         self.parser = app.and_then(|a| parse::parser_for(a, tcp));
         let buf = std::mem::take(&mut self.buf);
+        let arrivals = std::mem::take(&mut self.arrivals);
         if tcp {
-            for (dir, bytes) in [Direction::ToServer, Direction::ToClient]
-                .into_iter()
-                .zip(&buf)
-            {
-                self.parse(dir, bytes);
+            let mut at = [0usize; 2];
+            for (dir, len) in arrivals {
+                let d = dir.idx();
+                let end = (at[d] + usize::from(len)).min(buf[d].len());
+                if let Some(piece) = buf[d].get(at[d]..end) {
+                    self.parse(dir, piece);
+                }
+                at[d] = end;
             }
         }
     }

@@ -29,6 +29,20 @@ pub enum AppRecord {
     Tls(TlsHandshake),
     /// An SSH connection's banners.
     Ssh(SshSession),
+    /// One FTP command and its reply.
+    Ftp(super::parse::ftp::FtpTx),
+    /// One SMTP mail transaction or AUTH exchange.
+    Smtp(super::parse::smtp::SmtpTx),
+    /// One SMB request and its response.
+    Smb(super::parse::smb::SmbTx),
+    /// One DHCP message.
+    Dhcp(super::parse::dhcp::DhcpMessage),
+    /// One SNMP message.
+    Snmp(super::parse::snmp::SnmpMessage),
+    /// One NTP datagram.
+    Ntp(super::parse::ntp::NtpMessage),
+    /// One Kerberos KDC message.
+    Krb5(super::parse::krb5::Krb5Message),
     /// One MongoDB command and its reply.
     Mongodb(super::parse::mongodb::MongodbTx),
     /// One Kafka request and its response.
@@ -50,22 +64,17 @@ pub enum AppRecord {
     Quic(super::parse::quic::QuicHandshake),
 }
 
-/// A connection a record announces: the endpoint that will accept it
-/// (an FTP `PASV`/`EPSV` reply or `PORT`/`EPRT` command). `ip` is `None`
-/// when the announcement gives only a port (`EPSV`, RFC 2428 §3): the
-/// control connection's server address is meant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DataChannel {
-    /// Listening address, when given.
-    pub ip: Option<std::net::IpAddr>,
-    /// Listening port.
-    pub port: u16,
-}
+/// A connection a record announces (an FTP `PASV`/`EPSV` reply or
+/// `PORT`/`EPRT` command): the endpoint that will accept it.
+pub use super::parse::ftp::DataChannel;
 
 impl AppRecord {
     /// The connection this record announces, if any.
     pub fn data_channel(&self) -> Option<DataChannel> {
-        None
+        match self {
+            AppRecord::Ftp(tx) => tx.data_channel,
+            _ => None,
+        }
     }
 
     /// EVE `event_type` and the key the record sits under.
@@ -75,6 +84,13 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
+            AppRecord::Ftp(_) => "ftp",
+            AppRecord::Smtp(_) => "smtp",
+            AppRecord::Smb(_) => "smb",
+            AppRecord::Dhcp(_) => "dhcp",
+            AppRecord::Snmp(_) => "snmp",
+            AppRecord::Ntp(_) => "ntp",
+            AppRecord::Krb5(_) => "krb5",
             AppRecord::Mongodb(_) => "mongodb",
             AppRecord::Kafka(_) => "kafka",
             AppRecord::Cassandra(_) => "cassandra",

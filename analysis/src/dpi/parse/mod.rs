@@ -3,15 +3,23 @@
 
 pub mod amqp;
 pub mod cassandra;
+pub mod dhcp;
 pub mod dns;
+pub mod ftp;
 pub mod http;
 pub mod http2;
 pub mod kafka;
+pub mod krb5;
 pub mod lenframe;
+mod lines;
 pub mod memcached;
 pub mod mongodb;
 pub mod mqtt;
+pub mod ntp;
 pub mod quic;
+pub mod smb;
+pub mod smtp;
+pub mod snmp;
 pub mod ssh;
 pub mod tls;
 pub mod zookeeper;
@@ -40,6 +48,13 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Zookeeper, zookeeper::new_parser),
     (AppProto::Amqp, amqp::new_parser),
     (AppProto::Mqtt, mqtt::new_parser),
+    (AppProto::Ftp, ftp::new_parser),
+    (AppProto::Smtp, smtp::new_parser),
+    (AppProto::Smb, smb::new_parser),
+    (AppProto::Dhcp, dhcp::new_parser),
+    (AppProto::Snmp, snmp::new_parser),
+    (AppProto::Ntp, ntp::new_parser),
+    (AppProto::Krb5, krb5::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.

@@ -21,7 +21,7 @@
 
 use super::Descriptor;
 
-mod ber;
+pub(crate) mod ber;
 mod dhcp;
 mod dns;
 mod krb5;
