@@ -29,6 +29,12 @@ pub enum AppRecord {
     Tls(TlsHandshake),
     /// An SSH connection's banners.
     Ssh(SshSession),
+    /// A MySQL login or command.
+    Mysql(super::parse::mysql::MysqlRecord),
+    /// A PostgreSQL request and its response.
+    Pgsql(super::parse::pgsql::PgsqlRecord),
+    /// A Redis command and its reply.
+    Redis(super::parse::redis::RedisRecord),
 }
 
 impl AppRecord {
@@ -39,6 +45,9 @@ impl AppRecord {
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",
+            AppRecord::Mysql(_) => "mysql",
+            AppRecord::Pgsql(_) => "pgsql",
+            AppRecord::Redis(_) => "redis",
         }
     }
 }

@@ -3,6 +3,10 @@
 
 pub mod dns;
 pub mod http;
+pub mod mysql;
+pub mod pgsql;
+pub mod redis;
+pub mod sqlwire;
 pub mod ssh;
 pub mod tls;
 
@@ -21,6 +25,9 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Http, http::new_parser),
     (AppProto::Tls, tls::new_parser),
     (AppProto::Ssh, ssh::new_parser),
+    (AppProto::Mysql, mysql::new_parser),
+    (AppProto::Pgsql, pgsql::new_parser),
+    (AppProto::Redis, redis::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
