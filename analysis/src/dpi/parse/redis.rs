@@ -148,7 +148,8 @@ pub struct RedisRecord {
     /// User named by `AUTH user pass` / `HELLO … AUTH user pass`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    /// Database index selected by the last successful `SELECT`.
+    /// Database index selected by the last successful `SELECT` answered
+    /// before this command's reply.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
     /// A password was sent (never logged).
@@ -461,7 +462,6 @@ impl RedisParser {
             arg_count: Some(v.count.saturating_sub(1)),
             args_truncated: v.truncated,
             inline: v.inline,
-            database: self.database.clone(),
             password_seen: drop.iter().any(|&i| i < v.count.saturating_sub(1) as usize),
             ..Default::default()
         };
@@ -474,7 +474,8 @@ impl RedisParser {
             }
         }
         if self.pending.len() >= MAX_PENDING {
-            if let Some(old) = self.pending.pop_front() {
+            if let Some(mut old) = self.pending.pop_front() {
+                old.database.clone_from(&self.database);
                 out.push(AppRecord::Redis(old));
             }
         }
@@ -509,6 +510,8 @@ impl RedisParser {
         if ok && r.command.as_deref() == Some("SELECT") {
             self.database = r.args.first().cloned();
         }
+        // Pipelined commands run after the replies before them.
+        r.database.clone_from(&self.database);
         r.reply = Some(reply);
         out.push(AppRecord::Redis(r));
     }
@@ -539,7 +542,10 @@ impl AppParser for RedisParser {
     }
 
     fn finish(&mut self, out: &mut Vec<AppRecord>) {
-        out.extend(self.pending.drain(..).map(AppRecord::Redis));
+        for mut r in self.pending.drain(..) {
+            r.database.clone_from(&self.database);
+            out.push(AppRecord::Redis(r));
+        }
         for r in &mut self.readers {
             r.line = Vec::new();
         }
