@@ -436,11 +436,10 @@ impl MysqlParser {
             (_, Phase::Done) => {}
             (Direction::ToClient, Phase::Greeting) => self.greeting(p, out),
             (Direction::ToServer, Phase::Handshake) => self.handshake(p, out),
-            (Direction::ToServer, Phase::Auth) => {
-                if !p.is_empty() {
-                    if let Some(l) = &mut self.login {
-                        l.password_seen = true;
-                    }
+            // Auth switch response / more auth data.
+            (Direction::ToServer, Phase::Auth) if !p.is_empty() => {
+                if let Some(l) = &mut self.login {
+                    l.password_seen = true;
                 }
             }
             (Direction::ToClient, Phase::Auth) => self.auth_answer(p, out),
@@ -578,7 +577,7 @@ impl MysqlParser {
                 r.query = Some(q);
                 r.query_truncated = cut;
             }
-            MysqlCommand::InitDb | MysqlCommand::Other(0x04 | 0x05 | 0x06) => {
+            MysqlCommand::InitDb | MysqlCommand::Other(0x04..=0x06) => {
                 let arg = cstr(arg, 0).map_or(arg, |(s, _)| s);
                 r.query = Some(text(arg, MAX_NAME_LEN));
             }
