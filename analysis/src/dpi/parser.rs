@@ -35,6 +35,8 @@ pub enum AppRecord {
     Pgsql(super::parse::pgsql::PgsqlRecord),
     /// A Redis command and its reply.
     Redis(super::parse::redis::RedisRecord),
+    /// An MS-SQL TDS login or command.
+    Tds(super::parse::tds::TdsRecord),
 }
 
 impl AppRecord {
@@ -48,6 +50,7 @@ impl AppRecord {
             AppRecord::Mysql(_) => "mysql",
             AppRecord::Pgsql(_) => "pgsql",
             AppRecord::Redis(_) => "redis",
+            AppRecord::Tds(_) => "tds",
         }
     }
 }

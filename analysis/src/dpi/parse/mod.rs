@@ -8,6 +8,7 @@ pub mod pgsql;
 pub mod redis;
 pub mod sqlwire;
 pub mod ssh;
+pub mod tds;
 pub mod tls;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Mysql, mysql::new_parser),
     (AppProto::Pgsql, pgsql::new_parser),
     (AppProto::Redis, redis::new_parser),
+    (AppProto::Tds, tds::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
