@@ -431,13 +431,12 @@ impl TdsParser {
     /// One whole client message.
     fn client(&mut self, m: Msg, out: &mut Vec<AppRecord>) {
         match m.kind {
-            PRELOGIN if !self.logged_in => {
-                // Before the server's answer: the client's options. Later
-                // PRELOGIN packets carry the TLS handshake.
-                if self.client_enc.is_none() {
-                    self.client_enc = prelogin(&m.body).1.or(Some(0xff));
-                }
+            // The first PRELOGIN: the client's options.
+            PRELOGIN if !self.logged_in && self.client_enc.is_none() => {
+                self.client_enc = prelogin(&m.body).1.or(Some(0xff));
             }
+            // Later PRELOGIN packets carry the TLS handshake.
+            PRELOGIN if !self.logged_in => {}
             LOGIN7 => self.login7(&m.body),
             kind if self.logged_in || self.login.is_none() => {
                 self.emit_pending(out);
