@@ -345,3 +345,40 @@ fn hostile_input_is_bounded() {
     assert_eq!(r.len(), 2);
     assert_eq!(r[1].success, None);
 }
+
+/// Through the flow's [`crate::dpi::Identifier`] (probes, replay of the
+/// probed bytes, then the registry's parser), real conversations of each
+/// database protocol give the records of their parser fed directly.
+#[test]
+fn identified_flows_use_these_parsers() {
+    use crate::dpi::parse::testutil::whole;
+    use crate::dpi::{AppProto, Identifier};
+    let cases: [(&str, u16, AppProto, crate::dpi::parse::NewParser); 3] = [
+        ("zeek__mysql_mysql.pcap", 3306, AppProto::Mysql, new_parser),
+        (
+            "suricata__pgsql_pgsql-simple-query-rollback.pcap",
+            5432,
+            AppProto::Pgsql,
+            crate::dpi::parse::pgsql::new_parser,
+        ),
+        (
+            "zeek__redis_set.pcap",
+            6379,
+            AppProto::Redis,
+            crate::dpi::parse::redis::new_parser,
+        ),
+    ];
+    for (name, port, app, new) in cases {
+        let c = shared_convo(name, 6, port);
+        let mut id = Identifier::default();
+        for (d, b) in &c {
+            id.tcp_data(*d, port, b);
+        }
+        id.finish();
+        assert_eq!(id.app(), Some(app), "{name}");
+        let got = id.take_records();
+        assert!(!got.is_empty(), "{name}");
+        assert!(got.iter().all(|r| r.event_type() == app.name()), "{name}");
+        assert_eq!(got, whole(new, &c), "{name}");
+    }
+}

@@ -152,13 +152,14 @@ fn session(enc: u8) -> Vec<(Direction, Vec<u8>)> {
             ),
         ),
         (ToServer, pkt(0x0e, b"\x05\x00")),
+        (ToServer, pkt(0x42, b"??")),
     ]
 }
 
 #[test]
 fn login_batch_rpc_and_unknown() {
     let r = records(check_segmentation(new_parser, &session(2)));
-    assert_eq!(r.len(), 4);
+    assert_eq!(r.len(), 5);
     let l = &r[0];
     assert_eq!(l.kind, TdsKind::Login);
     assert_eq!(l.user.as_deref(), Some("sa"));
@@ -187,7 +188,8 @@ fn login_batch_rpc_and_unknown() {
     assert_eq!(r[3].command, Some(TdsCommand::TransactionManager));
     let json = serde_json::to_value(AppRecord::Tds(r[3].clone())).unwrap();
     assert_eq!(json["command"], "transaction_manager");
-    assert_eq!(TdsCommand::from(0x42), TdsCommand::Unknown(0x42));
+    assert_eq!(r[4].command, Some(TdsCommand::Unknown(0x42)));
+    assert_eq!(r[4].packet_type, Some(0x42));
 }
 
 #[test]
@@ -227,7 +229,7 @@ fn login_failure_and_encryption() {
         [vec![0x17, 3, 3, 0, 4], vec![1, 2, 3, 4]].concat(),
     );
     let r = records(check_segmentation(new_parser, &s));
-    assert_eq!(r.len(), 4);
+    assert_eq!(r.len(), 5);
     assert!(r[0].login_encrypted && !r[0].tls);
     assert_eq!(r[0].user, None);
     assert_eq!(r[0].database.as_deref(), Some("master"));
