@@ -28,6 +28,9 @@
 //!   command starts or at [`AppParser::finish`]. Commands whose answer is
 //!   neither OK nor ERR nor a result set are emitted at their first answer
 //!   packet with `success: true`.
+//! - When both sides set `CLIENT_COMPRESS`, the `login` record says
+//!   `"compressed": true` and nothing after it is read (compressed packets
+//!   have their own 7-byte header).
 //! - [`AppParser::gap`] stops the direction (the framing cannot be found
 //!   again): pending records are emitted at `finish`.
 //! - Never logged: passwords or auth responses; `password_seen` says a
@@ -75,6 +78,8 @@ const CONTINUED: usize = 0xFF_FFFF;
 
 /// `CLIENT_CONNECT_WITH_DB`.
 const CLIENT_CONNECT_WITH_DB: u32 = 0x0000_0008;
+/// `CLIENT_COMPRESS` (also set with zstd compression).
+const CLIENT_COMPRESS: u32 = 0x0000_0020;
 /// `CLIENT_PROTOCOL_41`.
 const CLIENT_PROTOCOL_41: u32 = 0x0000_0200;
 /// `CLIENT_SSL`.
@@ -245,6 +250,10 @@ pub struct MysqlRecord {
     /// The client asked for TLS: nothing after the login is readable.
     #[serde(skip_serializing_if = "is_false")]
     pub tls: bool,
+    /// Compression was negotiated: the commands after the login are not
+    /// read.
+    #[serde(skip_serializing_if = "is_false")]
+    pub compressed: bool,
     /// The command (command records).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub command: Option<MysqlCommand>,
@@ -547,9 +556,13 @@ impl MysqlParser {
 
     /// Server packets after the handshake response.
     fn auth_answer(&mut self, p: &[u8], out: &mut Vec<AppRecord>) {
+        let compressed = self.server_caps & self.client_caps & CLIENT_COMPRESS != 0;
         let login = self.login.get_or_insert_with(MysqlRecord::default);
         match p.first() {
-            Some(0x00) => login.success = Some(true),
+            Some(0x00) => {
+                login.success = Some(true);
+                login.compressed = compressed;
+            }
             Some(0xff) => {
                 login.success = Some(false);
                 login.error = Some(parse_err(p));
@@ -558,7 +571,13 @@ impl MysqlParser {
             _ => return,
         }
         self.emit_login(out);
-        self.phase = Phase::Command;
+        // Compressed packets have another header ("Compressed Packet"):
+        // not read.
+        self.phase = if compressed {
+            Phase::Done
+        } else {
+            Phase::Command
+        };
     }
 
     fn command(&mut self, p: &[u8], len: usize, out: &mut Vec<AppRecord>) {

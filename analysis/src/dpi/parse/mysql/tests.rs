@@ -382,3 +382,25 @@ fn identified_flows_use_these_parsers() {
         assert_eq!(got, whole(new, &c), "{name}");
     }
 }
+
+#[test]
+fn compression_stops_after_login() {
+    let caps = CAPS | CLIENT_COMPRESS;
+    let g = greeting(caps);
+    let mut l = login("u", "d");
+    l[4..8].copy_from_slice(&caps.to_le_bytes());
+    let ok = pkt(2, OK);
+    let q = pkt(0, b"\x03select 1");
+    let r = records(run(
+        new_parser,
+        &[
+            (ToClient, &g),
+            (ToServer, &l),
+            (ToClient, &ok),
+            (ToServer, &q),
+        ],
+    ));
+    assert_eq!(r.len(), 1);
+    assert!(r[0].compressed);
+    assert_eq!(r[0].success, Some(true));
+}
