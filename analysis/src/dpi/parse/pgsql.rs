@@ -14,7 +14,7 @@
 //!   first [`MAX_MESSAGE_PREFIX`] bytes; the rest is skipped by length.
 //! - Transactions: a client request is one untyped message, a Query
 //!   (`Q`), a PasswordMessage / SASL message (`p`), or an extended-query
-//!   batch (Parse/Bind/Describe/Execute/Close… up to Sync, or up to Flush).
+//!   batch (Parse/Bind/Describe/Execute/Close/Flush… up to Sync).
 //!   Requests queue (pipelining) and server messages answer the oldest. A
 //!   response ends at ReadyForQuery (`Z`), at an authentication request
 //!   that waits for the client (cleartext, MD5, SASL, SASL continue, GSS),
@@ -438,13 +438,15 @@ impl PgsqlParser {
                     _ => {}
                 }
             }
-            // Sync / Flush end the batch.
-            b'S' | b'H' => {
+            // Sync ends the batch; the server answers it with
+            // ReadyForQuery (Flush gets no ReadyForQuery: the batch goes on).
+            b'S' => {
                 let batch = self.batch.take().unwrap_or_default();
                 self.push(batch, out);
             }
-            // CopyData / CopyDone / CopyFail / FunctionCall: no record.
-            b'd' | b'c' | b'f' | b'F' => {}
+            // CopyData / CopyDone / CopyFail / FunctionCall / Flush: no
+            // record of their own.
+            b'd' | b'c' | b'f' | b'F' | b'H' => {}
             other => self.push(
                 PgsqlRequest {
                     message: Some(format!("unknown({other})")),
