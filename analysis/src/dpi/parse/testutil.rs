@@ -95,11 +95,7 @@ pub fn shared_pcap(name: &str) -> std::path::PathBuf {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/pcaps")
         .join(name);
-    assert!(
-        p.exists(),
-        "{} missing: the tests need ../shared",
-        p.display()
-    );
+    assert!(p.exists(), "{} missing: the tests need ../shared", p.display());
     p
 }
 
@@ -156,7 +152,9 @@ pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
         };
         let (sport, dport, tcp) = match t {
             Transport::Tcp(t) if proto == 6 => (t.src_port, t.dst_port, Some(t)),
-            Transport::Udp { src_port, dst_port } if proto == 17 => (*src_port, *dst_port, None),
+            Transport::Udp { src_port, dst_port } if proto == 17 => {
+                (*src_port, *dst_port, None)
+            }
             _ => continue,
         };
         let a = (ip.src, sport);
@@ -200,10 +198,7 @@ pub fn shared_convos(name: &str, proto: u8) -> Vec<(u16, Convo)> {
         .into_iter()
         .filter_map(|k| convs.remove(&k))
         .map(|mut c| {
-            for (i, dir) in [Direction::ToServer, Direction::ToClient]
-                .into_iter()
-                .enumerate()
-            {
+            for (i, dir) in [Direction::ToServer, Direction::ToClient].into_iter().enumerate() {
                 c.reasm[i].flush(&mut Sink(&mut c.convo, dir));
             }
             (c.server_port, c.convo)
@@ -226,10 +221,6 @@ fn shared_convos_reassemble_a_real_capture() {
     let c = shared_convo("zeek__redis_set.pcap", 6, 6379);
     assert!(c.len() >= 2);
     assert_eq!(c[0].0, Direction::ToServer);
-    assert!(
-        c[0].1.starts_with(b"*"),
-        "{:?}",
-        String::from_utf8_lossy(&c[0].1)
-    );
+    assert!(c[0].1.starts_with(b"*"), "{:?}", String::from_utf8_lossy(&c[0].1));
     assert_eq!(c[1].0, Direction::ToClient);
 }
