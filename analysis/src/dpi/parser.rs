@@ -62,6 +62,14 @@ pub enum AppRecord {
     Http2(super::parse::http2::Http2Tx),
     /// One side of a QUIC handshake (decrypted Initial packets).
     Quic(super::parse::quic::QuicHandshake),
+    /// A MySQL login or command.
+    Mysql(super::parse::mysql::MysqlRecord),
+    /// A PostgreSQL request and its response.
+    Pgsql(super::parse::pgsql::PgsqlRecord),
+    /// A Redis command and its reply.
+    Redis(super::parse::redis::RedisRecord),
+    /// An MS-SQL TDS login or command.
+    Tds(super::parse::tds::TdsRecord),
 }
 
 /// A connection a record announces (an FTP `PASV`/`EPSV` reply or
@@ -100,6 +108,10 @@ impl AppRecord {
             AppRecord::Mqtt(_) => "mqtt",
             AppRecord::Http2(_) => "http",
             AppRecord::Quic(_) => super::AppProto::Quic.name(),
+            AppRecord::Mysql(_) => "mysql",
+            AppRecord::Pgsql(_) => "pgsql",
+            AppRecord::Redis(_) => "redis",
+            AppRecord::Tds(_) => "tds",
         }
     }
 }

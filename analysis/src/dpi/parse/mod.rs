@@ -15,12 +15,17 @@ mod lines;
 pub mod memcached;
 pub mod mongodb;
 pub mod mqtt;
+pub mod mysql;
 pub mod ntp;
+pub mod pgsql;
 pub mod quic;
+pub mod redis;
 pub mod smb;
 pub mod smtp;
 pub mod snmp;
+pub mod sqlwire;
 pub mod ssh;
+pub mod tds;
 pub mod tls;
 pub mod zookeeper;
 
@@ -55,6 +60,10 @@ pub static PARSERS: &[(AppProto, NewParser)] = &[
     (AppProto::Snmp, snmp::new_parser),
     (AppProto::Ntp, ntp::new_parser),
     (AppProto::Krb5, krb5::new_parser),
+    (AppProto::Mysql, mysql::new_parser),
+    (AppProto::Pgsql, pgsql::new_parser),
+    (AppProto::Redis, redis::new_parser),
+    (AppProto::Tds, tds::new_parser),
 ];
 
 /// A parser for `app`, when Osprey has one.
