@@ -111,7 +111,8 @@ fn bytewise(link_type: u32, frames: &[Frame]) -> Vec<Frame> {
 }
 
 /// Back-to-back data segments of the same direction swapped pairwise; each
-/// position keeps its timestamp so time still only moves forward. A
+/// position keeps its timestamp so time still only moves forward (and
+/// only neighbours less than a second apart are swapped). A
 /// direction whose SYN is not in the capture starts at its first data
 /// segment (as in Wireshark), so that one is never moved.
 fn swapped(link_type: u32, frames: &[Frame]) -> Vec<Frame> {
@@ -127,7 +128,13 @@ fn swapped(link_type: u32, frames: &[Frame]) -> Vec<Frame> {
         let next = out
             .get(i + 1)
             .and_then(|f| tcp_segment(link_type, &f.2).map(|n| (n, f.2.len())));
+        // Neighbours only: packets far apart in time may belong to
+        // different flow records (an idle timeout between them).
+        let close = out
+            .get(i + 1)
+            .is_some_and(|f| f.0.saturating_sub(out[i].0) <= 1_000_000_000);
         let swappable = data
+            && close
             && s.flags & 0x07 == 0
             && started.contains(&s.dir)
             && next
