@@ -38,6 +38,40 @@ pub struct HttpTx {
     /// `X-elastic-product: Elasticsearch`, or an Elasticsearch REST path).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<&'static str>,
+    /// What detection inspects beyond the logged fields (not logged).
+    #[serde(skip)]
+    pub inspect: Option<Box<HttpInspect>>,
+}
+
+/// Request parts of an HTTP/1.x transaction kept for detection, capped:
+/// [`HttpInspect::MAX_HEADERS`] header fields of at most
+/// [`HttpInspect::MAX_VALUE`] bytes and the first
+/// [`HttpInspect::MAX_BODY`] bytes of the request body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpInspect {
+    /// Request header fields (name lower-cased, value), in order.
+    pub headers: Vec<(String, String)>,
+    /// First bytes of the request body (de-chunked).
+    pub body: Vec<u8>,
+    /// The request's message-length headers disagree (RFC 9112 §6.3,
+    /// §11.2): `te_and_cl` (both `Transfer-Encoding` and
+    /// `Content-Length`), `cl_conflict` (several different or invalid
+    /// `Content-Length` values), `te_not_chunked` (a final coding other
+    /// than chunked), `te_obfuscated` (a `Transfer-Encoding` value that is
+    /// not a plain token list).
+    pub length_conflict: Option<&'static str>,
+    /// Authorization scheme sent (`basic`, `bearer`, `digest`, …),
+    /// lower-cased; credentials themselves are never kept.
+    pub auth_scheme: Option<String>,
+}
+
+impl HttpInspect {
+    /// Header fields kept.
+    pub const MAX_HEADERS: usize = 32;
+    /// Bytes kept of one header value.
+    pub const MAX_VALUE: usize = 1024;
+    /// Request body bytes kept.
+    pub const MAX_BODY: usize = 8192;
 }
 
 /// One resource record of a DNS answer section (Suricata EVE v2 `answers`).

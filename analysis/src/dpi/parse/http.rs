@@ -51,7 +51,7 @@ use std::collections::VecDeque;
 
 use super::http2::Http2Parser;
 use crate::dpi::parser::{AppParser, AppRecord, MAX_RECORDS_PER_FLOW};
-use crate::dpi::records::HttpTx;
+use crate::dpi::records::{HttpInspect, HttpTx};
 use crate::dpi::AppProto;
 use crate::flow::Direction;
 
@@ -363,6 +363,14 @@ impl HttpParser {
             Body::Length(left) | Body::ChunkData(left) => {
                 let take = usize::try_from(left).unwrap_or(usize::MAX).min(input.len());
                 side.body_len = side.body_len.saturating_add(take as u64);
+                if dir == Direction::ToServer {
+                    let chunk = input.get(..take).unwrap_or_default();
+                    if let Some(i) = self.pending.back_mut().and_then(|e| e.tx.inspect.as_mut()) {
+                        let room = HttpInspect::MAX_BODY.saturating_sub(i.body.len());
+                        i.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
+                }
+                let side = self.side(dir);
                 let left = left.saturating_sub(take as u64);
                 side.state = State::Body(match body {
                     Body::Length(_) => Body::Length(left),
@@ -483,6 +491,7 @@ impl HttpParser {
         tx.http_refer = head.field(b"referer").map(|v| cap_str(v, MAX_FIELD_LEN));
         tx.service = wire::elasticsearch_path(target).then_some(ELASTICSEARCH);
         let framing = head.framing();
+        tx.inspect = Some(Box::new(inspect(&head, framing)));
         let mut entry = Entry {
             tx,
             head: method == b"HEAD",
@@ -582,6 +591,49 @@ impl HttpParser {
 }
 
 /// Whether comma-separated field values list `token` (case-insensitive).
+/// The detection inputs of a request head.
+fn inspect(head: &Head<'_>, framing: Framing) -> HttpInspect {
+    let te: Vec<&[u8]> = head.values(b"transfer-encoding").collect();
+    let has_cl = head.field(b"content-length").is_some();
+    let obfuscated = te.iter().any(|v| {
+        v.split(|&b| b == b',')
+            .map(<[u8]>::trim_ascii)
+            .any(|c| !c.is_empty() && !c.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-'))
+    });
+    let length_conflict = if !te.is_empty() && obfuscated {
+        Some("te_obfuscated")
+    } else if !te.is_empty() && has_cl {
+        Some("te_and_cl")
+    } else if framing == Framing::OtherCoding {
+        Some("te_not_chunked")
+    } else if framing == Framing::Invalid {
+        Some("cl_conflict")
+    } else {
+        None
+    };
+    let auth_scheme = head
+        .field(b"authorization")
+        .and_then(|v| v.split(|&b| b == b' ').next())
+        .map(|s| cap_str(s, 32).to_ascii_lowercase());
+    HttpInspect {
+        headers: head
+            .fields
+            .iter()
+            .take(HttpInspect::MAX_HEADERS)
+            .filter(|(n, _)| !n.eq_ignore_ascii_case(b"authorization"))
+            .map(|(n, v)| {
+                (
+                    cap_str(n, MAX_FIELD_LEN).to_ascii_lowercase(),
+                    cap_str(v, HttpInspect::MAX_VALUE),
+                )
+            })
+            .collect(),
+        body: Vec::new(),
+        length_conflict,
+        auth_scheme,
+    }
+}
+
 fn has_token<'a>(values: impl Iterator<Item = &'a [u8]>, token: &[u8]) -> bool {
     values
         .flat_map(|v| v.split(|&b| b == b','))
