@@ -2,10 +2,12 @@
 //! that read Suricata's `eve.json` read Osprey's too.
 
 use crate::community_id::community_id_v1;
+use crate::detect::Alert;
 use crate::flow::table::AppEvent;
 use crate::flow::Flow;
 use crate::model::AnomalyRow;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 /// Suricata's `proto` string for an IP protocol number.
@@ -353,4 +355,120 @@ mod tests {
         assert_eq!(timestamp(i64::MAX), "2262-04-11T23:47:16.854775+0000");
         assert_eq!(timestamp(i64::MIN), "1677-09-21T00:12:43.145224+0000");
     }
+}
+
+/// EVE `alert` event (Suricata's shape: `alert.signature_id`,
+/// `signature`, `category`, `severity`, `metadata` as lists of strings),
+/// with Osprey's evidence: first and last evidence times, how many
+/// occurrences were folded in, and the frames and flows that prove it.
+#[derive(Debug, Serialize)]
+pub struct AlertEvent<'a> {
+    /// First evidence time.
+    pub timestamp: String,
+    /// The flow the alert is about, when one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<u64>,
+    /// Always `alert`.
+    pub event_type: &'static str,
+    /// Source address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_ip: Option<IpAddr>,
+    /// Source port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Destination address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_ip: Option<IpAddr>,
+    /// Destination port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// IP protocol name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proto: Option<String>,
+    /// First evidence frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcap_cnt: Option<u64>,
+    /// The alert.
+    pub alert: AlertInfo<'a>,
+}
+
+/// EVE `alert` object.
+#[derive(Debug, Serialize)]
+pub struct AlertInfo<'a> {
+    /// Osprey only detects: always `allowed`.
+    pub action: &'static str,
+    /// Generator id (1, like Suricata's rules).
+    pub gid: u32,
+    /// Rule id.
+    pub signature_id: u32,
+    /// Rule revision.
+    pub rev: u32,
+    /// Human sentence.
+    pub signature: &'a str,
+    /// Category name.
+    pub category: &'static str,
+    /// 1 high … 3 low.
+    pub severity: u8,
+    /// Details as lists of strings (Suricata's metadata form).
+    pub metadata: BTreeMap<&'static str, [&'a str; 1]>,
+    /// Case alert id (`osprey export --alert ID`).
+    pub alert_id: u64,
+    /// First evidence time.
+    pub first_seen: String,
+    /// Last evidence time.
+    pub last_seen: String,
+    /// Occurrences folded into the alert.
+    pub count: u64,
+    /// Evidence: frame numbers of the case's packet index and flow ids.
+    pub evidence: Evidence<'a>,
+}
+
+/// Evidence references.
+#[derive(Debug, Serialize)]
+pub struct Evidence<'a> {
+    /// Frame numbers (first ones).
+    pub packets: &'a [u64],
+    /// Flow ids (first ones).
+    pub flows: &'a [u64],
+}
+
+/// The `alert` event of alert `id`.
+pub fn alert_event(id: u64, a: &Alert) -> AlertEvent<'_> {
+    let ports = !a.proto.is_some_and(|p| matches!(p, 1 | 58));
+    AlertEvent {
+        timestamp: timestamp(a.ts_first_ns),
+        flow_id: a.flow_id,
+        event_type: "alert",
+        src_ip: a.src.map(|s| s.ip),
+        src_port: a.src.and_then(|s| s.port).filter(|_| ports),
+        dest_ip: a.dst.map(|s| s.ip),
+        dest_port: a.dst.and_then(|s| s.port).filter(|_| ports),
+        proto: a.proto.map(proto_name),
+        pcap_cnt: a.evidence_packets.first().copied(),
+        alert: AlertInfo {
+            action: "allowed",
+            gid: 1,
+            signature_id: a.signature_id,
+            rev: 1,
+            signature: &a.signature,
+            category: a.category.name(),
+            severity: a.severity,
+            metadata: a.metadata.iter().map(|(k, v)| (*k, [v.as_str()])).collect(),
+            alert_id: id,
+            first_seen: timestamp(a.ts_first_ns),
+            last_seen: timestamp(a.ts_last_ns),
+            count: a.count,
+            evidence: Evidence {
+                packets: &a.evidence_packets,
+                flows: &a.evidence_flows,
+            },
+        },
+    }
+}
+
+/// An alert's metadata as a JSON object of strings (the case's
+/// `alerts.metadata` column).
+pub fn alert_metadata_json(a: &Alert) -> String {
+    let m: BTreeMap<&str, &str> = a.metadata.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    serde_json::to_string(&m).unwrap_or_else(|_| "{}".into())
 }

@@ -10,6 +10,7 @@
 
 use crate::decode::meta::{PacketMeta, Transport};
 use crate::decode::{Decoded, Decoder, DefragConfig};
+use crate::detect::{Detector, FlowEnd, FlowFacts, PacketFacts, RuleError, RuleSet};
 use crate::flow::table::{StreamEvent, Wire};
 use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
 use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
@@ -36,6 +37,8 @@ pub struct AnalyzeConfig {
     pub flow: FlowConfig,
     /// IP defragmentation limits.
     pub defrag: DefragConfig,
+    /// Detection rules; `None` uses the compiled-in defaults.
+    pub rules: Option<RuleSet>,
 }
 
 /// Progress report, a few times a second.
@@ -89,6 +92,9 @@ pub enum AnalyzeError {
     /// A worker thread died.
     #[error("internal error: {0} thread panicked")]
     Worker(&'static str),
+    /// The detection rules are invalid.
+    #[error("{0}")]
+    Rules(#[from] RuleError),
 }
 
 enum ReaderMsg {
@@ -105,6 +111,10 @@ pub fn analyze(
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary, AnalyzeError> {
     let started = Instant::now();
+    let rules = match &cfg.rules {
+        Some(r) => r.clone(),
+        None => RuleSet::defaults()?,
+    };
     let mut sources: Vec<Box<dyn FrameSource + Send>> = Vec::with_capacity(inputs.len());
     let mut captures = Vec::with_capacity(inputs.len());
     let mut bytes_total = 0;
@@ -144,7 +154,7 @@ pub fn analyze(
         .spawn(move || reader_loop(sources, sizes, frame_tx, recycle_rx))
         .map_err(StoreError::Io)?;
 
-    let mut engine = Engine::new(cfg, store_tx);
+    let mut engine = Engine::new(cfg, rules, store_tx);
     let mut summary = Summary::default();
     let mut fatal = None;
     let mut last_progress = Instant::now();
@@ -305,11 +315,13 @@ struct Engine {
     anomaly_counts: BTreeMap<&'static str, u64>,
     flows_by_proto: BTreeMap<String, u64>,
     last_expire_ns: i64,
+    detector: Detector,
 }
 
 impl Engine {
-    fn new(cfg: &AnalyzeConfig, store: Sender<StoreMsg>) -> Self {
+    fn new(cfg: &AnalyzeConfig, rules: RuleSet, store: Sender<StoreMsg>) -> Self {
         Engine {
+            detector: Detector::new(rules),
             decoder: Decoder::new(cfg.defrag),
             table: FlowTable::new(cfg.flow.clone()),
             store,
@@ -398,6 +410,16 @@ impl Engine {
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
         self.table.expire(now_ns, &mut self.ended, &mut sink);
         self.flush_ended();
+        self.detector.tick(now_ns);
+        self.send_alerts();
+    }
+
+    /// Hands closed alerts to the store.
+    fn send_alerts(&mut self) {
+        let alerts = self.detector.take_alerts();
+        if !alerts.is_empty() {
+            self.send(StoreMsg::Alerts(alerts));
+        }
     }
 
     /// Accounts a decoded packet made of `frames` (frame number, wire
@@ -435,6 +457,37 @@ impl Engine {
         let first_flow = outer.map(|v| v.flow_id);
         let flow_id = verdict.map(|v| v.flow_id).or(first_flow);
         let pkt_no = frames.last().map_or(0, |f| f.0);
+        if let Some(ip) = &meta.ip {
+            let (tcp, dst_port, icmp) = match &meta.transport {
+                Some(Transport::Tcp(t)) => (Some(t), Some(t.dst_port), None),
+                Some(Transport::Udp { dst_port, .. }) => (None, Some(*dst_port), None),
+                Some(
+                    Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code },
+                ) => (None, None, Some((*icmp_type, *code))),
+                _ => (None, None, None),
+            };
+            let flow = verdict.map(|v| FlowFacts {
+                id: v.flow_id,
+                dir: v.dir,
+                new_flow: v.new_flow,
+                established: v.established,
+            });
+            if let Some(f) = flow.filter(|f| f.new_flow) {
+                self.detector.flow_started(ip.src, ip.dst, ts_ns, f.id);
+            }
+            self.detector.packet(&PacketFacts {
+                ts_ns,
+                pkt_no,
+                src: ip.src,
+                dst: ip.dst,
+                proto: ip.proto,
+                tcp,
+                dst_port,
+                icmp,
+                payload_len: payload.len(),
+                flow,
+            });
+        }
         self.note_anomalies(meta, ts_ns, pkt_no, flow_id);
         if verdict.is_some_and(|v| v.overlap_conflict) {
             self.push_anomaly(AnomalyRow {
@@ -452,7 +505,10 @@ impl Engine {
     }
 
     fn note_anomalies(&mut self, meta: &PacketMeta, ts_ns: i64, pkt_no: u64, flow_id: Option<u64>) {
+        let ends = meta.ip.as_ref().map(|ip| (ip.src, ip.dst));
         for a in &meta.anomalies {
+            self.detector
+                .decode_anomaly(a, ts_ns, pkt_no, flow_id, ends);
             self.push_anomaly(AnomalyRow {
                 ts_ns,
                 pkt_no,
@@ -478,6 +534,17 @@ impl Engine {
     /// before its record).
     fn flush_ended(&mut self) {
         for f in &self.ended {
+            self.detector.flow_ended(&FlowEnd {
+                id: f.id,
+                client: (f.client.ip, f.client.port),
+                server: (f.server.ip, f.server.port),
+                proto: f.key.proto,
+                app_proto: f.app_proto,
+                first_ts_ns: f.first_ts_ns,
+                last_ts_ns: f.last_ts_ns,
+                pkts: f.pkts,
+                bytes: f.bytes,
+            });
             *self
                 .flows_by_proto
                 .entry(crate::eve::proto_name(f.key.proto))
@@ -490,10 +557,14 @@ impl Engine {
     }
 
     fn flush_rows(&mut self) {
+        let app_events = self.table.take_app_events();
+        for e in &app_events {
+            self.detector.app_event(e);
+        }
         let batch = Batch {
             packets: std::mem::replace(&mut self.rows, Vec::with_capacity(ROW_BATCH)),
             pieces: self.table.take_pieces(),
-            app_events: self.table.take_app_events(),
+            app_events,
             flows: std::mem::take(&mut self.flows),
         };
         self.send(StoreMsg::Batch(batch));
@@ -512,6 +583,8 @@ impl Engine {
             let batch = std::mem::take(&mut self.anomalies);
             self.send(StoreMsg::Anomalies(batch));
         }
+        self.detector.finish();
+        self.send_alerts();
     }
 }
 

@@ -103,7 +103,7 @@ struct HostSet {
 
 /// Key of an open alert: category, the two endpoints, and a
 /// category-specific discriminator (a flow id, a port, 0).
-type AlertKey = (Category, Option<IpAddr>, Option<IpAddr>, u64);
+pub(super) type AlertKey = (Category, Option<IpAddr>, Option<IpAddr>, u64);
 
 /// The detection engine. See the module docs.
 #[derive(Debug)]
@@ -620,6 +620,13 @@ impl Detector {
             if let Some(a) = self.open.remove(k) {
                 self.closed.push(a);
             }
+        }
+    }
+
+    /// Sets the IP protocol of an open alert.
+    pub(super) fn set_proto(&mut self, key: &AlertKey, proto: u8) {
+        if let Some(a) = self.open.get_mut(key) {
+            a.proto = Some(proto);
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`alert`]: the [`Alert`]s it produces.
 
 pub mod alert;
+mod app;
 pub mod engine;
 pub mod rules;
 pub mod window;

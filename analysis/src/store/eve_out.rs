@@ -20,6 +20,8 @@ pub(crate) enum EveMsg {
     Anomalies(Vec<AnomalyRow>),
     /// Application-layer records, each with its JSON form.
     AppEvents(Vec<(AppEvent, Box<RawValue>)>),
+    /// Alerts with their ids.
+    Alerts(Vec<(u64, crate::detect::Alert)>),
 }
 
 /// Handle on the EVE thread.
@@ -47,6 +49,12 @@ impl EveOut {
                         EveMsg::AppEvents(events) => {
                             for (e, record) in &events {
                                 serde_json::to_writer(&mut out, &eve::AppEventLine(e, record))?;
+                                out.write_all(b"\n")?;
+                            }
+                        }
+                        EveMsg::Alerts(alerts) => {
+                            for (id, a) in &alerts {
+                                serde_json::to_writer(&mut out, &eve::alert_event(*id, a))?;
                                 out.write_all(b"\n")?;
                             }
                         }

@@ -57,6 +57,8 @@ pub enum StoreMsg {
     Anomalies(Vec<AnomalyRow>),
     /// Final capture rows (written once at the end).
     Captures(Vec<CaptureRow>),
+    /// Closed alerts, in the order they get their ids.
+    Alerts(Vec<crate::detect::Alert>),
 }
 
 /// Row counts written.
@@ -70,6 +72,8 @@ pub struct StoreSummary {
     pub anomalies: u64,
     /// Application-layer records.
     pub app_events: u64,
+    /// Alerts (also the last alert id given).
+    pub alerts: u64,
 }
 
 /// Owns the case database connection and the EVE writer.
@@ -268,6 +272,41 @@ impl StoreWriter {
                 }
                 self.summary.anomalies += rows.len() as u64;
                 self.eve.send(EveMsg::Anomalies(rows))?;
+            }
+            StoreMsg::Alerts(alerts) => {
+                let mut st = tx.prepare_cached(
+                    "INSERT INTO alerts(id, ts_ns, ts_last_ns, flow_id, pkt_no, severity, category, signature, signature_id, src_ip, src_port, dest_ip, dest_port, proto, count, evidence_packets, evidence_flows, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                )?;
+                let mut numbered = Vec::with_capacity(alerts.len());
+                for a in alerts {
+                    self.summary.alerts += 1;
+                    let id = self.summary.alerts;
+                    let le =
+                        |v: &[u64]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+                    let meta = crate::eve::alert_metadata_json(&a);
+                    st.execute(params![
+                        id as i64,
+                        a.ts_first_ns,
+                        a.ts_last_ns,
+                        a.flow_id.map(|v| v as i64),
+                        a.evidence_packets.first().map(|&v| v as i64),
+                        a.severity,
+                        a.category.name(),
+                        a.signature,
+                        a.signature_id,
+                        a.src.map(|s| s.ip.to_string()),
+                        a.src.and_then(|s| s.port),
+                        a.dst.map(|s| s.ip.to_string()),
+                        a.dst.and_then(|s| s.port),
+                        a.proto,
+                        a.count as i64,
+                        le(&a.evidence_packets),
+                        le(&a.evidence_flows),
+                        meta,
+                    ])?;
+                    numbered.push((id, a));
+                }
+                self.eve.send(EveMsg::Alerts(numbered))?;
             }
             StoreMsg::Captures(rows) => {
                 let mut st = tx.prepare_cached(

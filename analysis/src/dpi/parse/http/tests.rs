@@ -533,14 +533,29 @@ fn detection_inputs_headers_body_and_length_conflicts() {
     let i = txs[0].inspect.as_deref().unwrap();
     assert_eq!(i.body, b"user=x&pw=y");
     assert_eq!(i.auth_scheme.as_deref(), Some("basic"));
-    assert!(i.headers.iter().all(|(n, _)| n != "authorization"), "credentials never kept");
+    assert!(
+        i.headers.iter().all(|(n, _)| n != "authorization"),
+        "credentials never kept"
+    );
     assert!(i.headers.contains(&("cookie".into(), "id=1".into())));
     assert_eq!(i.length_conflict, None);
     for (head, want) in [
-        ("POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", "te_and_cl"),
-        ("POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", "cl_conflict"),
-        ("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "te_not_chunked"),
-        ("POST / HTTP/1.1\r\nTransfer-Encoding: \x0bchunked\r\n\r\n", "te_obfuscated"),
+        (
+            "POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "te_and_cl",
+        ),
+        (
+            "POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n",
+            "cl_conflict",
+        ),
+        (
+            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            "te_not_chunked",
+        ),
+        (
+            "POST / HTTP/1.1\r\nTransfer-Encoding: \x0bchunked\r\n\r\n",
+            "te_obfuscated",
+        ),
     ] {
         let txs = req(head, b"0\r\n\r\n");
         let got = txs[0].inspect.as_deref().and_then(|i| i.length_conflict);
@@ -548,7 +563,13 @@ fn detection_inputs_headers_body_and_length_conflicts() {
     }
     // The body kept is capped; the length counts every byte.
     let big = vec![b'a'; HttpInspect::MAX_BODY * 2];
-    let txs = req(&format!("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", big.len()), &big);
-    assert_eq!(txs[0].inspect.as_deref().unwrap().body.len(), HttpInspect::MAX_BODY);
+    let txs = req(
+        &format!("POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n", big.len()),
+        &big,
+    );
+    assert_eq!(
+        txs[0].inspect.as_deref().unwrap().body.len(),
+        HttpInspect::MAX_BODY
+    );
     assert_eq!(txs[0].request_body_length, Some(big.len() as u64));
 }

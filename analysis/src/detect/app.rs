@@ -1,0 +1,192 @@
+//! Detections over application records: protocol abuse, DNS misuse,
+//! authentication failures and credentials in cleartext. The parsers
+//! report facts (a login failed, a password was sent, a query asked for
+//! AXFR); the rules here decide what is an alert.
+
+use super::alert::{Category, Side};
+use super::engine::Detector;
+use crate::dpi::parse::{ftp::LoginOutcome, mysql::MysqlKind, smtp::AuthOutcome, tds::TdsKind};
+use crate::dpi::parser::AppRecord;
+use crate::dpi::records::{DnsMessage, HttpTx, SshSession, TlsHandshake};
+use crate::flow::table::AppEvent;
+
+/// SSL/TLS versions that count as obsolete (RFC 7568, RFC 8996), by
+/// Suricata's names.
+const OLD_TLS: &[&str] = &["SSLv2", "SSLv3", "TLS 1.0", "TLS 1.1"];
+
+impl Detector {
+    /// One application record of a flow.
+    pub fn app_event(&mut self, e: &AppEvent) {
+        match &e.record {
+            AppRecord::Http(tx) => self.http(e, tx),
+            AppRecord::Dns(m) => self.dns(e, m),
+            AppRecord::Tls(h) => self.tls(e, h),
+            AppRecord::Ssh(s) => self.ssh(e, s),
+            AppRecord::Ftp(tx) => {
+                self.credentials(e, "ftp", tx.password_seen);
+                if tx.login == Some(LoginOutcome::Failure) {
+                    self.auth_failure(e, "ftp");
+                }
+            }
+            AppRecord::Smtp(tx) => {
+                if let Some(a) = &tx.auth {
+                    self.credentials(e, "smtp", a.password_seen);
+                    if a.outcome == Some(AuthOutcome::Failure) {
+                        self.auth_failure(e, "smtp");
+                    }
+                }
+            }
+            AppRecord::Mysql(r) => {
+                if r.kind == MysqlKind::Login && r.success == Some(false) {
+                    self.auth_failure(e, "mysql");
+                }
+            }
+            AppRecord::Pgsql(r) => {
+                if r.login_success == Some(false) {
+                    self.auth_failure(e, "pgsql");
+                }
+            }
+            AppRecord::Redis(r) => {
+                let auth = r.command.as_deref() == Some("AUTH");
+                self.credentials(e, "redis", auth && r.password_seen);
+                if auth && r.success == Some(false) {
+                    self.auth_failure(e, "redis");
+                }
+            }
+            AppRecord::Tds(r) => {
+                if r.kind == TdsKind::Login && r.success == Some(false) {
+                    self.auth_failure(e, "tds");
+                }
+            }
+            AppRecord::Snmp(m) => self.credentials(e, "snmp", m.community_seen),
+            AppRecord::Mqtt(r) => {
+                self.credentials(e, "mqtt", r.password_seen);
+                self.auth_outcome(e, "mqtt", r.auth_success);
+            }
+            AppRecord::Amqp(r) => {
+                let plain = r.mechanism.as_deref().is_some_and(|m| m.contains("PLAIN"));
+                self.credentials(e, "amqp", plain && r.password_seen);
+                self.auth_outcome(e, "amqp", r.auth_success);
+            }
+            AppRecord::Mongodb(r) => {
+                let plain = r.mechanism.as_deref() == Some("PLAIN");
+                self.credentials(e, "mongodb", plain && r.password_seen);
+                self.auth_outcome(e, "mongodb", r.auth_success);
+            }
+            AppRecord::Kafka(r) => {
+                let plain = r.mechanism.as_deref() == Some("PLAIN");
+                self.credentials(e, "kafka", plain && r.password_seen);
+                self.auth_outcome(e, "kafka", r.auth_success);
+            }
+            AppRecord::Cassandra(r) => {
+                self.credentials(e, "cassandra", r.password_seen);
+                self.auth_outcome(e, "cassandra", r.auth_success);
+            }
+            AppRecord::Memcached(r) => {
+                self.credentials(e, "memcached", r.password_seen);
+                self.auth_outcome(e, "memcached", r.auth_success);
+            }
+            AppRecord::Zookeeper(r) => {
+                self.credentials(e, "zookeeper", r.password_seen);
+                self.auth_outcome(e, "zookeeper", r.auth_success);
+            }
+            AppRecord::Http2(tx) => self.credentials(e, "http2", tx.credentials_seen),
+            _ => {}
+        }
+    }
+
+    fn http(&mut self, e: &AppEvent, tx: &HttpTx) {
+        self.http_request_completed(e.flow_id);
+        if tx.status == Some(401) {
+            self.auth_failure(e, "http");
+        }
+        let Some(i) = tx.inspect.as_deref() else {
+            return;
+        };
+        if i.auth_scheme.as_deref() == Some("basic") {
+            self.credentials(e, "http", true);
+        }
+        if let Some(what) = i.length_conflict {
+            self.flow_alert(
+                e,
+                Category::HttpSmuggling,
+                0,
+                &[("conflict", what.to_string())],
+            );
+        }
+    }
+
+    fn dns(&mut self, e: &AppEvent, m: &DnsMessage) {
+        if m.kind != "query" {
+            return;
+        }
+        let name = m.rrname.clone().unwrap_or_default();
+        match m.rrtype.as_deref() {
+            Some(t @ ("AXFR" | "IXFR")) => {
+                let meta = [("qtype", t.to_string()), ("zone", name)];
+                self.flow_alert(e, Category::DnsZoneTransfer, 0, &meta);
+            }
+            Some("NULL") => {
+                self.flow_alert(e, Category::DnsNullType, 0, &[("rrname", name)]);
+            }
+            _ => {}
+        }
+    }
+
+    fn tls(&mut self, e: &AppEvent, h: &TlsHandshake) {
+        if let Some(v) = h.version.as_deref().filter(|v| OLD_TLS.contains(v)) {
+            self.flow_alert(e, Category::TlsOldVersion, 0, &[("version", v.to_string())]);
+        }
+    }
+
+    fn ssh(&mut self, e: &AppEvent, s: &SshSession) {
+        for side in [&s.client, &s.server].into_iter().flatten() {
+            let v = side.proto_version.as_str();
+            if v.starts_with("1.") && v != "1.99" {
+                let meta = [("proto_version", v.to_string())];
+                self.flow_alert(e, Category::SshV1, 0, &meta);
+            }
+        }
+    }
+
+    /// A login was refused.
+    fn auth_failure(&mut self, e: &AppEvent, service: &'static str) {
+        self.login_attempt(e.client.ip, e.server.ip, service, true, e.ts_ns, e.flow_id);
+    }
+
+    fn auth_outcome(&mut self, e: &AppEvent, service: &'static str, ok: Option<bool>) {
+        if ok == Some(false) {
+            self.auth_failure(e, service);
+        }
+    }
+
+    /// A secret crossed the wire in cleartext (when `seen`).
+    fn credentials(&mut self, e: &AppEvent, service: &'static str, seen: bool) {
+        if seen {
+            let disc = u64::from(e.server.port);
+            let meta = [("service", service.to_string())];
+            self.flow_alert(e, Category::CleartextCredentials, disc, &meta);
+        }
+    }
+
+    /// An alert about one flow, from client to server.
+    pub(super) fn flow_alert(
+        &mut self,
+        e: &AppEvent,
+        c: Category,
+        disc: u64,
+        meta: &[(&'static str, String)],
+    ) {
+        let key = (c, Some(e.client.ip), Some(e.server.ip), disc.max(e.flow_id));
+        let src = Some(Side {
+            ip: e.client.ip,
+            port: Some(e.client.port),
+        });
+        let dst = Some(Side {
+            ip: e.server.ip,
+            port: Some(e.server.port),
+        });
+        self.open_alert(key, e.ts_ns, Some(e.flow_id), src, dst, meta, &[]);
+        self.set_proto(&key, e.proto);
+    }
+}
