@@ -7,6 +7,7 @@
 
 pub mod community_id;
 pub mod decode;
+pub mod detect;
 pub mod dpi;
 pub mod eve;
 pub mod flow;
