@@ -123,7 +123,7 @@ pub fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    !d.is_empty() && sum % 10 == 0
+    !d.is_empty() && sum.is_multiple_of(10)
 }
 
 /// Whether an SSN's parts pass the validity rules of the module doc.
@@ -216,10 +216,10 @@ pub fn scan(bytes: &[u8], window: usize, max_matches: usize) -> Vec<DlpMatch> {
         // further separator+digit (a longer run than we read)
         let after = s.get(end);
         let digit_next = s.get(end + 1).is_some_and(u8::is_ascii_digit);
-        let clean_end = !is_alnum(after)
-            && !(matches!(after, Some(b'.' | b',' | b'_')) && is_alnum(s.get(end + 1)))
-            && !(matches!(after, Some(b'-' | b'/' | b':')) && digit_next)
-            && !(after == Some(&b' ') && digit_next && sep == Some(b' '));
+        let decimal = matches!(after, Some(b'.' | b',' | b'_')) && is_alnum(s.get(end + 1));
+        let longer = matches!(after, Some(b'-' | b'/' | b':')) && digit_next;
+        let spaced_on = after == Some(&b' ') && digit_next && sep == Some(b' ');
+        let clean_end = !(is_alnum(after) || decimal || longer || spaced_on);
         if clean_end {
             if let Some(m) = classify(s, i, end, &digits, &groups, sep) {
                 out.push(m);
