@@ -32,11 +32,14 @@ pub struct NameFeatures {
     pub longest_label: usize,
     /// Bytes of the subdomain part, dots included.
     pub subdomain_len: usize,
-    /// Shannon entropy of the subdomain's characters (dots excluded), in
-    /// bits per character; 0 without a subdomain.
+    /// Shannon entropy of the subdomain's bytes (dots excluded, letters
+    /// lower-cased), in bits per byte; 0 without a subdomain.
     pub entropy_bits: f64,
-    /// Fraction of the subdomain's characters that are digits.
+    /// Fraction of the subdomain's bytes that are digits.
     pub digit_frac: f64,
+    /// Fraction of the subdomain's bytes outside the hostname alphabet
+    /// (letters, digits, `-`, `_`): binary encodings (iodine's raw mode).
+    pub odd_byte_frac: f64,
     /// Fraction of subdomain labels (of 8+ bytes) made only of hex digits.
     pub hex_label_frac: f64,
     /// Fraction of subdomain labels (of 8+ bytes) made only of base32
@@ -44,21 +47,18 @@ pub struct NameFeatures {
     pub base32_label_frac: f64,
 }
 
-fn trim(name: &str) -> &str {
-    let mut n = name.len().min(MAX_NAME);
-    while !name.is_char_boundary(n) {
-        n -= 1;
-    }
-    let name = &name[..n];
-    name.strip_suffix('.').unwrap_or(name)
+fn trim(name: &[u8]) -> &[u8] {
+    let name = &name[..name.len().min(MAX_NAME)];
+    name.strip_suffix(b".").unwrap_or(name)
 }
 
 /// The registered domain of `name` (see the module doc); the name itself
-/// when it has no more labels than that.
-pub fn registered_domain(name: &str) -> &str {
+/// when it has no more labels than that. Names are bytes: DNS labels may
+/// hold any octet (RFC 2181 §11), and tunnels use that.
+pub fn registered_domain(name: &[u8]) -> &[u8] {
     let name = trim(name);
-    let dots: Vec<usize> = name.match_indices('.').map(|(i, _)| i).collect();
-    let take = |labels: usize| -> &str {
+    let dots: Vec<usize> = (0..name.len()).filter(|&i| name[i] == b'.').collect();
+    let take = |labels: usize| -> &[u8] {
         if dots.len() < labels {
             name
         } else {
@@ -68,7 +68,7 @@ pub fn registered_domain(name: &str) -> &str {
     let last_two = take(2);
     let suffix = SECOND_LEVEL_SUFFIXES
         .iter()
-        .any(|s| last_two.eq_ignore_ascii_case(s));
+        .any(|s| last_two.eq_ignore_ascii_case(s.as_bytes()));
     if suffix && dots.len() >= 2 {
         take(3)
     } else {
@@ -78,12 +78,11 @@ pub fn registered_domain(name: &str) -> &str {
 
 /// The subdomain part of `name`: what is left of its registered domain,
 /// without the joining dot (empty when none).
-pub fn subdomain(name: &str) -> &str {
+pub fn subdomain(name: &[u8]) -> &[u8] {
     let name = trim(name);
     let reg = registered_domain(name);
-    name.get(..name.len() - reg.len())
-        .map(|s| s.strip_suffix('.').unwrap_or(s))
-        .unwrap_or("")
+    let s = &name[..name.len() - reg.len()];
+    s.strip_suffix(b".").unwrap_or(s)
 }
 
 /// Shannon entropy of the bytes of `s`, in bits per byte.
@@ -107,24 +106,20 @@ pub fn entropy_bits(s: &[u8]) -> f64 {
 }
 
 /// Features of a query name (see [`NameFeatures`]).
-pub fn features(name: &str) -> NameFeatures {
+pub fn features(name: &[u8]) -> NameFeatures {
     let name = trim(name);
     let sub = subdomain(name);
     let chars: Vec<u8> = sub
-        .bytes()
-        .filter(|&b| b != b'.')
-        .map(|b| b.to_ascii_lowercase())
+        .iter()
+        .filter(|&&b| b != b'.')
+        .map(u8::to_ascii_lowercase)
         .collect();
-    let labels: Vec<&str> = if sub.is_empty() {
+    let labels: Vec<&[u8]> = if sub.is_empty() {
         Vec::new()
     } else {
-        sub.split('.').collect()
+        sub.split(|&b| b == b'.').collect()
     };
-    let long: Vec<&[u8]> = labels
-        .iter()
-        .map(|l| l.as_bytes())
-        .filter(|l| l.len() >= 8)
-        .collect();
+    let long: Vec<&[u8]> = labels.iter().copied().filter(|l| l.len() >= 8).collect();
     let frac = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
     let hex = long
         .iter()
@@ -139,15 +134,24 @@ pub fn features(name: &str) -> NameFeatures {
                 && l.iter().any(u8::is_ascii_digit)
         })
         .count();
+    let odd = chars
+        .iter()
+        .filter(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')))
+        .count();
     NameFeatures {
         sub_labels: labels.len(),
-        longest_label: name.split('.').map(str::len).max().unwrap_or(0),
+        longest_label: name
+            .split(|&b| b == b'.')
+            .map(<[u8]>::len)
+            .max()
+            .unwrap_or(0),
         subdomain_len: sub.len(),
         entropy_bits: entropy_bits(&chars),
         digit_frac: frac(
             chars.iter().filter(|b| b.is_ascii_digit()).count(),
             chars.len(),
         ),
+        odd_byte_frac: frac(odd, chars.len()),
         hex_label_frac: frac(hex, long.len()),
         base32_label_frac: frac(b32, long.len()),
     }
@@ -168,31 +172,33 @@ mod tests {
             ("x.abc.com.au", "abc.com.au"),
             ("", ""),
         ] {
-            assert_eq!(registered_domain(n), r, "{n}");
+            assert_eq!(registered_domain(n.as_bytes()), r.as_bytes(), "{n}");
         }
-        assert_eq!(subdomain("a.b.example.com"), "a.b");
-        assert_eq!(subdomain("example.com"), "");
+        assert_eq!(subdomain(b"a.b.example.com"), b"a.b");
+        assert_eq!(subdomain(b"example.com"), b"");
     }
 
     #[test]
     fn tunnel_vs_normal() {
-        let t = features("paaaaambvbmvzlgrkmtzaaaaaaaaaa23mfaobzgizdsmrsgu.t.example.org");
+        let t = features(b"paaaaambvbmvzlgrkmtzaaaaaaaaaa23mfaobzgizdsmrsgu.t.example.org");
         assert!(t.longest_label > 40 && t.entropy_bits > 3.0, "{t:?}");
         assert_eq!(t.sub_labels, 2);
-        let h = features("4f6e2a9c1d3b5e7f8a0b.deadbeefcafe1234.tun.example.net");
+        let h = features(b"4f6e2a9c1d3b5e7f8a0b.deadbeefcafe1234.tun.example.net");
         assert_eq!(h.hex_label_frac, 1.0);
-        let b = features("mfrggzdfmztwq2lk.tun.example.net");
+        let b = features(b"mfrggzdfmztwq2lk.tun.example.net");
         assert_eq!(b.base32_label_frac, 1.0);
-        let n = features("www.google.com");
+        let n = features(b"www.google.com");
         assert_eq!(
             (n.sub_labels, n.subdomain_len, n.hex_label_frac),
             (1, 3, 0.0)
         );
         assert!(n.entropy_bits < 2.0);
-        let e = features("example.com");
+        let e = features(b"example.com");
         assert_eq!((e.entropy_bits, e.digit_frac), (0.0, 0.0));
         let long = "a.".repeat(1000);
-        assert!(features(&long).subdomain_len <= MAX_NAME);
-        assert!(features("é.ü.example.com").sub_labels == 2);
+        assert!(features(long.as_bytes()).subdomain_len <= MAX_NAME);
+        assert_eq!(features("é.ü.example.com".as_bytes()).sub_labels, 2);
+        let bin = features(b"\xff\x01\x80abc.t.example.org");
+        assert!(bin.odd_byte_frac > 0.4, "{bin:?}");
     }
 }

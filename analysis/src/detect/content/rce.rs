@@ -31,7 +31,9 @@
 //!   (`..%c0%af`, `..%255c`, `..%5c`);
 //! - [`RceKind::Deserialization`]: a Java serialized stream (`rO0AB`
 //!   base64, or the raw `ac ed 00 05` magic) at the start of the value, or a
-//!   PHP serialized object `O:<n>:"<Class>":<n>:{`.
+//!   PHP serialized object `O:<n>:"<Class>":<n>:{`;
+//! - [`RceKind::Shellshock`]: a value starting with `() {`, a bash
+//!   function definition (CVE-2014-6271), typically in a header.
 //!
 //! Bounds: at most [`MAX_INPUT`] bytes inspected, a few decoded copies.
 
@@ -52,6 +54,8 @@ pub enum RceKind {
     PathTraversal,
     /// Serialized Java/PHP object.
     Deserialization,
+    /// Bash function definition in a value (Shellshock, CVE-2014-6271).
+    Shellshock,
 }
 
 /// A code-execution attempt found in one input.
@@ -148,6 +152,13 @@ pub fn in_http_value(value: &[u8]) -> Option<RceMatch> {
         reason,
         fragment: fragment(&s, at, s.len()),
     };
+    if s.trim_ascii_start().starts_with(b"() {") {
+        return Some(hit(
+            RceKind::Shellshock,
+            "bash function definition (Shellshock)",
+            0,
+        ));
+    }
     if let Some(at) = log4shell(&s) {
         return Some(hit(
             RceKind::Log4Shell,
@@ -433,6 +444,7 @@ mod tests {
             ("..%c0%af..%c0%af../winnt/system32/cmd.exe", PathTraversal),
             ("/etc/passwd", PathTraversal),
             ("rO0ABXNyABFqYXZh", Deserialization),
+            ("() { :; }; echo vulnerable", Shellshock),
             ("O:8:\"stdClass\":1:{s:1:\"a\";i:1;}", Deserialization),
         ] {
             assert_eq!(in_http_value(s.as_bytes()).map(|m| m.kind), Some(k), "{s}");

@@ -339,7 +339,7 @@ fn all_detectors(b: &[u8]) {
     let _ = xss::in_http_value(b);
     let _ = rce::in_http_value(b);
     let _ = dlp::scan(b, usize::MAX, 16);
-    let _ = dns::features(&String::from_utf8_lossy(b));
+    let _ = dns::features(b);
     let headers: &[(&[u8], &[u8])] = &[
         (b"Cookie", b),
         (b"User-Agent", b),
@@ -405,4 +405,102 @@ fn hostile_input_is_bounded() {
             String::from_utf8_lossy(&i[..16])
         );
     }
+}
+
+#[test]
+#[ignore = "diagnostic listing"]
+fn list_rce_capture_findings() {
+    for r in capture_requests("ndpi__WebattackRCE.pcap") {
+        for m in r.inspect(1) {
+            let k = match &m.finding {
+                Finding::Sqli(s) => format!("sqli {:?}", s.rule),
+                Finding::Xss(x) => format!("xss {:?}", x.rule),
+                Finding::Rce(x) => format!("rce {:?}", x.kind),
+            };
+            println!("FIND {k} {} {}", m.input.location(), uri(&r));
+        }
+    }
+}
+
+/// The question name of a DNS message (no compression in questions).
+fn qname(p: &[u8]) -> Option<Vec<u8>> {
+    let mut i = 12;
+    let mut labels = Vec::new();
+    while let Some(&n) = p.get(i) {
+        if n == 0 {
+            return Some(labels.join(&b'.'));
+        }
+        let l = p.get(i + 1..i + 1 + usize::from(n))?;
+        labels.push(l.to_vec());
+        i += 1 + usize::from(n);
+    }
+    None
+}
+
+/// Per capture: names queried to port 53, the mean of their longest
+/// label, subdomain length, odd-byte fraction and hex-label fraction.
+#[derive(Debug, Default)]
+struct DnsStats {
+    names: usize,
+    longest_label: f64,
+    subdomain_len: f64,
+    odd_byte_frac: f64,
+    hex_label_frac: f64,
+}
+
+fn dns_stats(name: &str) -> DnsStats {
+    let mut v = Vec::new();
+    for (port, c) in shared_convos(name, 17) {
+        for (d, p) in &c {
+            if port == 53 && *d == Direction::ToServer {
+                if let Some(q) = qname(p) {
+                    v.push(dns::features(&q));
+                }
+            }
+        }
+    }
+    let n = v.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&dns::NameFeatures) -> f64| v.iter().map(f).sum::<f64>() / n;
+    DnsStats {
+        names: v.len(),
+        longest_label: mean(&|f| f.longest_label as f64),
+        subdomain_len: mean(&|f| f.subdomain_len as f64),
+        odd_byte_frac: mean(&|f| f.odd_byte_frac),
+        hex_label_frac: mean(&|f| f.hex_label_frac),
+    }
+}
+
+/// iodine (raw binary labels) and `ndpi__bad-dns-traffic.pcap` (tagged
+/// `malformed`, not `attack`, but nDPI's "suspicious DNS traffic" sample:
+/// dnscat-like hex labels) against every other DNS capture.
+#[test]
+fn dns_tunnel_names_stand_out() {
+    let iodine = dns_stats("ndpi__dns-tunnel-iodine.pcap");
+    let hexdns = dns_stats("ndpi__bad-dns-traffic.pcap");
+    let manifest = std::fs::read_to_string(shared_pcap("MANIFEST.tsv")).unwrap();
+    let mut base = DnsStats::default();
+    for name in benign_captures() {
+        let dns_tag = manifest.lines().any(|l| {
+            l.starts_with(&format!("{name}\t"))
+                && l.split('\t').nth(7).is_some_and(|t| t.contains("dns"))
+        });
+        if dns_tag && name != "ndpi__bad-dns-traffic.pcap" {
+            let s = dns_stats(&name);
+            println!("baseline {name}: {s:?}");
+            base.names += s.names;
+            base.longest_label = base.longest_label.max(s.longest_label);
+            base.subdomain_len = base.subdomain_len.max(s.subdomain_len);
+            base.odd_byte_frac = base.odd_byte_frac.max(s.odd_byte_frac);
+            base.hex_label_frac = base.hex_label_frac.max(s.hex_label_frac);
+        }
+    }
+    println!(
+        "iodine: {iodine:?}\nhex tunnel: {hexdns:?}\nbaseline (max of capture means): {base:?}"
+    );
+    assert!(iodine.names > 100 && hexdns.names > 100 && base.names > 30);
+    // iodine's many short handshake names dilute its means
+    assert!(iodine.subdomain_len > base.subdomain_len);
+    assert!(iodine.odd_byte_frac > 0.05 && base.odd_byte_frac == 0.0);
+    assert!(hexdns.longest_label > 3.0 * base.longest_label);
+    assert!(hexdns.hex_label_frac > 0.5 && base.hex_label_frac < 0.2);
 }
