@@ -20,7 +20,13 @@
 //!   `UPDATE x SET`, `EXEC x`, `SHUTDOWN`, `DECLARE @`, `WAITFOR DELAY`,
 //!   `SELECT <item>`, after a closed string (as is: after a number or `)`);
 //! - comment truncation right after a closed string: `admin'--`,
-//!   `admin')#`, `x'/*`, the comment carrying almost nothing;
+//!   `admin')#`, `x'/*`, the comment ending the input and carrying no
+//!   letter or digit (`-- -`), or for `--`/`/*` at most two in at most four
+//!   bytes;
+//! - a subquery `(SELECT` within 7 tokens after a logic operator right
+//!   after a closed string or a leading number (`1 AND
+//!   ASCII(SUBSTRING((SELECT …`);
+//! - column-count probing after a closed string: `' ORDER BY 3--`;
 //! - time/blind functions anywhere: `SLEEP(n`, `BENCHMARK(n,`,
 //!   `PG_SLEEP(n`, `WAITFOR DELAY '`, `DBMS_LOCK.SLEEP(`,
 //!   `DBMS_PIPE.RECEIVE_MESSAGE(`;
@@ -96,6 +102,10 @@ pub enum SqliRule {
     ErrorBased,
     /// Reads the schema or server files (`information_schema`).
     SchemaProbe,
+    /// A subquery behind a logic operator (boolean blind extraction).
+    BlindSubquery,
+    /// `ORDER BY <n>` then a comment: column-count probing.
+    OrderByProbe,
 }
 
 /// A SQL injection found in one input.
@@ -531,6 +541,32 @@ fn judge_http(v: &View, ctx: SqlContext) -> Option<Hit> {
             }
         }
     }
+    // `' ORDER BY 3--`
+    if broke
+        && v.is(first, "order")
+        && v.is(first + 1, "by")
+        && v.class(first + 2) == Some(Class::Num)
+        && v.ends(first + 3)
+        && v.class(first + 3).is_some()
+    {
+        return Some((SqliRule::OrderByProbe, "ORDER BY <n> then a comment", first));
+    }
+    // `1 AND ASCII(SUBSTRING((SELECT …` / `' and (select …`
+    let lead = if broke { first } else { 1 };
+    let lead_ok = broke || matches!(v.class(0), Some(Class::Num | Class::RParen));
+    if lead_ok && v.class(lead) == Some(Class::Logic) {
+        let window = lead + 1..(lead + 8).min(v.t.len());
+        if window
+            .into_iter()
+            .any(|k| v.class(k) == Some(Class::LParen) && v.is(k + 1, "select"))
+        {
+            return Some((
+                SqliRule::BlindSubquery,
+                "subquery behind a logic operator",
+                lead,
+            ));
+        }
+    }
     for i in first..v.t.len() {
         if let Some(sel) = v.union_select(i) {
             let lead_ok = broke
@@ -580,8 +616,10 @@ fn terminal_comment(s: &[u8], t: &Tok) -> bool {
     } else {
         &body[1..]
     };
-    let rest: Vec<u8> = rest.iter().copied().filter(|b| !is_space(*b)).collect();
-    rest.len() <= 2 || !rest.iter().any(|b| b.is_ascii_alphanumeric())
+    // no letters or digits at all (`-- -`, `#`, `/**/`), or for `--` and
+    // `/*` at most two (`--+a`); `Joes' #1` is prose, not a truncation
+    let alnum = rest.iter().filter(|b| b.is_ascii_alphanumeric()).count();
+    alnum == 0 || (!body.starts_with(b"#") && alnum <= 2 && rest.len() <= 4)
 }
 
 fn schema_probe(v: &View, i: usize, broke: bool) -> bool {

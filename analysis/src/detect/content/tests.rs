@@ -504,3 +504,66 @@ fn dns_tunnel_names_stand_out() {
     assert!(hexdns.longest_label > 3.0 * base.longest_label);
     assert!(hexdns.hex_label_frac > 0.5 && base.hex_label_frac < 0.2);
 }
+
+/// Values real users and clients send, run through every HTTP detector.
+#[test]
+fn hand_written_negatives_stay_silent() {
+    let values = [
+        "select a product",
+        "O'Reilly",
+        "Tom's or Jerry's",
+        "rock 'n' roll or jazz",
+        "it's 5 o'clock",
+        "McDonald's & Wendy's",
+        "I'm here; select me",
+        "Joes' #1",
+        "user's #1 choice",
+        "don't drop the table, please",
+        "\"Hello\" or \"Hi\"",
+        "Where is the union station? Select the best route",
+        "SELECT your plan - 1 or 2 = 3 options",
+        "Sleep well (and eat)",
+        "a -- b",
+        "x = y OR z",
+        "{\"query\":\"select\",\"ids\":[1,2,3],\"note\":\"it's ok\"}",
+        "[{\"a\":null},{\"b\":true}]",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        "dGhpcyBpcyBiYXNlNjQ/Kw==",
+        "2024-01-01 12:00:00",
+        "2024-01-01T12:00:00.000+01:00",
+        "+1 (555) 123-4567",
+        "ORD-2024-000123",
+        "/images/2024/01/photo_01.jpg",
+        "https://example.com/a/b?c=d&e=f#top",
+        "utm_source=newsletter&utm_medium=email",
+        "en-US,en;q=0.9",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15",
+        "curl/7.46.0",
+        "Wget/1.21.2",
+        "python-requests/2.31.0",
+        "203.0.113.7, 198.51.100.2",
+        "1 < 2 and 3 > 2",
+        "C:\\Users\\me\\Documents",
+        "a|b|c",
+        "echo chamber",
+        "cat; dog; bird",
+        "$5 & up",
+        "The <b>bold</b> move",
+        "100% sure",
+        "what does 1=1 mean",
+        "${HOME}",
+        "javascript: the definitive guide",
+        "alert(s) and prompt(s) in UX",
+    ];
+    for v in values {
+        let input = super::http::Input {
+            source: super::http::InputSource::Uri,
+            name: "q".into(),
+            value: v.as_bytes().to_vec(),
+            sql: true,
+        };
+        assert_eq!(super::http::inspect_input(&input), None, "{v}");
+    }
+}
