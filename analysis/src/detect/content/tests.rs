@@ -395,16 +395,22 @@ fn hostile_input_is_bounded() {
         b"&#".repeat(50_000),
         b"a=1&".repeat(25_000),
     ];
+    let mut worst = 0;
     for i in &inputs {
         let t = std::time::Instant::now();
         all_detectors(i);
         let ms = t.elapsed().as_millis();
+        worst = worst.max(ms);
         assert!(
-            ms < 3000,
+            ms < 2000,
             "{ms} ms on {:?}",
             String::from_utf8_lossy(&i[..16])
         );
     }
+    println!(
+        "hostile: {} inputs of ~100 KB, worst {worst} ms",
+        inputs.len()
+    );
 }
 
 #[test]

@@ -260,9 +260,11 @@ pub fn in_http_value(value: &[u8]) -> Option<XssMatch> {
                 lt,
             ));
         }
+        // the tag's inside ends at `>`, or at the next `<` (so each byte
+        // is scanned for attributes once: linear work)
         let tag_end = s[i..]
             .iter()
-            .position(|&b| b == b'>')
+            .position(|&b| b == b'>' || b == b'<')
             .map_or(s.len(), |p| i + p);
         if let Some(at) = event_handler(&s[i + name_len..tag_end]) {
             return Some(hit(
