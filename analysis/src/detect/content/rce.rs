@@ -16,7 +16,8 @@
 //!   `dir` ending the value or followed by an option/separator, `wget`/
 //!   `curl` with a URL or option, `nc`/`ncat -e`, `bash -i`, `/bin/sh`,
 //!   `/bin/bash`, `cmd /c`, `cmd.exe`, `powershell`, `python -c`, `perl -e`,
-//!   `ping -c`/`-n`, `sleep <n>` at the end; at the very start of the
+//!   `ping -c`/`-n`, `sleep <n>` at the end; the Cisco IOS
+//!   `/level/<n>/exec/` path (CVE-2001-0537); at the very start of the
 //!   value (no separator, `cmd=cat /etc/passwd`) only the strong commands
 //!   and the argument-shaped ones (`cat /…`, `ls -…`, `wget http…`);
 //! - [`RceKind::PhpCode`]: `phpinfo(`, `system(`, `passthru(`,
@@ -24,8 +25,9 @@
 //!   `base64_decode(` as a call (not preceded by a letter; backslashes
 //!   ignored, `system\('id'\)`), `<?php`; the offset is then approximate;
 //! - [`RceKind::PathTraversal`]: `../` (any encoding) then a sensitive file
-//!   (`etc/passwd`, `etc/shadow`, `win.ini`, `boot.ini`, `system32`,
-//!   `proc/self`, `.ssh/`, `web-inf/`), a value that is such an absolute
+//!   (`etc/passwd`, `etc/shadow`, `etc/hosts`, `win.ini`, `boot.ini`,
+//!   `system32`, `proc/self`, `.ssh/`, `web-inf/`, `usr/bin/`, `bin/sh`,
+//!   `bin/bash`), a value that is such an absolute
 //!   path (`/etc/passwd`), a path to `system32/cmd.exe` (IIS), an
 //!   inclusion wrapper (`php://filter`, `php://input`, `expect://`,
 //!   `file:///etc/`, `data://text/plain;base64`), or two or
@@ -106,6 +108,9 @@ const SENSITIVE: &[&[u8]] = &[
     b"proc/self",
     b".ssh/",
     b"web-inf/",
+    b"usr/bin/",
+    b"bin/sh",
+    b"bin/bash",
 ];
 
 /// Commands that fire whenever they follow a separator and end a word.
@@ -175,6 +180,13 @@ pub fn in_http_value(value: &[u8]) -> Option<RceMatch> {
     }
     if let Some(at) = php_code(&s) {
         return Some(hit(RceKind::PhpCode, "PHP code-execution call", at));
+    }
+    if let Some(at) = cisco_exec(&s) {
+        return Some(hit(
+            RceKind::Shell,
+            "Cisco IOS HTTP exec (CVE-2001-0537)",
+            at,
+        ));
     }
     if let Some(at) = shell(&s) {
         return Some(hit(RceKind::Shell, "command after a shell separator", at));
@@ -315,6 +327,21 @@ fn shell(s: &[u8]) -> Option<usize> {
             if (!start && (ends || sleep_n)) || args.iter().any(|a| tail.starts_with(a)) {
                 return Some(at);
             }
+        }
+    }
+    None
+}
+
+/// Offset of `/level/<n>/exec/`, the Cisco IOS HTTP server's command
+/// path reached without authentication (CVE-2001-0537).
+fn cisco_exec(s: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = find_ci(s, b"/level/", from) {
+        from = at + 1;
+        let r = &s[at + 7..];
+        let d = r.iter().take_while(|b| b.is_ascii_digit()).count();
+        if (1..=2).contains(&d) && r[d..].starts_with(b"/exec/") {
+            return Some(at);
         }
     }
     None
@@ -462,6 +489,9 @@ mod tests {
             ("`wget http://x`", Shell),
             ("%0acat%20/etc/passwd", Shell),
             ("x;sleep 5;", Shell),
+            ("/cgi-bin/handler/netsonar;cat", Shell),
+            ("../../../../../usr/bin/id|", PathTraversal),
+            ("/level/16/exec//show/configuration", Shell),
             (
                 "php://filter/convert.base64-encode/resource=index.php",
                 PathTraversal,
