@@ -7,9 +7,13 @@
 //! - [`window`]: bounded per-key windows.
 //! - [`engine`]: the [`Detector`] the pipeline feeds.
 //! - [`alert`]: the [`Alert`]s it produces.
+//! - [`content`]: pure detectors over request inputs, queries, payloads
+//!   and DNS names (SQL injection, XSS, code injection, card numbers and
+//!   SSNs, tunnel features).
 
 pub mod alert;
 mod app;
+pub mod content;
 pub mod engine;
 pub mod rules;
 pub mod window;
