@@ -123,7 +123,6 @@ need nc netcat-openbsd
 need nginx nginx-light
 need sshd openssh-server
 need ssh openssh-client
-need sshpass sshpass
 need openssl openssl
 need nmap nmap
 need hping3 hping3
