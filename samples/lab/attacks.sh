@@ -9,6 +9,7 @@
 #   osprey-atk-node      bridge br0 (no address)
 #     |- veth-dns    <-> osprey-atk-dns      10.244.0.2   dnsmasq :53
 #     |                                      10.244.0.3   iodined :53 (tunnel 172.30.0.1/27)
+#     |                                      10.244.0.4   axfr_server.py :53/tcp (allows AXFR of corp.lab)
 #     |- veth-victim <-> osprey-atk-victim   10.244.0.10  nginx :80 (/admin/ basic auth),
 #     |                                        vulnapp.py :8080, sshd :22, redis :6379 (AUTH),
 #     |                                        ftp_stub.py :21, openssl s_server :4433 (TLS1.2+)
@@ -42,6 +43,7 @@ NS_ATK="$PREFIX-attacker"
 PODS=("$NS_DNS" "$NS_VIC" "$NS_C1" "$NS_C2" "$NS_ATK")
 IP_DNS=10.244.0.2
 IP_IOD=10.244.0.3
+IP_AXFR=10.244.0.4
 IP_VIC=10.244.0.10
 IP_C1=10.244.0.30
 IP_C2=10.244.0.31
@@ -49,7 +51,7 @@ IP_ATK=10.244.0.66
 REDIS_PASS='Redis-lab-pass-1'
 FTP_USER=ftpuser
 FTP_PASS='Ftp-lab-pass-1'
-WEB_USER=admin
+WEB_USER='admin'
 WEB_PASS='Web-lab-pass-1'
 
 # name | kind | expected categories | attacker | victim  (order = output order)
@@ -83,7 +85,7 @@ SCENARIOS=(
     "brute-ftp|attack|brute_force,cleartext_credentials|$IP_ATK|$IP_VIC"
     "brute-http-basic|attack|brute_force,cleartext_credentials|$IP_ATK|$IP_VIC"
     "cleartext-logins|attack|cleartext_credentials|$IP_C1|$IP_VIC"
-    "dns-axfr|attack|dns_zone_transfer|$IP_ATK|$IP_DNS"
+    "dns-axfr|attack|dns_zone_transfer|$IP_ATK|$IP_AXFR,$IP_DNS"
     "dns-iodine|attack|dns_tunnel,dns_null_type|$IP_ATK|$IP_IOD"
     "dns-txt-burst|attack|dns_tunnel|$IP_ATK|$IP_DNS"
     "dns-null-burst|attack|dns_tunnel,dns_null_type|$IP_ATK|$IP_DNS"
@@ -229,6 +231,7 @@ add_pod() { # ns short-name ip
 }
 add_pod "$NS_DNS" dns "$IP_DNS"
 in_ns "$NS_DNS" ip addr add "$IP_IOD/24" dev eth0
+in_ns "$NS_DNS" ip addr add "$IP_AXFR/24" dev eth0
 add_pod "$NS_VIC" victim "$IP_VIC"
 add_pod "$NS_C1" c1 "$IP_C1"
 add_pod "$NS_C2" c2 "$IP_C2"
@@ -307,6 +310,7 @@ in_ns "$NS_DNS" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv -
     --log-queries --log-facility=- >"$TMP/dnsmasq.log" 2>&1 &
 in_ns "$NS_DNS" iodined -f -c -P 'iodine-lab-pw' -l "$IP_IOD" -p 53 172.30.0.1/27 t.osprey.lab \
     >"$TMP/iodined.log" 2>&1 &
+in_ns "$NS_DNS" $PY "$HERE/axfr_server.py" "$IP_AXFR" corp.lab >"$TMP/axfr.log" 2>&1 &
 in_ns "$NS_VIC" nginx -c "$TMP/nginx.conf" -g 'daemon off;' >"$TMP/nginx.log" 2>&1 &
 in_ns "$NS_VIC" $PY "$HERE/vulnapp.py" --bind "$IP_VIC" --port 8080 >"$TMP/vulnapp.log" 2>&1 &
 in_ns "$NS_VIC" /usr/sbin/sshd -D -e -f "$TMP/sshd_config" >"$TMP/sshd.log" 2>&1 &
@@ -331,6 +335,7 @@ wait_listen() { # ns proto(t|u) ip:port
 wait_listen "$NS_DNS" u "$IP_DNS:53"
 wait_listen "$NS_DNS" t "$IP_DNS:53"
 wait_listen "$NS_DNS" u "$IP_IOD:53"
+wait_listen "$NS_DNS" t "$IP_AXFR:53"
 for port in 21 22 80 4433 4434 6379 8080; do wait_listen "$NS_VIC" t "$IP_VIC:$port"; done
 log "servers listening"
 
@@ -489,6 +494,9 @@ scn_cleartext-logins() {
 }
 
 scn_dns-axfr() {
+    # a transfer that succeeds, then one that dnsmasq does not serve
+    A timeout 10 dig +tries=1 +time=3 @"$IP_AXFR" corp.lab AXFR >"$TMP/axfr-ok.txt" || true
+    grep -q 'jenkins.corp.lab' "$TMP/axfr-ok.txt" || log "  AXFR from $IP_AXFR did not transfer"
     A timeout 10 dig +tries=1 +time=3 @"$IP_DNS" osprey.lab AXFR >"$TMP/axfr.txt" || true
     A timeout 10 dig +tries=1 +time=3 @"$IP_DNS" osprey.lab IXFR=1 >/dev/null || true
 }
@@ -566,7 +574,7 @@ recorded=()
 failed=()
 
 record() { # scenario-line
-    local line="$1" name kind cats atk vic snap f pid n first last
+    local line="$1" name kind cats atk vic snap f n first last
     IFS='|' read -r name kind cats atk vic <<<"$line"
     snap="${SNAPLEN[$name]:-512}"
     f="$TMP/out/$name.pcap"
