@@ -406,7 +406,7 @@ scn_nmap-ping-sweep() {
     # wire (the bridge floods them) instead of dying in ARP resolution.
     local i
     for i in $(seq 1 254); do
-        case $i in 2 | 3 | 10 | 30 | 31 | 66) continue ;; esac
+        case $i in 2 | 3 | 4 | 10 | 30 | 31 | 66) continue ;; esac
         A ip neigh replace "10.244.0.$i" lladdr "$(mac_of "10.244.0.$i")" dev eth0 nud permanent
     done
     A timeout 60 nmap -n -sn -PE --send-ip -T4 --max-rate 300 --max-retries 1 \
