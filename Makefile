@@ -6,6 +6,7 @@
 #   make test    deps + fmt check + clippy (-D warnings) + cargo test
 #   make bench   bench/run.sh (SIZE_MIB=1024 by default; e.g. make bench SIZE_MIB=64)
 #   make lab     re-record samples/lab-basic.pcap{,ng} in network namespaces (root)
+#   make lab-attacks  re-record samples/attacks/*.pcap + ground-truth.tsv (root; ONLY="a b" for a subset)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -21,7 +22,7 @@ CASE   ?= out/lab-basic
 
 APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3
 
-.PHONY: deps build run test bench lab clean
+.PHONY: deps build run test bench lab lab-attacks clean
 
 deps:
 	@missing=""; \
@@ -68,6 +69,9 @@ bench: deps
 
 lab:
 	bash samples/lab/record.sh
+
+lab-attacks:
+	bash samples/lab/attacks.sh
 
 clean:
 	rm -rf out
