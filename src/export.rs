@@ -8,16 +8,37 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 
-/// Writes the frames of `flow_ids` to `output` (pcapng when it ends in
-/// `.pcapng`, else classic pcap), byte-identical with original timestamps.
-pub fn run(case_dir: &Path, flow_ids: &[u64], output: &Path) -> Result<()> {
+/// Writes the frames of `flow_ids` and the evidence of `alert_ids` (their
+/// flows whole, and their evidence frames) to `output` (pcapng when it
+/// ends in `.pcapng`, else classic pcap), byte-identical with original
+/// timestamps, each frame once, in capture order.
+pub fn run(case_dir: &Path, flow_ids: &[u64], alert_ids: &[u64], output: &Path) -> Result<()> {
     let case = crate::open_case(case_dir)?;
     for id in flow_ids {
         if !case.has_flow(*id)? {
             bail!("no flow {id} in case {}", case_dir.display());
         }
     }
-    let packets = case.packets_of_flows(flow_ids)?;
+    let mut flow_ids = flow_ids.to_vec();
+    let mut extra_frames: Vec<u64> = Vec::new();
+    if !alert_ids.is_empty() {
+        let alerts = case.alerts()?;
+        for id in alert_ids {
+            let Some(a) = alerts.iter().find(|a| a.id == *id) else {
+                bail!("no alert {id} in case {}", case_dir.display());
+            };
+            flow_ids.extend(a.evidence_flows.iter().copied());
+            extra_frames.extend(a.evidence_packets.iter().copied());
+        }
+    }
+    flow_ids.sort_unstable();
+    flow_ids.dedup();
+    let mut nos: Vec<u64> = Vec::new();
+    for id in &flow_ids {
+        nos.extend(case.flow_packet_numbers(*id)?.into_iter().map(|(n, _)| n));
+    }
+    nos.extend(extra_frames);
+    let packets = case.locate(&nos)?;
     let captures = case.captures()?;
     let pcapng = output
         .extension()

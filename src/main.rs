@@ -9,6 +9,7 @@ use osprey_analysis::store::CaseReader;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod alerts;
 mod export;
 mod flows;
 
@@ -49,6 +50,18 @@ enum Command {
         /// flows still end on port reuse, eviction and end of input.
         #[arg(long)]
         no_idle_timeout: bool,
+        /// Detection rules overriding the defaults (TOML, see
+        /// assets/rules/default.toml), table by table and key by key.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// List a case's alerts.
+    Alerts {
+        /// Case directory.
+        case_dir: PathBuf,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// List a case's flows, like `tshark -z conv`.
     Flows {
@@ -58,13 +71,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Export flows' packets, byte-identical, to pcap (or pcapng).
+    /// Export flows' or alerts' packets, byte-identical, to pcap (or
+    /// pcapng).
     Export {
         /// Case directory.
         case_dir: PathBuf,
         /// Flow id (repeatable).
-        #[arg(long = "flow", required = true)]
+        #[arg(long = "flow", required_unless_present = "alerts")]
         flows: Vec<u64>,
+        /// Alert id (repeatable): its evidence (the whole flows involved
+        /// and the evidence frames).
+        #[arg(long = "alert")]
+        alerts: Vec<u64>,
         /// Output file; pcapng when it ends in `.pcapng`.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
@@ -86,13 +104,16 @@ fn main() -> ExitCode {
             case_dir,
             max_flows,
             no_idle_timeout,
-        } => return analyze(&inputs, case_dir, max_flows, no_idle_timeout),
+            rules,
+        } => return analyze(&inputs, case_dir, max_flows, no_idle_timeout, rules),
         Command::Flows { case_dir, json } => flows::run(&case_dir, json),
+        Command::Alerts { case_dir, json } => alerts::run(&case_dir, json),
         Command::Export {
             case_dir,
             flows,
+            alerts,
             output,
-        } => export::run(&case_dir, &flows, &output),
+        } => export::run(&case_dir, &flows, &alerts, &output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -108,8 +129,18 @@ fn analyze(
     case_dir: PathBuf,
     max_flows: Option<usize>,
     no_idle_timeout: bool,
+    rules: Option<PathBuf>,
 ) -> ExitCode {
     let mut cfg = AnalyzeConfig::default();
+    if let Some(path) = rules {
+        match osprey_analysis::detect::RuleSet::with_overrides(&path) {
+            Ok(r) => cfg.rules = Some(r),
+            Err(e) => {
+                eprintln!("osprey: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     if let Some(n) = max_flows {
         cfg.flow.max_flows = n;
     }
@@ -171,6 +202,9 @@ fn print_summary(case_dir: &std::path::Path, s: &pipeline::Summary) -> std::io::
         .collect();
     writeln!(out, "anomalies: {anomalies} ({})", by.join(", "))?;
     writeln!(out, "app records: {}", s.app_records)?;
+    let alerts: u64 = s.alerts.values().sum();
+    let by: Vec<String> = s.alerts.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    writeln!(out, "alerts:    {alerts} ({})", by.join(", "))?;
     let fs = s.flow_stats;
     writeln!(
         out,

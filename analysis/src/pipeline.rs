@@ -10,7 +10,7 @@
 
 use crate::decode::meta::{PacketMeta, Transport};
 use crate::decode::{Decoded, Decoder, DefragConfig};
-use crate::detect::{Detector, FlowEnd, FlowFacts, PacketFacts, RuleError, RuleSet};
+use crate::detect::{Detector, FlowEnd, FlowFacts, PacketFacts, RuleError, RuleSet, Side};
 use crate::flow::table::{StreamEvent, Wire};
 use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
 use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
@@ -67,6 +67,8 @@ pub struct Summary {
     pub flow_stats: FlowStats,
     /// Application-layer records written (EVE http/dns/tls/ssh events).
     pub app_records: u64,
+    /// Alerts written, by category.
+    pub alerts: BTreeMap<&'static str, u64>,
     /// Warnings (truncated inputs).
     pub warnings: Vec<String>,
     /// Wall time of the run.
@@ -205,6 +207,7 @@ pub fn analyze(
     let stats = engine.table.stats();
     let anomalies = std::mem::take(&mut engine.anomaly_counts);
     let flows_by_proto = std::mem::take(&mut engine.flows_by_proto);
+    let alert_counts = std::mem::take(&mut engine.alert_counts);
     let packets = engine.pkt_no;
     drop(engine);
     let store = store_thread
@@ -226,6 +229,7 @@ pub fn analyze(
     summary.packets = packets;
     summary.bytes = captures.iter().map(|c| c.bytes).sum();
     summary.flows_by_proto = flows_by_proto;
+    summary.alerts = alert_counts;
     summary.anomalies = anomalies;
     summary.flow_stats = stats;
     summary.elapsed = started.elapsed();
@@ -316,12 +320,14 @@ struct Engine {
     flows_by_proto: BTreeMap<String, u64>,
     last_expire_ns: i64,
     detector: Detector,
+    alert_counts: BTreeMap<&'static str, u64>,
 }
 
 impl Engine {
     fn new(cfg: &AnalyzeConfig, rules: RuleSet, store: Sender<StoreMsg>) -> Self {
         Engine {
             detector: Detector::new(rules),
+            alert_counts: BTreeMap::new(),
             decoder: Decoder::new(cfg.defrag),
             table: FlowTable::new(cfg.flow.clone()),
             store,
@@ -417,6 +423,9 @@ impl Engine {
     /// Hands closed alerts to the store.
     fn send_alerts(&mut self) {
         let alerts = self.detector.take_alerts();
+        for a in &alerts {
+            *self.alert_counts.entry(a.category.name()).or_default() += 1;
+        }
         if !alerts.is_empty() {
             self.send(StoreMsg::Alerts(alerts));
         }
@@ -443,16 +452,45 @@ impl Engine {
                 &mut sink,
             )
         });
-        let verdict = PacketKey::inner(meta).map(|pk| {
-            self.table.packet(
+        let detector = &mut self.detector;
+        let mut inspect = |flow_id: u64, dir: Direction, ev: StreamEvent<'_>| {
+            if let StreamEvent::Data { bytes, .. } = ev {
+                detector.payload(flow_id, dir, ts_ns, bytes);
+            }
+        };
+        let inner = PacketKey::inner(meta).map(|pk| {
+            let v = self.table.packet(
                 &pk,
                 meta.transport.as_ref(),
                 ts_ns,
                 wire,
                 payload,
                 &mut self.ended,
-                &mut sink,
-            )
+                &mut inspect,
+            );
+            (v, pk.src, pk.dst)
+        });
+        let verdict = inner.map(|(v, src, dst)| {
+            if matches!(meta.transport, Some(Transport::Udp { .. })) {
+                self.detector.payload(v.flow_id, v.dir, ts_ns, payload);
+            }
+            let (a, b) = (
+                Side {
+                    ip: src.ip,
+                    port: Some(src.port),
+                },
+                Side {
+                    ip: dst.ip,
+                    port: Some(dst.port),
+                },
+            );
+            let (client, server) = if v.dir == Direction::ToServer {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            self.detector.payload_endpoints(v.flow_id, client, server);
+            v
         });
         let first_flow = outer.map(|v| v.flow_id);
         let flow_id = verdict.map(|v| v.flow_id).or(first_flow);
@@ -471,8 +509,9 @@ impl Engine {
                 dir: v.dir,
                 new_flow: v.new_flow,
                 established: v.established,
+                closed: v.closed,
             });
-            if let Some(f) = flow.filter(|f| f.new_flow) {
+            if let Some(f) = flow.filter(|f| f.new_flow && ip.proto == 6) {
                 self.detector.flow_started(ip.src, ip.dst, ts_ns, f.id);
             }
             self.detector.packet(&PacketFacts {
@@ -544,6 +583,7 @@ impl Engine {
                 last_ts_ns: f.last_ts_ns,
                 pkts: f.pkts,
                 bytes: f.bytes,
+                data_pkts: f.data_pkts,
             });
             *self
                 .flows_by_proto

@@ -567,7 +567,7 @@ scn_ssh-v1-banner() {
 declare -A SNAPLEN=(
     [hping-syn-flood]=96 [scapy-syn-flood-spoofed]=96 [hping-icmp-flood]=96 [hping-udp-flood]=128 [nmap-syn-scan]=128
     [nmap-connect-scan]=128 [nmap-udp-scan]=256 [nmap-ping-sweep]=128 [conn-exhaust]=128
-    [slowloris]=256 [benign-http-burst]=256 [scapy-ping-of-death]=128 [sqlmap]=512
+    [slowloris]=1024 [benign-http-burst]=256 [scapy-ping-of-death]=128 [sqlmap]=512
 )
 mkdir -p "$TMP/out" "$TMP/gt"
 recorded=()

@@ -4,6 +4,7 @@
 //! AXFR); the rules here decide what is an alert.
 
 use super::alert::{Category, Side};
+use super::content::{self, http::Finding, sqli};
 use super::engine::Detector;
 use crate::dpi::parse::{ftp::LoginOutcome, mysql::MysqlKind, smtp::AuthOutcome, tds::TdsKind};
 use crate::dpi::parser::AppRecord;
@@ -40,10 +41,17 @@ impl Detector {
                 if r.kind == MysqlKind::Login && r.success == Some(false) {
                     self.auth_failure(e, "mysql");
                 }
+                self.query(e, "mysql", r.query.as_deref());
             }
             AppRecord::Pgsql(r) => {
                 if r.login_success == Some(false) {
                     self.auth_failure(e, "pgsql");
+                }
+                if let Some(req) = &r.request {
+                    self.query(e, "pgsql", req.simple_query.as_deref());
+                    for q in &req.parse {
+                        self.query(e, "pgsql", Some(q));
+                    }
                 }
             }
             AppRecord::Redis(r) => {
@@ -57,6 +65,7 @@ impl Detector {
                 if r.kind == TdsKind::Login && r.success == Some(false) {
                     self.auth_failure(e, "tds");
                 }
+                self.query(e, "tds", r.query.as_deref());
             }
             AppRecord::Snmp(m) => self.credentials(e, "snmp", m.community_seen),
             AppRecord::Mqtt(r) => {
@@ -90,13 +99,41 @@ impl Detector {
                 self.credentials(e, "zookeeper", r.password_seen);
                 self.auth_outcome(e, "zookeeper", r.auth_success);
             }
-            AppRecord::Http2(tx) => self.credentials(e, "http2", tx.credentials_seen),
+            AppRecord::Anomaly(a) => self.app_anomaly(e, a.event),
+            AppRecord::Http2(tx) => {
+                self.credentials(e, "http2", tx.credentials_seen);
+                let url = tx.url.clone().unwrap_or_default();
+                let view = content::http::RequestView {
+                    uri: url.as_bytes(),
+                    headers: &[],
+                    body: &[],
+                };
+                self.request_findings(e, &view);
+            }
+            _ => {}
+        }
+    }
+
+    /// A parser's protocol anomaly.
+    fn app_anomaly(&mut self, e: &AppEvent, event: &'static str) {
+        match event {
+            "dns_forward_pointer" | "dns_too_many_pointers" => {
+                self.flow_alert(
+                    e,
+                    Category::DnsLoopPointer,
+                    0,
+                    &[("event", event.to_string())],
+                );
+            }
+            "tls_heartbeat_overflow" | "tls_heartbeat_response_oversized" => {
+                self.flow_alert(e, Category::Heartbleed, 0, &[("event", event.to_string())]);
+            }
+            "request_head_incomplete" => self.slow_request(e),
             _ => {}
         }
     }
 
     fn http(&mut self, e: &AppEvent, tx: &HttpTx) {
-        self.http_request_completed(e.flow_id);
         if tx.status == Some(401) {
             self.auth_failure(e, "http");
         }
@@ -114,6 +151,61 @@ impl Detector {
                 &[("conflict", what.to_string())],
             );
         }
+        let headers: Vec<(&[u8], &[u8])> = i
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect();
+        let view = content::http::RequestView {
+            uri: tx.url.as_bytes(),
+            headers: &headers,
+            body: &i.body,
+        };
+        self.request_findings(e, &view);
+    }
+
+    /// Injection findings over one request's inputs.
+    fn request_findings(&mut self, e: &AppEvent, view: &content::http::RequestView<'_>) {
+        for m in content::http::inspect_request(view, 4) {
+            let (category, reason, fragment, extra) = match &m.finding {
+                Finding::Sqli(s) => (
+                    Category::SqlInjection,
+                    s.reason,
+                    &s.fragment,
+                    Some(("fingerprint", s.fingerprint.clone())),
+                ),
+                Finding::Xss(x) => (Category::Xss, x.reason, &x.fragment, None),
+                Finding::Rce(r) => (
+                    Category::RceInjection,
+                    r.reason,
+                    &r.fragment,
+                    Some(("kind", format!("{:?}", r.kind).to_lowercase())),
+                ),
+            };
+            let mut meta = vec![
+                ("location", m.input.location()),
+                ("reason", reason.to_string()),
+                ("matched", fragment.clone()),
+            ];
+            meta.extend(extra);
+            self.flow_alert(e, category, 0, &meta);
+        }
+    }
+
+    /// A database query: injection artefacts only (a query is normal).
+    fn query(&mut self, e: &AppEvent, service: &'static str, q: Option<&str>) {
+        let Some(q) = q else {
+            return;
+        };
+        if let Some(s) = sqli::in_sql_query(q.as_bytes()) {
+            let meta = [
+                ("location", format!("{service}.query")),
+                ("reason", s.reason.to_string()),
+                ("matched", s.fragment.clone()),
+                ("fingerprint", s.fingerprint.clone()),
+            ];
+            self.flow_alert(e, Category::SqlInjection, 0, &meta);
+        }
     }
 
     fn dns(&mut self, e: &AppEvent, m: &DnsMessage) {
@@ -121,6 +213,18 @@ impl Detector {
             return;
         }
         let name = m.rrname.clone().unwrap_or_default();
+        let (client, server) = (
+            super::payload::side(e.client.ip, e.client.port),
+            super::payload::side(e.server.ip, e.server.port),
+        );
+        self.dns_query(
+            &name,
+            m.rrtype.as_deref(),
+            client,
+            server,
+            e.ts_ns,
+            e.flow_id,
+        );
         match m.rrtype.as_deref() {
             Some(t @ ("AXFR" | "IXFR")) => {
                 let meta = [("qtype", t.to_string()), ("zone", name)];

@@ -54,6 +54,8 @@ pub struct FlowFacts {
     pub new_flow: bool,
     /// The packet completed the TCP handshake.
     pub established: bool,
+    /// The packet closed the TCP connection.
+    pub closed: bool,
 }
 
 /// What the engine knows about an ended flow.
@@ -77,6 +79,8 @@ pub struct FlowEnd<'a> {
     pub pkts: [u64; 2],
     /// Wire bytes per direction.
     pub bytes: [u64; 2],
+    /// Packets with payload per direction.
+    pub data_pkts: [u64; 2],
 }
 
 #[derive(Debug, Default)]
@@ -103,6 +107,9 @@ struct HostSet {
 
 /// Key of an open alert: category, the two endpoints, and a
 /// category-specific discriminator (a flow id, a port, 0).
+/// A payload match: flow, direction, category, time, details.
+pub(super) type DlpFound = (u64, Direction, Category, i64, Vec<(&'static str, String)>);
+
 pub(super) type AlertKey = (Category, Option<IpAddr>, Option<IpAddr>, u64);
 
 /// The detection engine. See the module docs.
@@ -116,12 +123,19 @@ pub struct Detector {
     icmp_to: Windows<IpAddr, ()>,
     udp_to: Windows<IpAddr, UdpCounts>,
     sessions: HashMap<IpAddr, u32, foldhash::fast::RandomState>,
+    /// Open sessions counted in `sessions`: flow → client.
+    open_sessions: HashMap<u64, IpAddr, foldhash::fast::RandomState>,
     scans: Windows<(IpAddr, IpAddr), PortSet>,
     sweeps: Windows<(IpAddr, u16), HostSet>,
-    slow_http: Windows<IpAddr, ()>,
-    /// HTTP flows that completed at least one request.
-    http_done: std::collections::HashSet<u64, foldhash::fast::RandomState>,
+    pub(super) slow_http: Windows<IpAddr, ()>,
     logins: Windows<(IpAddr, IpAddr, &'static str), ()>,
+    ssh_logins: Windows<(IpAddr, IpAddr), ()>,
+    /// Payload inspection state per (flow, direction).
+    pub(super) dlp: HashMap<(u64, u8), super::payload::DlpState, foldhash::fast::RandomState>,
+    /// Payload matches waiting for their flow's endpoints.
+    pub(super) dlp_found: Vec<DlpFound>,
+    /// DNS names per registered domain.
+    pub(super) tunnels: Windows<String, super::payload::TunnelState>,
 }
 
 impl Detector {
@@ -137,11 +151,15 @@ impl Detector {
             icmp_to: Windows::new(cap, win(Category::IcmpFlood)),
             udp_to: Windows::new(cap, win(Category::UdpFlood)),
             sessions: HashMap::default(),
+            open_sessions: HashMap::default(),
             scans: Windows::new(cap, win(Category::PortScan)),
             sweeps: Windows::new(cap, win(Category::HostSweep)),
             slow_http: Windows::new(cap, win(Category::Slowloris)),
-            http_done: Default::default(),
             logins: Windows::new(cap, win(Category::BruteForce)),
+            ssh_logins: Windows::new(cap, win(Category::BruteForce)),
+            dlp: HashMap::default(),
+            dlp_found: Vec::new(),
+            tunnels: Windows::new(cap, win(Category::DnsTunnel)),
             rules,
         }
     }
@@ -153,6 +171,9 @@ impl Detector {
 
     /// One packet.
     pub fn packet(&mut self, p: &PacketFacts<'_>) {
+        if let Some(f) = p.flow.filter(|f| f.closed) {
+            self.session_closed(f.id);
+        }
         match (p.tcp, p.icmp) {
             (Some(t), _) => self.tcp_packet(p, t),
             (None, Some((icmp_type, _))) => self.icmp_packet(p, icmp_type),
@@ -246,10 +267,14 @@ impl Detector {
                 &[("reason", what.to_string())],
             );
         }
-        if t.has(TcpMeta::SYN) && t.sack_permitted {
+        if t.has(TcpMeta::SYN) {
             if let (Some(mss), Some(rule)) = (t.mss, self.rules.get(Category::SmallMss)) {
                 if mss <= rule.max_mss.unwrap_or(0) {
-                    self.raise(Category::SmallMss, p, 0, &[("mss", mss.to_string())]);
+                    let meta = [
+                        ("mss", mss.to_string()),
+                        ("sack_permitted", t.sack_permitted.to_string()),
+                    ];
+                    self.raise(Category::SmallMss, p, 0, &meta);
                 }
             }
         }
@@ -379,6 +404,10 @@ impl Detector {
         flow_id: Option<u64>,
         ends: Option<(IpAddr, IpAddr)>,
     ) {
+        if matches!(a, DecodeAnomaly::FragInvalid) {
+            // A teardrop is overlapping fragments too.
+            self.decode_anomaly(&DecodeAnomaly::FragOverlap, ts_ns, pkt_no, flow_id, ends);
+        }
         let category = match a {
             DecodeAnomaly::FragTooLarge => Category::PingOfDeath,
             DecodeAnomaly::FragInvalid => Category::Teardrop,
@@ -397,26 +426,29 @@ impl Detector {
         self.open_alert(key, ts_ns, flow_id, sides.0, sides.1, &meta, &[pkt_no]);
     }
 
-    /// A flow ended.
-    pub fn flow_ended(&mut self, f: &FlowEnd<'_>) {
-        if let Some(n) = self.sessions.get_mut(&f.client.0) {
+    /// A session is no longer open (closed or ended).
+    fn session_closed(&mut self, flow_id: u64) {
+        let Some(client) = self.open_sessions.remove(&flow_id) else {
+            return;
+        };
+        if let Some(n) = self.sessions.get_mut(&client) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.sessions.remove(&f.client.0);
+                self.sessions.remove(&client);
             }
         }
-        let completed_http = self.http_done.remove(&f.id);
-        if f.app_proto == "http" && !completed_http && f.bytes[0] > 0 {
-            self.slow_request(f);
-        }
+    }
+
+    /// A flow ended.
+    pub fn flow_ended(&mut self, f: &FlowEnd<'_>) {
+        self.session_closed(f.id);
+        self.payload_done(f.id);
         // Unanswered TCP attempts to many hosts on one port.
         if f.proto == 6 && f.pkts[1] == 0 && f.pkts[0] > 0 {
             self.sweep(f.client.0, f.server.1, f.server.0, f.first_ts_ns, None);
         }
         if f.app_proto == "ssh" {
-            // SSH authentication outcomes are encrypted: each session from
-            // one source to one server counts as an attempt.
-            self.login_attempt(f.client.0, f.server.0, "ssh", false, f.first_ts_ns, f.id);
+            self.ssh_session(f);
         }
     }
 
@@ -426,6 +458,7 @@ impl Detector {
             return;
         };
         let threshold = rule.threshold.unwrap_or(u64::MAX);
+        self.open_sessions.insert(flow_id, client);
         let n = self.sessions.entry(client).or_insert(0);
         *n += 1;
         if u64::from(*n) >= threshold {
@@ -439,29 +472,41 @@ impl Detector {
         }
     }
 
-    fn slow_request(&mut self, f: &FlowEnd<'_>) {
-        let Some(rule) = self.rules.get(Category::Slowloris) else {
+    /// SSH authentication outcomes are encrypted: short sessions that
+    /// moved little data (what a password guesser's connections look
+    /// like; a login that worked goes on or moves data) are counted per
+    /// client and server, and `sessions` of them in a window raise
+    /// `brute_force`.
+    fn ssh_session(&mut self, f: &FlowEnd<'_>) {
+        let short = f.last_ts_ns - f.first_ts_ns <= 30_000_000_000;
+        let small = f.bytes[0] + f.bytes[1] <= 32 * 1024;
+        let tried = f.data_pkts[0] > 5;
+        let Some(rule) = self.rules.get(Category::BruteForce) else {
             return;
         };
-        let min_ns = (rule.min_duration_s.unwrap_or(0.0) * 1e9) as i64;
-        if f.last_ts_ns - f.first_ts_ns < min_ns {
+        if !(short && small && tried) {
             return;
         }
-        let threshold = rule.threshold.unwrap_or(u64::MAX);
-        let s = self.slow_http.hit(f.server.0, f.first_ts_ns);
-        s.note(f.last_ts_ns, None);
+        let threshold = rule.sessions.unwrap_or(u64::MAX);
+        let s = self.ssh_logins.hit((f.client.0, f.server.0), f.first_ts_ns);
+        s.note(f.first_ts_ns, None);
         if s.events >= threshold {
-            let meta = [("connections", s.events.to_string())];
+            let meta = [
+                ("service", "ssh".to_string()),
+                ("sessions", s.events.to_string()),
+            ];
             let key = (
-                Category::Slowloris,
-                None,
+                Category::BruteForce,
+                Some(f.client.0),
                 Some(f.server.0),
-                u64::from(f.server.1),
+                hash_str("ssh"),
             );
+            let src = Some(side(f.client.0, None));
             let dst = Some(side(f.server.0, Some(f.server.1)));
-            self.open_alert(key, f.last_ts_ns, None, None, dst, &meta, &[]);
+            self.open_alert(key, f.last_ts_ns, None, src, dst, &meta, &[]);
             if let Some(a) = self.open.get_mut(&key) {
                 a.add_evidence(f.first_ts_ns, None, Some(f.id));
+                a.proto = Some(6);
             }
         }
     }
@@ -500,11 +545,6 @@ impl Detector {
                 a.add_evidence(ts_ns, None, Some(flow_id));
             }
         }
-    }
-
-    /// Marks an HTTP flow as having completed a request (not slow).
-    pub fn http_request_completed(&mut self, flow_id: u64) {
-        self.http_done.insert(flow_id);
     }
 
     /// Raises `category` for a packet: source and destination of the
@@ -623,6 +663,11 @@ impl Detector {
         }
     }
 
+    /// The open alert of `key`.
+    pub(super) fn open_mut(&mut self, key: &AlertKey) -> Option<&mut Alert> {
+        self.open.get_mut(key)
+    }
+
     /// Sets the IP protocol of an open alert.
     pub(super) fn set_proto(&mut self, key: &AlertKey, proto: u8) {
         if let Some(a) = self.open.get_mut(key) {
@@ -674,7 +719,5 @@ fn side(ip: IpAddr, port: Option<u16>) -> Side {
 
 /// A stable discriminator for a service name (FNV-1a).
 fn hash_str(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
+    super::payload::fnv(s.as_bytes())
 }

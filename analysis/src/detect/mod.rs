@@ -15,6 +15,7 @@ pub mod alert;
 mod app;
 pub mod content;
 pub mod engine;
+mod payload;
 pub mod rules;
 pub mod window;
 

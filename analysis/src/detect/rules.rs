@@ -71,6 +71,9 @@ pub struct Rule {
     pub min_len: Option<u64>,
     /// Bytes inspected per flow direction.
     pub scan_bytes: Option<u64>,
+    /// Sessions in one window that count (brute force over SSH, whose
+    /// login outcomes are encrypted).
+    pub sessions: Option<u64>,
 }
 
 fn enabled_by_default() -> bool {
@@ -103,8 +106,9 @@ fn required(c: Category) -> &'static [&'static str] {
     use Category::*;
     match c {
         SynFlood | UdpFlood => &["threshold", "window_s", "ratio"],
-        IcmpFlood | SessionLimit | PortScan | HostSweep | BruteForce => &["threshold", "window_s"],
-        Slowloris => &["threshold", "window_s", "min_duration_s"],
+        IcmpFlood | SessionLimit | PortScan | HostSweep => &["threshold", "window_s"],
+        BruteForce => &["threshold", "window_s", "sessions"],
+        Slowloris => &["threshold", "window_s"],
         SmallMss => &["max_mss"],
         DnsTunnel => &["threshold", "window_s", "min_len", "min_entropy", "ratio"],
         DlpCreditCard | DlpSsn => &["scan_bytes"],
@@ -123,6 +127,7 @@ impl Rule {
             "min_entropy" => self.min_entropy.is_some(),
             "min_len" => self.min_len.is_some(),
             "scan_bytes" => self.scan_bytes.is_some(),
+            "sessions" => self.sessions.is_some(),
             _ => false,
         }
     }

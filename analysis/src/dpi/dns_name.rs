@@ -15,6 +15,11 @@ pub(crate) enum NameWalk {
     End(usize),
     /// The name runs past the bytes available (so far).
     Truncated,
+    /// A compression pointer that points at itself or forward (the
+    /// "loop pointer" attack on naive parsers), or one pointer too many:
+    /// the message is still framed DNS, with a hostile name; the offset
+    /// just past the offending pointer (or the name's first pointer).
+    BadPointer(usize),
     /// A bad label type, a label byte `label_byte` refuses, a forward or
     /// header pointer, too many pointers, or a name over 255 octets.
     Malformed,
@@ -60,7 +65,10 @@ pub(crate) fn walk_name(
                 };
                 let target = usize::from(u16::from_be_bytes([b & 0x3f, lo]));
                 pointers += 1;
-                if target < HEADER || target >= pos || pointers > max_pointers {
+                if target >= pos || pointers > max_pointers {
+                    return NameWalk::BadPointer(end.unwrap_or(pos + 2));
+                }
+                if target < HEADER {
                     return NameWalk::Malformed;
                 }
                 end.get_or_insert(pos + 2);

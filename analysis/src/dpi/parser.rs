@@ -70,11 +70,38 @@ pub enum AppRecord {
     Redis(super::parse::redis::RedisRecord),
     /// An MS-SQL TDS login or command.
     Tds(super::parse::tds::TdsRecord),
+    /// A protocol anomaly a parser saw (Suricata's app-layer events),
+    /// logged as an EVE `anomaly` event.
+    Anomaly(AppAnomaly),
 }
 
 /// A connection a record announces (an FTP `PASV`/`EPSV` reply or
 /// `PORT`/`EPRT` command): the endpoint that will accept it.
 pub use super::parse::ftp::DataChannel;
+
+/// A protocol anomaly: EVE `anomaly` with `type: applayer`, as Suricata
+/// logs its app-layer events. Parsers report it; detection decides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppAnomaly {
+    /// Always `applayer`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The event, e.g. `dns_forward_pointer`.
+    pub event: &'static str,
+    /// The protocol whose parser saw it.
+    pub app_proto: &'static str,
+}
+
+impl AppAnomaly {
+    /// An anomaly `event` of protocol `app`.
+    pub fn new(app: super::AppProto, event: &'static str) -> AppAnomaly {
+        AppAnomaly {
+            kind: "applayer",
+            event,
+            app_proto: app.name(),
+        }
+    }
+}
 
 impl AppRecord {
     /// The connection this record announces, if any.
@@ -89,6 +116,7 @@ impl AppRecord {
     pub fn event_type(&self) -> &'static str {
         match self {
             AppRecord::Http(_) => "http",
+            AppRecord::Anomaly(_) => "anomaly",
             AppRecord::Dns(_) => "dns",
             AppRecord::Tls(_) => "tls",
             AppRecord::Ssh(_) => "ssh",

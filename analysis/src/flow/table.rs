@@ -171,6 +171,8 @@ pub struct Flow {
     pub pkts: [u64; 2],
     /// Wire bytes per direction.
     pub bytes: [u64; 2],
+    /// Packets carrying transport payload, per direction.
+    pub data_pkts: [u64; 2],
     /// Union of TCP flags per direction.
     pub tcp_flags: [u8; 2],
     /// TCP state.
@@ -429,6 +431,8 @@ pub struct PacketVerdict {
     pub new_flow: bool,
     /// The packet completed the TCP handshake.
     pub established: bool,
+    /// The packet closed the TCP connection (FIN from both sides, or RST).
+    pub closed: bool,
 }
 
 /// The flow table. Owns every live flow; ended flows are handed to the
@@ -607,6 +611,7 @@ impl FlowTable {
                 overlap_conflict: false,
                 new_flow,
                 established: false,
+                closed: false,
             };
         };
         let dir = flow.direction_of(&pk.src);
@@ -626,15 +631,18 @@ impl FlowTable {
             flow.packets_seq += 1;
         }
         flow.last_ts_ns = flow.last_ts_ns.max(ts_ns);
+        flow.data_pkts[d] += u64::from(!payload.is_empty());
         let first_event = self.app_events.len();
         let mut overlap_conflict = false;
         let mut established = false;
+        let mut closed = false;
         match transport {
             Some(Transport::Tcp(t)) => {
                 let before = flow.tcp_state;
                 track_tcp(flow, dir, t);
                 established =
                     before == TcpState::SynRecv && flow.tcp_state == TcpState::Established;
+                closed = before != TcpState::Closed && flow.tcp_state == TcpState::Closed;
                 overlap_conflict = feed_stream(flow, dir, t, payload, &self.cfg.reasm, stream_out);
                 if flow.tcp_state == TcpState::Closed && !flow.stream_done {
                     // Late segments after FIN/RST are not reassembled; the
@@ -672,6 +680,7 @@ impl FlowTable {
             overlap_conflict,
             new_flow,
             established,
+            closed,
         }
     }
 
@@ -719,6 +728,7 @@ impl FlowTable {
             last_ts_ns: ts_ns,
             pkts: [0; 2],
             bytes: [0; 2],
+            data_pkts: [0; 2],
             tcp_flags: [0; 2],
             tcp_state: TcpState::None,
             isn: [None; 2],

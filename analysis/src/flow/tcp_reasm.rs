@@ -182,6 +182,10 @@ pub struct StreamReassembler {
     ooo: BTreeMap<u64, Vec<u8>>,
     window: DeliveredWindow,
     stats: ReasmStats,
+    /// Stream offset of this direction's FIN, once seen: the FIN takes a
+    /// sequence number (RFC 9293 §3.4) that is not a byte, so an ACK just
+    /// past it acknowledges no missing data.
+    fin_off: Option<u64>,
 }
 
 /// Per-call tally of re-sent bytes.
@@ -203,6 +207,7 @@ impl StreamReassembler {
             ooo: BTreeMap::new(),
             window: DeliveredWindow::new(cfg.delivered_window_bytes),
             stats: ReasmStats::default(),
+            fin_off: None,
         }
     }
 
@@ -212,6 +217,17 @@ impl StreamReassembler {
     pub fn set_isn(&mut self, isn: u32) {
         if self.next_off == 0 && self.ooo.is_empty() {
             self.base_seq = Some(isn.wrapping_add(1));
+        }
+    }
+
+    /// A FIN with sequence number `seq` (that of the byte after the
+    /// segment's payload) was seen in this direction.
+    pub fn fin(&mut self, seq: u32) {
+        if let Some(base) = self.base_seq {
+            let off = self.offset_of(base, seq);
+            if off >= 0 {
+                self.fin_off.get_or_insert(off as u64);
+            }
         }
     }
 
@@ -367,7 +383,10 @@ impl StreamReassembler {
         if acked <= 0 || ahead > MAX_AHEAD as i64 {
             return;
         }
-        let acked = acked as u64;
+        let mut acked = acked as u64;
+        if let Some(fin) = self.fin_off.filter(|f| acked == f + 1) {
+            acked = fin;
+        }
         let target = if self.depth > 0 {
             acked.min(self.depth)
         } else {

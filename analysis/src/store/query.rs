@@ -46,6 +46,45 @@ pub struct FlowSummary {
     pub tunnel: Option<String>,
 }
 
+/// One alert as listed by `osprey alerts`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlertSummary {
+    /// Alert id (`osprey export --alert ID`).
+    pub id: u64,
+    /// First evidence, ns since epoch.
+    pub ts_ns: i64,
+    /// Last evidence.
+    pub ts_last_ns: i64,
+    /// 1 high … 3 low.
+    pub severity: u8,
+    /// Category.
+    pub category: String,
+    /// Human sentence.
+    pub signature: String,
+    /// Rule id.
+    pub signature_id: u32,
+    /// Source address.
+    pub src_ip: Option<String>,
+    /// Source port.
+    pub src_port: Option<u16>,
+    /// Destination address.
+    pub dest_ip: Option<String>,
+    /// Destination port.
+    pub dest_port: Option<u16>,
+    /// IP protocol.
+    pub proto: Option<u8>,
+    /// Occurrences folded in.
+    pub count: u64,
+    /// The flow the alert is about.
+    pub flow_id: Option<u64>,
+    /// Evidence frames.
+    pub evidence_packets: Vec<u64>,
+    /// Evidence flows.
+    pub evidence_flows: Vec<u64>,
+    /// Details (JSON object of strings).
+    pub metadata: serde_json::Value,
+}
+
 /// Where one indexed frame lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PacketLocation {
@@ -230,6 +269,41 @@ impl CaseReader {
             nos.extend(self.flow_packet_numbers(*id)?.into_iter().map(|(n, _)| n));
         }
         self.locate(&nos)
+    }
+
+    /// Every alert, by id.
+    pub fn alerts(&self) -> Result<Vec<AlertSummary>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, ts_ns, ts_last_ns, severity, category, signature, signature_id, src_ip, src_port, dest_ip, dest_port, proto, count, flow_id, evidence_packets, evidence_flows, metadata FROM alerts ORDER BY id",
+        )?;
+        let le = |b: Vec<u8>| -> Vec<u64> {
+            b.chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+                .collect()
+        };
+        let rows = st.query_map([], |r| {
+            Ok(AlertSummary {
+                id: r.get::<_, i64>(0)? as u64,
+                ts_ns: r.get(1)?,
+                ts_last_ns: r.get(2)?,
+                severity: r.get(3)?,
+                category: r.get(4)?,
+                signature: r.get(5)?,
+                signature_id: r.get(6)?,
+                src_ip: r.get(7)?,
+                src_port: r.get(8)?,
+                dest_ip: r.get(9)?,
+                dest_port: r.get(10)?,
+                proto: r.get(11)?,
+                count: r.get::<_, i64>(12)? as u64,
+                flow_id: r.get::<_, Option<i64>>(13)?.map(|v| v as u64),
+                evidence_packets: le(r.get(14)?),
+                evidence_flows: le(r.get(15)?),
+                metadata: serde_json::from_str(&r.get::<_, String>(16)?)
+                    .unwrap_or(serde_json::Value::Null),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// True when a flow with this id exists.

@@ -38,8 +38,9 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::dpi::parser::{AppParser, AppRecord};
+use crate::dpi::parser::{AppAnomaly, AppParser, AppRecord};
 use crate::dpi::records::{DnsAnswer, DnsMessage};
+use crate::dpi::AppProto;
 use crate::flow::Direction;
 
 #[cfg(test)]
@@ -131,7 +132,17 @@ impl DirState {
                     self.stop();
                 }
             }
-            Err(_) => self.malformed += 1,
+            Err(e) => {
+                self.malformed += 1;
+                let event = match e {
+                    DnsError::ForwardPointer => "dns_forward_pointer",
+                    DnsError::TooManyPointers => "dns_too_many_pointers",
+                    DnsError::NameTooLong => "dns_name_too_long",
+                    DnsError::BadLabelType => "dns_bad_label_type",
+                    DnsError::Truncated => "dns_truncated",
+                };
+                out.push(AppRecord::Anomaly(AppAnomaly::new(AppProto::Dns, event)));
+            }
         }
     }
 

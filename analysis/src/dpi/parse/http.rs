@@ -50,7 +50,7 @@ mod wire;
 use std::collections::VecDeque;
 
 use super::http2::Http2Parser;
-use crate::dpi::parser::{AppParser, AppRecord, MAX_RECORDS_PER_FLOW};
+use crate::dpi::parser::{AppAnomaly, AppParser, AppRecord, MAX_RECORDS_PER_FLOW};
 use crate::dpi::records::{HttpInspect, HttpTx};
 use crate::dpi::AppProto;
 use crate::flow::Direction;
@@ -245,6 +245,15 @@ impl AppParser for HttpParser {
     }
 
     fn finish(&mut self, out: &mut Vec<AppRecord>) {
+        let req = self.side(Direction::ToServer);
+        if req.state == State::Head && req.buf.iter().any(|b| !b.is_ascii_whitespace()) {
+            // A request started and its header section never completed
+            // (slow-header attacks keep it so on purpose).
+            out.push(AppRecord::Anomaly(AppAnomaly::new(
+                AppProto::Http,
+                "request_head_incomplete",
+            )));
+        }
         let resp = self.side(Direction::ToClient);
         if resp.state == State::Body(Body::UntilClose) {
             let len = resp.body_len;

@@ -35,8 +35,9 @@
 //! connections get only the server side. Encrypted (TLS 1.3) certificates
 //! are never seen.
 
-use crate::dpi::parser::{AppParser, AppRecord};
+use crate::dpi::parser::{AppAnomaly, AppParser, AppRecord};
 use crate::dpi::records::TlsHandshake;
+use crate::dpi::AppProto;
 use crate::flow::Direction;
 
 #[path = "tls/hello.rs"]
@@ -96,7 +97,108 @@ pub struct TlsParser {
     malformed: u32,
     /// The record was emitted; nothing more is parsed.
     done: bool,
+    /// Heartbeat watch per direction (runs on every record, also after
+    /// the handshake record was emitted).
+    beats: [Beats; 2],
+    /// Heartbeat anomalies raised (each at most once).
+    beat_events: u8,
 }
+
+/// Record framing kept only to watch heartbeats (RFC 6520): record
+/// headers are read, bodies skipped, except the first three octets of a
+/// heartbeat record (`type(1) payload_length(2)`).
+#[derive(Debug, Default)]
+struct Beats {
+    header: Vec<u8>,
+    /// Current record: (content type, length, body octets left).
+    current: Option<(u8, usize, usize)>,
+    /// First body octets of the current heartbeat record.
+    beat: Vec<u8>,
+    /// A ChangeCipherSpec was seen: later records are encrypted.
+    encrypted: bool,
+    /// Length of the last heartbeat record.
+    last_beat_len: Option<usize>,
+    /// Not TLS framing any more.
+    stopped: bool,
+}
+
+/// A heartbeat seen by [`Beats::feed`].
+struct Beat {
+    len: usize,
+    encrypted: bool,
+    /// `(message type, payload_length)` when readable.
+    head: Option<(u8, usize)>,
+}
+
+impl Beats {
+    fn feed(&mut self, mut bytes: &[u8], on_beat: &mut dyn FnMut(Beat)) {
+        while !bytes.is_empty() && !self.stopped {
+            match self.current {
+                None => {
+                    let take = (RECORD_HEADER_LEN - self.header.len()).min(bytes.len());
+                    self.header.extend_from_slice(&bytes[..take]);
+                    bytes = &bytes[take..];
+                    let Some(&[ty, major, _, hi, lo]) = self.header.first_chunk::<5>() else {
+                        return;
+                    };
+                    self.header.clear();
+                    let len = usize::from(u16::from_be_bytes([hi, lo]));
+                    if !(CT_CHANGE_CIPHER_SPEC..=CT_HEARTBEAT).contains(&ty)
+                        || major != 3
+                        || len > MAX_RECORD_LEN
+                    {
+                        self.stopped = true;
+                        return;
+                    }
+                    if ty == CT_CHANGE_CIPHER_SPEC {
+                        self.encrypted = true;
+                    }
+                    self.beat.clear();
+                    self.current = Some((ty, len, len));
+                    if len == 0 {
+                        self.record_done(on_beat);
+                    }
+                }
+                Some((ty, len, left)) => {
+                    let take = left.min(bytes.len());
+                    if ty == CT_HEARTBEAT && self.beat.len() < 3 {
+                        let want = (3 - self.beat.len()).min(take);
+                        self.beat.extend_from_slice(&bytes[..want]);
+                    }
+                    bytes = &bytes[take..];
+                    self.current = Some((ty, len, left - take));
+                    if left == take {
+                        self.record_done(on_beat);
+                    }
+                }
+            }
+        }
+    }
+
+    fn record_done(&mut self, on_beat: &mut dyn FnMut(Beat)) {
+        if let Some((CT_HEARTBEAT, len, _)) = self.current {
+            let head = match self.beat[..] {
+                [t, hi, lo] if !self.encrypted => {
+                    Some((t, usize::from(u16::from_be_bytes([hi, lo]))))
+                }
+                _ => None,
+            };
+            on_beat(Beat {
+                len,
+                encrypted: self.encrypted,
+                head,
+            });
+            self.last_beat_len = Some(len);
+        }
+        self.current = None;
+    }
+}
+
+/// Heartbeat payload padding minimum (RFC 6520 §4).
+const HEARTBEAT_PADDING: usize = 16;
+/// Bit of [`TlsParser::beat_events`] per event.
+const BEAT_OVERFLOW: u8 = 1;
+const BEAT_OVERSIZED: u8 = 2;
 
 /// Framing state of one direction.
 #[derive(Debug, Default)]
@@ -298,9 +400,44 @@ impl TlsParser {
     }
 }
 
+impl TlsParser {
+    /// Watches heartbeats: a request claiming more payload than its record
+    /// carries (Heartbleed, CVE-2014-0160), or — encrypted — a response
+    /// record much larger than the request's.
+    fn watch_beats(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
+        let d = dir.idx();
+        let request_len = self.beats[0].last_beat_len;
+        let mut events = 0u8;
+        self.beats[d].feed(bytes, &mut |b: Beat| {
+            if let Some((1, payload_len)) = b.head {
+                if dir == Direction::ToServer && payload_len + 3 + HEARTBEAT_PADDING > b.len {
+                    events |= BEAT_OVERFLOW;
+                }
+            }
+            let oversized = request_len.is_some_and(|r| b.len > r + 64);
+            if dir == Direction::ToClient && b.encrypted && oversized {
+                events |= BEAT_OVERSIZED;
+            }
+        });
+        for (bit, event) in [
+            (BEAT_OVERFLOW, "tls_heartbeat_overflow"),
+            (BEAT_OVERSIZED, "tls_heartbeat_response_oversized"),
+        ] {
+            if events & bit != 0 && self.beat_events & bit == 0 {
+                self.beat_events |= bit;
+                out.push(AppRecord::Anomaly(AppAnomaly::new(AppProto::Tls, event)));
+            }
+        }
+    }
+}
+
 impl AppParser for TlsParser {
     fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
-        if !self.tcp || self.done {
+        if !self.tcp {
+            return;
+        }
+        self.watch_beats(dir, bytes, out);
+        if self.done {
             return;
         }
         let mut state = std::mem::take(self.dir_mut(dir));
@@ -313,6 +450,7 @@ impl AppParser for TlsParser {
 
     fn gap(&mut self, dir: Direction) {
         self.dir_mut(dir).stop();
+        self.beats[dir.idx()].stopped = true;
     }
 
     fn finish(&mut self, out: &mut Vec<AppRecord>) {

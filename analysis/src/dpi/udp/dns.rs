@@ -138,7 +138,8 @@ fn record_end(data: &[u8], pos: usize, first_of_answers: bool) -> Option<usize> 
 /// first pointer if it is compressed), or `None` if it is malformed.
 fn name_end(data: &[u8], pos: usize) -> Option<usize> {
     match walk_name(data, pos, MAX_POINTERS, |b| b >= 0x20 && b != 0x7f) {
-        NameWalk::End(end) => Some(end),
+        // A hostile pointer is still DNS: the parser reports it.
+        NameWalk::End(end) | NameWalk::BadPointer(end) => Some(end),
         NameWalk::Truncated | NameWalk::Malformed => None,
     }
 }

@@ -98,6 +98,10 @@ pub(super) fn feed_stream(
         let outcome = streams.dirs[d].segment(seq, payload, &mut sink);
         conflict = outcome.overlap_conflict;
     }
+    if t.has(TcpMeta::FIN) {
+        let seq = t.seq.wrapping_add(u32::from(t.has(TcpMeta::SYN)));
+        streams.dirs[d].fin(seq.wrapping_add(payload.len() as u32));
+    }
     if t.has(TcpMeta::ACK) {
         let mut rsink = EventSink {
             flow: id,

@@ -544,3 +544,23 @@ fn window_wraps_caps_and_forgets() {
     off.push(0, b"abc");
     assert_eq!(off.differing(0, b"xyz"), 0);
 }
+
+#[test]
+fn the_ack_of_a_fin_is_not_a_missing_byte() {
+    let mut r = StreamReassembler::new(&ReasmConfig::default());
+    let mut rec = Rec::default();
+    r.set_isn(99);
+    r.segment(seq(99, 0), b"hello", &mut rec);
+    // FIN after the 5 bytes, acked one past it.
+    r.fin(seq(99, 5));
+    r.on_ack(seq(99, 6), &mut rec);
+    assert!(rec.gaps.is_empty(), "{:?}", rec.gaps);
+    assert_eq!(rec.data, b"hello");
+    // Without that FIN, the same ACK reports the byte as lost.
+    let mut r = StreamReassembler::new(&ReasmConfig::default());
+    let mut rec = Rec::default();
+    r.set_isn(99);
+    r.segment(seq(99, 0), b"hello", &mut rec);
+    r.on_ack(seq(99, 6), &mut rec);
+    assert_eq!(rec.gaps, [(5, 1)]);
+}

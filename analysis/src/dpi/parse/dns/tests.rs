@@ -14,14 +14,39 @@
 use super::*;
 use crate::dpi::parse::testutil::{self, shared_payload};
 
+/// The messages among the records (malformed messages give anomaly
+/// records instead, checked by the tests about them).
 fn dns(records: Vec<AppRecord>) -> Vec<DnsMessage> {
     records
         .into_iter()
-        .map(|r| match r {
-            AppRecord::Dns(m) => m,
+        .filter_map(|r| match r {
+            AppRecord::Dns(m) => Some(m),
+            AppRecord::Anomaly(_) => None,
             other => panic!("not dns: {other:?}"),
         })
         .collect()
+}
+
+#[test]
+fn malformed_messages_are_reported_as_anomalies() {
+    // Question name: a pointer to itself (the loop-pointer attack).
+    let mut msg = vec![
+        0xbe, 0xef, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1,
+    ];
+    let mut p = DnsParser::new(false);
+    let mut out = Vec::new();
+    p.data(Direction::ToServer, &msg, &mut out);
+    assert_eq!(
+        out,
+        vec![AppRecord::Anomaly(crate::dpi::parser::AppAnomaly::new(
+            crate::dpi::AppProto::Dns,
+            "dns_forward_pointer"
+        ))]
+    );
+    msg.truncate(13);
+    out.clear();
+    p.data(Direction::ToServer, &msg, &mut out);
+    assert!(matches!(&out[..], [AppRecord::Anomaly(a)] if a.event == "dns_truncated"));
 }
 
 fn udp(datagrams: &[(Direction, &[u8])]) -> (Vec<DnsMessage>, DnsParser) {
@@ -292,11 +317,15 @@ fn tcp_buffer_is_capped_and_bad_frames_skipped() {
     assert_eq!((p.dirs[0].malformed, p.dirs[0].buf.len()), (1, 102));
     // Completing it, and starting another from the same call.
     p.data(Direction::ToServer, &[0xff; 70_000], &mut out);
-    assert!(out.is_empty());
+    assert!(
+        out.iter().all(|r| matches!(r, AppRecord::Anomaly(_))),
+        "{out:?}"
+    );
     assert_eq!(p.dirs[0].malformed, 2);
     assert_eq!(p.dirs[0].buf.len(), 70_000 - (65_535 - 100));
     assert!(p.dirs[0].buf.len() <= MAX_TCP_BUFFER);
     // The end of the flow drops the partial message.
+    out.clear();
     p.finish(&mut out);
     assert!(out.is_empty() && p.dirs[0].buf.is_empty());
 }

@@ -573,3 +573,34 @@ fn detection_inputs_headers_body_and_length_conflicts() {
     );
     assert_eq!(txs[0].request_body_length, Some(big.len() as u64));
 }
+
+#[test]
+fn an_unfinished_request_head_is_reported_at_the_end() {
+    let mut p = new_parser(true);
+    let mut out = Vec::new();
+    p.data(
+        Direction::ToServer,
+        b"GET / HTTP/1.1\r\nHost: a\r\n",
+        &mut out,
+    );
+    p.data(Direction::ToServer, b"X-a: b\r\n", &mut out);
+    assert!(out.is_empty());
+    p.finish(&mut out);
+    assert!(
+        matches!(&out[..], [AppRecord::Anomaly(a)] if a.event == "request_head_incomplete"),
+        "{out:?}"
+    );
+    // A complete request is not.
+    let mut p = new_parser(true);
+    let mut out = Vec::new();
+    p.data(
+        Direction::ToServer,
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        &mut out,
+    );
+    p.finish(&mut out);
+    assert!(
+        out.iter().all(|r| matches!(r, AppRecord::Http(_))),
+        "{out:?}"
+    );
+}

@@ -1,0 +1,207 @@
+//! Detections over payload bytes and DNS names: cleartext card numbers
+//! and SSNs in any protocol's payload (the first `scan_bytes` of each
+//! flow direction, TCP as reassembled, UDP datagram by datagram), and DNS
+//! tunnels (many long, random-looking names under one domain).
+
+use super::alert::{Category, Side};
+use super::content::{dlp, dns};
+use super::engine::Detector;
+use crate::flow::Direction;
+use std::net::IpAddr;
+
+/// Bytes kept from the end of one delivery so a number split across two
+/// deliveries is still seen whole.
+const TAIL: usize = 24;
+/// Matches reported per scanned piece.
+const MAX_MATCHES: usize = 8;
+
+/// Per flow direction: bytes scanned so far and the tail of the last
+/// piece.
+#[derive(Debug, Default)]
+pub(super) struct DlpState {
+    scanned: u64,
+    tail: Vec<u8>,
+}
+
+/// Per registered domain: suspicious names (hashes, capped), and query
+/// counts by kind.
+#[derive(Debug, Default)]
+pub(super) struct TunnelState {
+    names: Vec<u64>,
+    /// Distinct names asked with TXT/NULL (hashes, capped).
+    typed: Vec<u64>,
+    txt_null: u64,
+    queries: u64,
+}
+
+impl Detector {
+    /// Payload bytes of a flow direction, in order (TCP: reassembled
+    /// stream; UDP: one datagram). Matches wait for
+    /// [`Detector::payload_endpoints`] to name the flow's endpoints.
+    pub fn payload(&mut self, flow_id: u64, dir: Direction, ts_ns: i64, bytes: &[u8]) {
+        let budget = [Category::DlpCreditCard, Category::DlpSsn]
+            .iter()
+            .filter_map(|c| self.rules().get(*c).and_then(|r| r.scan_bytes))
+            .max();
+        let Some(budget) = budget else {
+            return;
+        };
+        let st = self.dlp.entry((flow_id, dir.idx() as u8)).or_default();
+        if st.scanned >= budget || bytes.is_empty() {
+            return;
+        }
+        let take = (budget - st.scanned).min(bytes.len() as u64) as usize;
+        st.scanned += take as u64;
+        let mut buf = std::mem::take(&mut st.tail);
+        let old = buf.len();
+        buf.extend_from_slice(&bytes[..take]);
+        let found = dlp::scan(&buf, buf.len(), MAX_MATCHES);
+        let keep = buf.len().saturating_sub(TAIL);
+        let tail = buf.split_off(keep);
+        if let Some(st) = self.dlp.get_mut(&(flow_id, dir.idx() as u8)) {
+            st.tail = tail;
+        }
+        for m in found.into_iter().filter(|m| m.offset + m.len > old) {
+            let (category, what) = match m.kind {
+                dlp::DlpKind::Card(brand) => (Category::DlpCreditCard, format!("{brand:?}")),
+                dlp::DlpKind::Ssn => (Category::DlpSsn, "ssn".to_string()),
+            };
+            if self.rules().get(category).is_some() {
+                let meta = vec![("kind", what.to_lowercase()), ("masked", m.masked)];
+                self.dlp_found.push((flow_id, dir, category, ts_ns, meta));
+            }
+        }
+    }
+
+    /// The endpoints of flow `flow_id` (client, server): raises the alerts
+    /// its payload matched. Matches of other flows (ended meanwhile) are
+    /// raised without endpoints.
+    pub fn payload_endpoints(&mut self, flow_id: u64, client: Side, server: Side) {
+        for (id, dir, category, ts_ns, meta) in std::mem::take(&mut self.dlp_found) {
+            let (src, dst) = match (id == flow_id, dir) {
+                (true, Direction::ToServer) => (Some(client), Some(server)),
+                (true, Direction::ToClient) => (Some(server), Some(client)),
+                (false, _) => (None, None),
+            };
+            let key = (category, src.map(|s| s.ip), dst.map(|s| s.ip), id);
+            self.open_alert(key, ts_ns, Some(id), src, dst, &meta, &[]);
+        }
+    }
+
+    /// Forgets a flow's payload state.
+    pub(super) fn payload_done(&mut self, flow_id: u64) {
+        self.dlp.remove(&(flow_id, 0));
+        self.dlp.remove(&(flow_id, 1));
+    }
+
+    /// A DNS query for `name` of type `qtype`, from `client` to `server`.
+    pub(super) fn dns_query(
+        &mut self,
+        name: &str,
+        qtype: Option<&str>,
+        client: Side,
+        server: Side,
+        ts_ns: i64,
+        flow_id: u64,
+    ) {
+        let Some(rule) = self.rules().get(Category::DnsTunnel) else {
+            return;
+        };
+        let (threshold, min_len, min_entropy, ratio) = (
+            rule.threshold.unwrap_or(u64::MAX),
+            rule.min_len.unwrap_or(u64::MAX) as usize,
+            rule.min_entropy.unwrap_or(f64::MAX),
+            rule.ratio.unwrap_or(1.0),
+        );
+        let f = dns::features(name.as_bytes());
+        let domain =
+            String::from_utf8_lossy(dns::registered_domain(name.as_bytes())).to_lowercase();
+        let random = f.entropy_bits >= min_entropy
+            || f.hex_label_frac >= 0.5
+            || f.base32_label_frac >= 0.5
+            || f.odd_byte_frac >= 0.05;
+        let long = f.subdomain_len >= min_len;
+        let txt_null = matches!(qtype, Some("TXT" | "NULL"));
+        let s = self.tunnels.hit(domain.clone(), ts_ns);
+        s.v.queries += 1;
+        s.v.txt_null += u64::from(txt_null);
+        // Tunnels send a new name with every query; a popular name asked
+        // again and again is not one.
+        let suspicious = long && random;
+        let h = fnv(name.as_bytes());
+        if suspicious && !s.v.names.contains(&h) && (s.v.names.len() as u64) < threshold {
+            s.v.names.push(h);
+            s.note(ts_ns, None);
+        }
+        if txt_null && !s.v.typed.contains(&h) && (s.v.typed.len() as u64) < threshold {
+            s.v.typed.push(h);
+        }
+        let by_names = s.v.names.len() as u64 >= threshold;
+        // Tunnels that poll with TXT/NULL records: many distinct names,
+        // mostly of those types.
+        let by_type = s.v.typed.len() as u64 * 2 >= threshold
+            && s.v.txt_null as f64 >= ratio * s.v.queries as f64;
+        if by_names || by_type {
+            let meta = [
+                ("domain", domain.clone()),
+                ("suspicious_names", s.v.names.len().to_string()),
+                ("queries", s.v.queries.to_string()),
+                ("txt_null_queries", s.v.txt_null.to_string()),
+            ];
+            let key = (
+                Category::DnsTunnel,
+                Some(client.ip),
+                None,
+                fnv(domain.as_bytes()),
+            );
+            self.open_alert(key, ts_ns, None, Some(client), Some(server), &meta, &[]);
+            if let Some(a) = self.open_mut(&key) {
+                a.add_evidence(ts_ns, None, Some(flow_id));
+                a.proto = Some(17);
+            }
+        }
+    }
+}
+
+/// FNV-1a, for small stable hashes of names.
+pub(super) fn fnv(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+        (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// `ip:port` as an alert side.
+pub fn side(ip: IpAddr, port: u16) -> Side {
+    Side {
+        ip,
+        port: Some(port),
+    }
+}
+
+impl Detector {
+    /// A request whose header section never completed (a slow-header
+    /// attack keeps it so): counted per server.
+    pub(super) fn slow_request(&mut self, e: &crate::flow::table::AppEvent) {
+        let Some(rule) = self.rules().get(Category::Slowloris) else {
+            return;
+        };
+        let threshold = rule.threshold.unwrap_or(u64::MAX);
+        let s = self.slow_http.hit(e.server.ip, e.ts_ns);
+        s.note(e.ts_ns, None);
+        if s.events >= threshold {
+            let meta = [("incomplete_requests", s.events.to_string())];
+            let key = (
+                Category::Slowloris,
+                None,
+                Some(e.server.ip),
+                u64::from(e.server.port),
+            );
+            let dst = Some(side(e.server.ip, e.server.port));
+            self.open_alert(key, e.ts_ns, None, None, dst, &meta, &[]);
+            if let Some(a) = self.open_mut(&key) {
+                a.add_evidence(e.ts_ns, None, Some(e.flow_id));
+                a.proto = Some(6);
+            }
+        }
+    }
+}
