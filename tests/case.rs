@@ -103,11 +103,18 @@ fn eve_problems(case: &Path) -> Vec<String> {
     let index = index_counts(case, &flows.keys().copied().collect::<Vec<_>>());
     let mut seen = BTreeSet::new();
     let mut anomaly_events = 0;
+    let mut applayer_events = 0;
     for ev in eve(case) {
         match ev["event_type"].as_str() {
             Some("flow") => {}
             Some("anomaly") => {
-                anomaly_events += 1;
+                // Decode/stream anomalies are the `anomalies` table;
+                // parsers' (`applayer`) ones are app records.
+                if ev["anomaly"]["type"] == "applayer" {
+                    applayer_events += 1;
+                } else {
+                    anomaly_events += 1;
+                }
                 let a = &ev["anomaly"];
                 if !a["type"].is_string() || !a["event"].is_string() {
                     bad.push(format!("anomaly event without anomaly.type/event: {ev}"));
@@ -233,6 +240,18 @@ fn eve_problems(case: &Path) -> Vec<String> {
         .query_row("SELECT COUNT(*) FROM anomalies", [], |r| r.get(0))
         .unwrap();
     let anomalies = anomalies as usize;
+    let applayer: i64 = open_db(case)
+        .query_row(
+            "SELECT COUNT(*) FROM app_events WHERE event_type = 'anomaly'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    if applayer as usize != applayer_events {
+        bad.push(format!(
+            "{applayer_events} applayer anomaly events in eve.jsonl, {applayer} in app_events"
+        ));
+    }
     if anomalies != anomaly_events {
         bad.push(format!(
             "{anomaly_events} anomaly events in eve.jsonl, {anomalies} rows in anomalies"

@@ -442,7 +442,7 @@ impl Detector {
     /// A flow ended.
     pub fn flow_ended(&mut self, f: &FlowEnd<'_>) {
         self.session_closed(f.id);
-        self.payload_done(f.id);
+        self.payload_done(f);
         // Unanswered TCP attempts to many hosts on one port.
         if f.proto == 6 && f.pkts[1] == 0 && f.pkts[0] > 0 {
             self.sweep(f.client.0, f.server.1, f.server.0, f.first_ts_ns, None);

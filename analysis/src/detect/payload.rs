@@ -56,12 +56,31 @@ impl Detector {
         let old = buf.len();
         buf.extend_from_slice(&bytes[..take]);
         let found = dlp::scan(&buf, buf.len(), MAX_MATCHES);
-        let keep = buf.len().saturating_sub(TAIL);
-        let tail = buf.split_off(keep);
+        let len = buf.len();
+        let tail = buf.split_off(len.saturating_sub(TAIL));
         if let Some(st) = self.dlp.get_mut(&(flow_id, dir.idx() as u8)) {
             st.tail = tail;
         }
-        for m in found.into_iter().filter(|m| m.offset + m.len > old) {
+        // A number that ends where the bytes end may go on in the next
+        // piece: it is judged with that piece (it is in the kept tail),
+        // or at the end of the flow. One that ended before `old` was
+        // judged with the previous piece.
+        self.report_dlp(flow_id, dir, ts_ns, found, old..len);
+    }
+
+    /// Queues the matches of one scan whose end lies in `ends`.
+    fn report_dlp(
+        &mut self,
+        flow_id: u64,
+        dir: Direction,
+        ts_ns: i64,
+        found: Vec<dlp::DlpMatch>,
+        ends: std::ops::Range<usize>,
+    ) {
+        for m in found
+            .into_iter()
+            .filter(|m| ends.contains(&(m.offset + m.len)))
+        {
             let (category, what) = match m.kind {
                 dlp::DlpKind::Card(brand) => (Category::DlpCreditCard, format!("{brand:?}")),
                 dlp::DlpKind::Ssn => (Category::DlpSsn, "ssn".to_string()),
@@ -88,10 +107,22 @@ impl Detector {
         }
     }
 
-    /// Forgets a flow's payload state.
-    pub(super) fn payload_done(&mut self, flow_id: u64) {
-        self.dlp.remove(&(flow_id, 0));
-        self.dlp.remove(&(flow_id, 1));
+    /// End of a flow: numbers at the very end of its payload are judged,
+    /// and its payload state is forgotten.
+    pub(super) fn payload_done(&mut self, f: &super::engine::FlowEnd<'_>) {
+        for dir in [Direction::ToServer, Direction::ToClient] {
+            let Some(st) = self.dlp.remove(&(f.id, dir.idx() as u8)) else {
+                continue;
+            };
+            let found = dlp::scan(&st.tail, st.tail.len(), MAX_MATCHES);
+            let end = st.tail.len();
+            self.report_dlp(f.id, dir, f.last_ts_ns, found, end..end + 1);
+        }
+        if !self.dlp_found.is_empty() {
+            let client = side(f.client.0, f.client.1);
+            let server = side(f.server.0, f.server.1);
+            self.payload_endpoints(f.id, client, server);
+        }
     }
 
     /// A DNS query for `name` of type `qtype`, from `client` to `server`.
