@@ -54,6 +54,9 @@ enum Command {
         /// assets/rules/default.toml), table by table and key by key.
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// Do not run detection (flows, DPI and records only).
+        #[arg(long)]
+        no_detect: bool,
     },
     /// List a case's alerts.
     Alerts {
@@ -105,7 +108,20 @@ fn main() -> ExitCode {
             max_flows,
             no_idle_timeout,
             rules,
-        } => return analyze(&inputs, case_dir, max_flows, no_idle_timeout, rules),
+            no_detect,
+        } => {
+            let mut cfg = AnalyzeConfig {
+                no_detect,
+                ..AnalyzeConfig::default()
+            };
+            if let Some(n) = max_flows {
+                cfg.flow.max_flows = n;
+            }
+            if no_idle_timeout {
+                cfg.flow = cfg.flow.without_idle_timeouts();
+            }
+            return analyze(&inputs, case_dir, cfg, rules);
+        }
         Command::Flows { case_dir, json } => flows::run(&case_dir, json),
         Command::Alerts { case_dir, json } => alerts::run(&case_dir, json),
         Command::Export {
@@ -127,11 +143,9 @@ fn main() -> ExitCode {
 fn analyze(
     inputs: &[PathBuf],
     case_dir: PathBuf,
-    max_flows: Option<usize>,
-    no_idle_timeout: bool,
+    mut cfg: AnalyzeConfig,
     rules: Option<PathBuf>,
 ) -> ExitCode {
-    let mut cfg = AnalyzeConfig::default();
     if let Some(path) = rules {
         match osprey_analysis::detect::RuleSet::with_overrides(&path) {
             Ok(r) => cfg.rules = Some(r),
@@ -140,12 +154,6 @@ fn analyze(
                 return ExitCode::from(1);
             }
         }
-    }
-    if let Some(n) = max_flows {
-        cfg.flow.max_flows = n;
-    }
-    if no_idle_timeout {
-        cfg.flow = cfg.flow.without_idle_timeouts();
     }
     let bar = ProgressBar::new(0);
     bar.set_style(

@@ -11,6 +11,7 @@
 use crate::decode::meta::{PacketMeta, Transport};
 use crate::decode::{Decoded, Decoder, DefragConfig};
 use crate::detect::{Detector, FlowEnd, FlowFacts, PacketFacts, RuleError, RuleSet, Side};
+use crate::dpi::AppProto;
 use crate::flow::table::{StreamEvent, Wire};
 use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
 use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
@@ -39,6 +40,9 @@ pub struct AnalyzeConfig {
     pub defrag: DefragConfig,
     /// Detection rules; `None` uses the compiled-in defaults.
     pub rules: Option<RuleSet>,
+    /// Skip detection (identification and parsing still run), e.g. to
+    /// measure what detection costs.
+    pub no_detect: bool,
 }
 
 /// Progress report, a few times a second.
@@ -319,14 +323,15 @@ struct Engine {
     anomaly_counts: BTreeMap<&'static str, u64>,
     flows_by_proto: BTreeMap<String, u64>,
     last_expire_ns: i64,
-    detector: Detector,
+    /// `None` when detection is off.
+    detector: Option<Detector>,
     alert_counts: BTreeMap<&'static str, u64>,
 }
 
 impl Engine {
     fn new(cfg: &AnalyzeConfig, rules: RuleSet, store: Sender<StoreMsg>) -> Self {
         Engine {
-            detector: Detector::new(rules),
+            detector: (!cfg.no_detect).then(|| Detector::new(rules)),
             alert_counts: BTreeMap::new(),
             decoder: Decoder::new(cfg.defrag),
             table: FlowTable::new(cfg.flow.clone()),
@@ -416,13 +421,18 @@ impl Engine {
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
         self.table.expire(now_ns, &mut self.ended, &mut sink);
         self.flush_ended();
-        self.detector.tick(now_ns);
+        if let Some(d) = self.detector.as_mut() {
+            d.tick(now_ns);
+        }
         self.send_alerts();
     }
 
     /// Hands closed alerts to the store.
     fn send_alerts(&mut self) {
-        let alerts = self.detector.take_alerts();
+        let Some(d) = self.detector.as_mut() else {
+            return;
+        };
+        let alerts = d.take_alerts();
         for a in &alerts {
             *self.alert_counts.entry(a.category.name()).or_default() += 1;
         }
@@ -452,10 +462,15 @@ impl Engine {
                 &mut sink,
             )
         });
-        let detector = &mut self.detector;
+        let mut detector = self.detector.as_mut();
         let mut inspect = |flow_id: u64, dir: Direction, ev: StreamEvent<'_>| {
-            if let StreamEvent::Data { bytes, .. } = ev {
-                detector.payload(flow_id, dir, ts_ns, bytes);
+            // Encrypted streams carry no cleartext to inspect.
+            let encrypted = |a| matches!(a, Some(AppProto::Tls | AppProto::Ssh));
+            match (ev, detector.as_deref_mut()) {
+                (StreamEvent::Data { bytes, app, .. }, Some(d)) if !encrypted(app) => {
+                    d.payload(flow_id, dir, ts_ns, bytes);
+                }
+                _ => {}
             }
         };
         let inner = PacketKey::inner(meta).map(|pk| {
@@ -471,8 +486,11 @@ impl Engine {
             (v, pk.src, pk.dst)
         });
         let verdict = inner.map(|(v, src, dst)| {
+            let Some(d) = self.detector.as_mut() else {
+                return v;
+            };
             if matches!(meta.transport, Some(Transport::Udp { .. })) {
-                self.detector.payload(v.flow_id, v.dir, ts_ns, payload);
+                d.payload(v.flow_id, v.dir, ts_ns, payload);
             }
             let (a, b) = (
                 Side {
@@ -489,13 +507,13 @@ impl Engine {
             } else {
                 (b, a)
             };
-            self.detector.payload_endpoints(v.flow_id, client, server);
+            d.payload_endpoints(v.flow_id, client, server);
             v
         });
         let first_flow = outer.map(|v| v.flow_id);
         let flow_id = verdict.map(|v| v.flow_id).or(first_flow);
         let pkt_no = frames.last().map_or(0, |f| f.0);
-        if let Some(ip) = &meta.ip {
+        if let (Some(ip), Some(d)) = (&meta.ip, self.detector.as_mut()) {
             let (tcp, dst_port, icmp) = match &meta.transport {
                 Some(Transport::Tcp(t)) => (Some(t), Some(t.dst_port), None),
                 Some(Transport::Udp { dst_port, .. }) => (None, Some(*dst_port), None),
@@ -512,9 +530,9 @@ impl Engine {
                 closed: v.closed,
             });
             if let Some(f) = flow.filter(|f| f.new_flow && ip.proto == 6) {
-                self.detector.flow_started(ip.src, ip.dst, ts_ns, f.id);
+                d.flow_started(ip.src, ip.dst, ts_ns, f.id);
             }
-            self.detector.packet(&PacketFacts {
+            d.packet(&PacketFacts {
                 ts_ns,
                 pkt_no,
                 src: ip.src,
@@ -546,8 +564,9 @@ impl Engine {
     fn note_anomalies(&mut self, meta: &PacketMeta, ts_ns: i64, pkt_no: u64, flow_id: Option<u64>) {
         let ends = meta.ip.as_ref().map(|ip| (ip.src, ip.dst));
         for a in &meta.anomalies {
-            self.detector
-                .decode_anomaly(a, ts_ns, pkt_no, flow_id, ends);
+            if let Some(d) = self.detector.as_mut() {
+                d.decode_anomaly(a, ts_ns, pkt_no, flow_id, ends);
+            }
             self.push_anomaly(AnomalyRow {
                 ts_ns,
                 pkt_no,
@@ -573,7 +592,10 @@ impl Engine {
     /// before its record).
     fn flush_ended(&mut self) {
         for f in &self.ended {
-            self.detector.flow_ended(&FlowEnd {
+            let Some(d) = self.detector.as_mut() else {
+                break;
+            };
+            d.flow_ended(&FlowEnd {
                 id: f.id,
                 client: (f.client.ip, f.client.port),
                 server: (f.server.ip, f.server.port),
@@ -585,6 +607,8 @@ impl Engine {
                 bytes: f.bytes,
                 data_pkts: f.data_pkts,
             });
+        }
+        for f in &self.ended {
             *self
                 .flows_by_proto
                 .entry(crate::eve::proto_name(f.key.proto))
@@ -598,8 +622,10 @@ impl Engine {
 
     fn flush_rows(&mut self) {
         let app_events = self.table.take_app_events();
-        for e in &app_events {
-            self.detector.app_event(e);
+        if let Some(d) = self.detector.as_mut() {
+            for e in &app_events {
+                d.app_event(e);
+            }
         }
         let batch = Batch {
             packets: std::mem::replace(&mut self.rows, Vec::with_capacity(ROW_BATCH)),
@@ -623,7 +649,9 @@ impl Engine {
             let batch = std::mem::take(&mut self.anomalies);
             self.send(StoreMsg::Anomalies(batch));
         }
-        self.detector.finish();
+        if let Some(d) = self.detector.as_mut() {
+            d.finish();
+        }
         self.send_alerts();
     }
 }

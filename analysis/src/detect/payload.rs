@@ -12,6 +12,9 @@ use std::net::IpAddr;
 /// Bytes kept from the end of one delivery so a number split across two
 /// deliveries is still seen whole.
 const TAIL: usize = 24;
+/// New bytes scanned together with the tail (at least MAX_RUN past the
+/// two bytes of start context).
+const SEAM: usize = 48;
 /// Matches reported per scanned piece.
 const MAX_MATCHES: usize = 8;
 
@@ -19,8 +22,9 @@ const MAX_MATCHES: usize = 8;
 /// piece.
 #[derive(Debug, Default)]
 pub(super) struct DlpState {
-    scanned: u64,
-    tail: Vec<u8>,
+    scanned: u32,
+    tail_len: u8,
+    tail: [u8; TAIL],
 }
 
 /// Per registered domain: suspicious names (hashes, capped), and query
@@ -46,26 +50,48 @@ impl Detector {
         let Some(budget) = budget else {
             return;
         };
+        let budget = u32::try_from(budget).unwrap_or(u32::MAX);
         let st = self.dlp.entry((flow_id, dir.idx() as u8)).or_default();
         if st.scanned >= budget || bytes.is_empty() {
             return;
         }
-        let take = (budget - st.scanned).min(bytes.len() as u64) as usize;
-        st.scanned += take as u64;
-        let mut buf = std::mem::take(&mut st.tail);
-        let old = buf.len();
-        buf.extend_from_slice(&bytes[..take]);
-        let found = dlp::scan(&buf, buf.len(), MAX_MATCHES);
-        let len = buf.len();
-        let tail = buf.split_off(len.saturating_sub(TAIL));
-        if let Some(st) = self.dlp.get_mut(&(flow_id, dir.idx() as u8)) {
-            st.tail = tail;
-        }
-        // A number that ends where the bytes end may go on in the next
-        // piece: it is judged with that piece (it is in the kept tail),
-        // or at the end of the flow. One that ended before `old` was
-        // judged with the previous piece.
-        self.report_dlp(flow_id, dir, ts_ns, found, old..len);
+        let take = (budget - st.scanned).min(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+        st.scanned += take;
+        let b = &bytes[..take as usize];
+        let t_len = usize::from(st.tail_len);
+        // The seam: the kept tail and the start of the new bytes, for
+        // numbers across the boundary (a number is at most MAX_RUN bytes;
+        // the scanner looks two bytes back from a start).
+        let mut seam = [0u8; TAIL + SEAM];
+        seam[..t_len].copy_from_slice(&st.tail[..t_len]);
+        let head = b.len().min(SEAM);
+        seam[t_len..t_len + head].copy_from_slice(&b[..head]);
+        let seam = &seam[..t_len + head];
+        let whole = head == b.len();
+        // The new tail: the last TAIL bytes of tail + new bytes.
+        let mut joined = [0u8; 2 * TAIL];
+        joined[..t_len].copy_from_slice(&st.tail[..t_len]);
+        let last = &b[b.len().saturating_sub(TAIL)..];
+        joined[t_len..t_len + last.len()].copy_from_slice(last);
+        let n = t_len + last.len();
+        let keep = n.min(TAIL);
+        st.tail[..keep].copy_from_slice(&joined[n - keep..n]);
+        st.tail_len = keep as u8;
+        let crossing: Vec<dlp::DlpMatch> = dlp::scan(seam, seam.len(), MAX_MATCHES)
+            .into_iter()
+            .filter(|m| m.offset < t_len + 2 && (whole || m.offset + m.len < seam.len()))
+            .collect();
+        // A match ending where the bytes end may go on in the next piece:
+        // judged then (it is in the new tail) or at the end of the flow.
+        let seam_end = if whole { seam.len() } else { seam.len() + 1 };
+        self.report_dlp(flow_id, dir, ts_ns, crossing, t_len..seam_end);
+        // The new bytes on their own, for numbers that start two bytes in
+        // or later (their start context is then inside them).
+        let inner: Vec<dlp::DlpMatch> = dlp::scan(b, b.len(), MAX_MATCHES)
+            .into_iter()
+            .filter(|m| m.offset >= 2)
+            .collect();
+        self.report_dlp(flow_id, dir, ts_ns, inner, 0..b.len());
     }
 
     /// Queues the matches of one scan whose end lies in `ends`.
@@ -114,8 +140,9 @@ impl Detector {
             let Some(st) = self.dlp.remove(&(f.id, dir.idx() as u8)) else {
                 continue;
             };
-            let found = dlp::scan(&st.tail, st.tail.len(), MAX_MATCHES);
-            let end = st.tail.len();
+            let tail = &st.tail[..usize::from(st.tail_len)];
+            let found = dlp::scan(tail, tail.len(), MAX_MATCHES);
+            let end = tail.len();
             self.report_dlp(f.id, dir, f.last_ts_ns, found, end..end + 1);
         }
         if !self.dlp_found.is_empty() {
@@ -151,7 +178,9 @@ impl Detector {
             || f.hex_label_frac >= 0.5
             || f.base32_label_frac >= 0.5
             || f.odd_byte_frac >= 0.05;
-        let long = f.subdomain_len >= min_len;
+        // Encoded data needs long labels; service names (Kubernetes'
+        // `svc.ns.svc.cluster.local` included) are long only in total.
+        let long = f.longest_label >= min_len;
         let txt_null = matches!(qtype, Some("TXT" | "NULL"));
         let s = self.tunnels.hit(domain.clone(), ts_ns);
         s.v.queries += 1;

@@ -341,6 +341,8 @@ pub enum StreamEvent<'a> {
         offset: u64,
         /// The bytes.
         bytes: &'a [u8],
+        /// The flow's application protocol as identified so far.
+        app: Option<AppProto>,
     },
     /// Bytes that will never be seen.
     Gap {
@@ -364,7 +366,12 @@ struct EventSink<'s, 'f> {
 impl StreamSink for EventSink<'_, '_> {
     fn data(&mut self, offset: u64, bytes: &[u8]) {
         self.ident.tcp_data(self.dir, self.server_port, bytes);
-        (self.out)(self.flow, self.dir, StreamEvent::Data { offset, bytes });
+        let app = self.ident.app();
+        (self.out)(
+            self.flow,
+            self.dir,
+            StreamEvent::Data { offset, bytes, app },
+        );
     }
     fn gap(&mut self, offset: u64, len: u64) {
         self.ident.tcp_gap(self.dir);

@@ -64,6 +64,11 @@ pub struct DlpMatch {
     pub masked: String,
 }
 
+/// Prefilter block (bytes); greater than [`MAX_RUN`].
+const BLOCK: usize = 32;
+/// Fewest digits of anything reported (an SSN).
+const MIN_DIGITS: usize = 9;
+
 /// Longest digit run (separators included) considered.
 const MAX_RUN: usize = 19 + 4;
 
@@ -198,9 +203,31 @@ fn num(d: &[u8]) -> u32 {
 pub fn scan(bytes: &[u8], window: usize, max_matches: usize) -> Vec<DlpMatch> {
     let s = &bytes[..bytes.len().min(window)];
     let mut out = Vec::new();
+    // Prefilter: a number (at most MAX_RUN bytes, at least 9 digits)
+    // starting in one block ends in it or the next, so a block whose
+    // digits and its successor's add up to fewer than 9 holds no start.
+    // Counting digits per block is a tight loop the compiler vectorises;
+    // most payload blocks are skipped without the per-byte checks below.
+    let digits: Vec<u8> = s
+        .chunks(BLOCK)
+        .map(|c| c.iter().map(|&b| u8::from(b.wrapping_sub(b'0') < 10)).sum())
+        .collect();
+    let candidate = |block: usize| {
+        let here = digits.get(block).copied().unwrap_or(0);
+        let next = digits.get(block + 1).copied().unwrap_or(0);
+        usize::from(here) + usize::from(next) >= MIN_DIGITS
+    };
     let mut i = 0;
     while i < s.len() && out.len() < max_matches {
-        let starts = s[i].is_ascii_digit()
+        if i % BLOCK == 0 && !candidate(i / BLOCK) {
+            i += BLOCK;
+            continue;
+        }
+        if !s[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let starts = true
             && (i == 0
                 || !(s[i - 1].is_ascii_alphanumeric()
                     || s[i - 1] == b'.'
