@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ingest benchmark: osprey vs tcpdump vs ndpiReader on the same synthetic
+# Ingest benchmark: osprey (with and without detection) vs tcpdump vs ndpiReader on the same synthetic
 # container-node capture, in the same run, each under /usr/bin/time -v.
 #
 #   bench/run.sh                      # 1 GiB workload (default)
@@ -82,7 +82,9 @@ fi
 cat "$F" >/dev/null
 
 declare -A WALL RSS STATUS REPORTED
-TOOLS=(osprey tcpdump ndpiReader)
+# osprey: the full pipeline (decode, flows, DPI, detection, case);
+# osprey-dpi: the same with `--no-detect`, to show what detection costs.
+TOOLS=(osprey osprey-dpi tcpdump ndpiReader)
 
 timed() { # name cmd...   -> WALL[name] (s), RSS[name] (MiB), STATUS[name]
     local name="$1" t0 t1 rc=0
@@ -105,9 +107,11 @@ if [[ -z "$OSPREY_ERR" ]]; then
     # the summary's packet count, if it prints one ("packets: N" or "N packets")
     REPORTED[osprey]="$(grep -i -m1 -o -E 'packets[^0-9]{0,12}[0-9][0-9,_]*|[0-9][0-9,_]* packets' "$RUN/osprey.out" |
         head -n1 | tr -cd '0-9' || true)"
+    timed osprey-dpi "$OSPREY" analyze "$F" -o "$RUN/case-dpi" --no-detect
 else
     log "osprey: $OSPREY_ERR -- running the peers only"
     STATUS[osprey]="n/a"
+    STATUS[osprey-dpi]="n/a"
 fi
 timed tcpdump tcpdump -r "$F" -w /dev/null
 timed ndpiReader ndpiReader -i "$F" -q
