@@ -30,7 +30,7 @@
 //! [`MAX_MSG`] buffered bytes per direction (a bigger frame is read from
 //! its head: its frame-end is not checked), [`MAX_NAME`] bytes per name.
 
-use super::lenframe::{text, FrameBuf, Framer, Framing, Rd};
+use super::lenframe::{text, Framer, Framing, LenParser, Protocol, Rd};
 use crate::dpi::parser::{AppParser, AppRecord};
 use crate::flow::Direction;
 use serde::Serialize;
@@ -95,19 +95,7 @@ pub struct AmqpRecord {
 
 /// Builds the AMQP parser; UDP flows get one that ignores its input.
 pub fn new_parser(tcp: bool) -> Box<dyn AppParser> {
-    Box::new(AmqpParser {
-        tcp,
-        io: Default::default(),
-        st: State::default(),
-    })
-}
-
-/// Per-flow AMQP parser; see the module documentation.
-#[derive(Debug)]
-pub struct AmqpParser {
-    tcp: bool,
-    io: [FrameBuf; 2],
-    st: State,
+    LenParser::boxed(tcp, State::default())
 }
 
 #[derive(Debug, Default)]
@@ -393,17 +381,10 @@ pub fn method_name(class: u16, method: u16) -> String {
     format!("{c}.{m}")
 }
 
-impl AppParser for AmqpParser {
-    fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
-        if self.tcp {
-            self.io[dir.idx()].feed(dir, bytes, MAX_MSG, &mut self.st, out);
-        }
-    }
+impl Protocol for State {
+    const MAX_MSG: usize = MAX_MSG;
 
-    fn gap(&mut self, dir: Direction) {
-        self.io[dir.idx()].gap();
-    }
-
+    /// Every record was emitted as its message was read.
     fn finish(&mut self, _out: &mut Vec<AppRecord>) {}
 }
 

@@ -30,7 +30,7 @@
 //! head), [`MAX_PENDING`] outstanding requests, [`MAX_QUERY`] bytes of
 //! query text (`query_truncated`), [`MAX_NAME`] per name or message.
 
-use super::lenframe::{cut, text, FrameBuf, Framer, Framing, Pending, Rd};
+use super::lenframe::{cut, text, Framer, Framing, LenParser, Pending, Protocol, Rd};
 use crate::dpi::parser::{AppParser, AppRecord};
 use crate::flow::Direction;
 use serde::{Serialize, Serializer};
@@ -204,21 +204,12 @@ pub struct CassandraTx {
 
 /// Builds the Cassandra parser; UDP flows get one that ignores its input.
 pub fn new_parser(tcp: bool) -> Box<dyn AppParser> {
-    Box::new(CassandraParser {
+    LenParser::boxed(
         tcp,
-        io: Default::default(),
-        st: State {
+        State {
             pending: Pending::new(MAX_PENDING),
         },
-    })
-}
-
-/// Per-flow Cassandra parser; see the module documentation.
-#[derive(Debug)]
-pub struct CassandraParser {
-    tcp: bool,
-    io: [FrameBuf; 2],
-    st: State,
+    )
 }
 
 #[derive(Debug)]
@@ -404,18 +395,10 @@ fn response(tx: &mut CassandraTx, flags: u8, op: Opcode, mut r: Rd<'_>) -> Optio
     Some(())
 }
 
-impl AppParser for CassandraParser {
-    fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
-        if self.tcp {
-            self.io[dir.idx()].feed(dir, bytes, MAX_MSG, &mut self.st, out);
-        }
-    }
-
-    fn gap(&mut self, dir: Direction) {
-        self.io[dir.idx()].gap();
-    }
+impl Protocol for State {
+    const MAX_MSG: usize = MAX_MSG;
 
     fn finish(&mut self, out: &mut Vec<AppRecord>) {
-        out.extend(self.st.pending.drain().map(AppRecord::Cassandra));
+        out.extend(self.pending.drain().map(AppRecord::Cassandra));
     }
 }

@@ -36,7 +36,7 @@
 //! [`MAX_PENDING`] outstanding requests (the oldest is emitted
 //! unanswered), [`MAX_TOPICS`] topics and [`MAX_NAME`] bytes per name.
 
-use super::lenframe::{cut, text, FrameBuf, Framer, Framing, Pending, Rd};
+use super::lenframe::{cut, text, Framer, Framing, LenParser, Pending, Protocol, Rd};
 use crate::dpi::parser::{AppParser, AppRecord};
 use crate::flow::Direction;
 use serde::{Serialize, Serializer};
@@ -216,24 +216,15 @@ impl KafkaTx {
 
 /// Builds the Kafka parser; UDP flows get one that ignores its input.
 pub fn new_parser(tcp: bool) -> Box<dyn AppParser> {
-    Box::new(KafkaParser {
+    LenParser::boxed(
         tcp,
-        io: Default::default(),
-        st: State {
+        State {
             pending: Pending::new(MAX_PENDING),
             mechanism: None,
             raw_token_next: false,
             raw_reply_next: false,
         },
-    })
-}
-
-/// Per-flow Kafka parser; see the module documentation.
-#[derive(Debug)]
-pub struct KafkaParser {
-    tcp: bool,
-    io: [FrameBuf; 2],
-    st: State,
+    )
 }
 
 #[derive(Debug)]
@@ -491,18 +482,10 @@ fn plain_token(tx: &mut KafkaTx, mechanism: Option<&str>, token: &[u8]) {
     }
 }
 
-impl AppParser for KafkaParser {
-    fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
-        if self.tcp {
-            self.io[dir.idx()].feed(dir, bytes, MAX_MSG, &mut self.st, out);
-        }
-    }
-
-    fn gap(&mut self, dir: Direction) {
-        self.io[dir.idx()].gap();
-    }
+impl Protocol for State {
+    const MAX_MSG: usize = MAX_MSG;
 
     fn finish(&mut self, out: &mut Vec<AppRecord>) {
-        out.extend(self.st.pending.drain().map(AppRecord::Kafka));
+        out.extend(self.pending.drain().map(AppRecord::Kafka));
     }
 }

@@ -16,7 +16,7 @@
 //!   marker to resynchronise on.
 //! - The outcome depends only on the bytes, never on how they were cut.
 
-use crate::dpi::parser::AppRecord;
+use crate::dpi::parser::{AppParser, AppRecord};
 use crate::flow::Direction;
 
 /// What a [`Framer`] makes of the buffered prefix of a direction.
@@ -37,6 +37,51 @@ pub trait Framer {
     fn frame_len(&self, dir: Direction, buf: &[u8]) -> Framing;
     /// One message (its first `cap` bytes when `truncated`).
     fn frame(&mut self, dir: Direction, msg: &[u8], truncated: bool, out: &mut Vec<AppRecord>);
+}
+
+/// A protocol whose parser is two [`FrameBuf`]s and its state: the state
+/// frames and handles the messages, [`LenParser`] does the rest.
+pub trait Protocol: Framer + Send {
+    /// Most bytes of one message kept (the rest is skipped by length).
+    const MAX_MSG: usize;
+    /// End of the flow: emits what is pending.
+    fn finish(&mut self, out: &mut Vec<AppRecord>);
+}
+
+/// The parser of a length-framed protocol: one bounded buffer per
+/// direction feeding the protocol's state; UDP input is ignored.
+#[derive(Debug)]
+pub struct LenParser<P> {
+    tcp: bool,
+    io: [FrameBuf; 2],
+    st: P,
+}
+
+impl<P: Protocol + 'static> LenParser<P> {
+    /// A parser over `st` for a flow of the given transport.
+    pub fn boxed(tcp: bool, st: P) -> Box<dyn AppParser> {
+        Box::new(LenParser {
+            tcp,
+            io: Default::default(),
+            st,
+        })
+    }
+}
+
+impl<P: Protocol> AppParser for LenParser<P> {
+    fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
+        if self.tcp {
+            self.io[dir.idx()].feed(dir, bytes, P::MAX_MSG, &mut self.st, out);
+        }
+    }
+
+    fn gap(&mut self, dir: Direction) {
+        self.io[dir.idx()].gap();
+    }
+
+    fn finish(&mut self, out: &mut Vec<AppRecord>) {
+        self.st.finish(out);
+    }
 }
 
 /// The bounded buffer of one direction.

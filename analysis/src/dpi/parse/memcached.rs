@@ -29,7 +29,7 @@
 
 use std::collections::VecDeque;
 
-use super::lenframe::{text, FrameBuf, Framer, Framing, Pending, Rd};
+use super::lenframe::{text, Framer, Framing, LenParser, Pending, Protocol, Rd};
 use crate::dpi::parser::{AppParser, AppRecord};
 use crate::flow::Direction;
 use serde::Serialize;
@@ -134,25 +134,16 @@ pub struct MemcachedTx {
 
 /// Builds the memcached parser; UDP flows get one that ignores its input.
 pub fn new_parser(tcp: bool) -> Box<dyn AppParser> {
-    Box::new(MemcachedParser {
+    LenParser::boxed(
         tcp,
-        io: Default::default(),
-        st: State {
+        State {
             binary: [None; 2],
             block: [None; 2],
             text: VecDeque::new(),
             bin: Pending::new(MAX_PENDING),
             done_after_block: false,
         },
-    })
-}
-
-/// Per-flow memcached parser; see the module documentation.
-#[derive(Debug)]
-pub struct MemcachedParser {
-    tcp: bool,
-    io: [FrameBuf; 2],
-    st: State,
+    )
 }
 
 #[derive(Debug)]
@@ -418,20 +409,12 @@ fn bin_name(op: u8) -> String {
     }
 }
 
-impl AppParser for MemcachedParser {
-    fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
-        if self.tcp {
-            self.io[dir.idx()].feed(dir, bytes, MAX_MSG, &mut self.st, out);
-        }
-    }
-
-    fn gap(&mut self, dir: Direction) {
-        self.io[dir.idx()].gap();
-    }
+impl Protocol for State {
+    const MAX_MSG: usize = MAX_MSG;
 
     fn finish(&mut self, out: &mut Vec<AppRecord>) {
-        out.extend(self.st.text.drain(..).map(AppRecord::Memcached));
-        out.extend(self.st.bin.drain().map(AppRecord::Memcached));
+        out.extend(self.text.drain(..).map(AppRecord::Memcached));
+        out.extend(self.bin.drain().map(AppRecord::Memcached));
     }
 }
 

@@ -36,7 +36,7 @@
 //! unanswered), [`MAX_NAME`] bytes per name, [`MAX_ERRMSG`] per error
 //! message, [`bson::MAX_ELEMS`] elements read per document.
 
-use super::lenframe::{text, FrameBuf, Framer, Framing, Pending, Rd};
+use super::lenframe::{text, Framer, Framing, LenParser, Pending, Protocol, Rd};
 use crate::dpi::parser::{AppParser, AppRecord};
 use crate::flow::Direction;
 use serde::{Serialize, Serializer};
@@ -175,21 +175,12 @@ pub struct MongodbTx {
 
 /// Builds the MongoDB parser; UDP flows get one that ignores its input.
 pub fn new_parser(tcp: bool) -> Box<dyn AppParser> {
-    Box::new(MongodbParser {
+    LenParser::boxed(
         tcp,
-        io: Default::default(),
-        st: State {
+        State {
             pending: Pending::new(MAX_PENDING),
         },
-    })
-}
-
-/// Per-flow MongoDB parser; see the module documentation.
-#[derive(Debug)]
-pub struct MongodbParser {
-    tcp: bool,
-    io: [FrameBuf; 2],
-    st: State,
+    )
 }
 
 #[derive(Debug)]
@@ -252,19 +243,11 @@ impl Framer for State {
     }
 }
 
-impl AppParser for MongodbParser {
-    fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
-        if self.tcp {
-            self.io[dir.idx()].feed(dir, bytes, MAX_MSG, &mut self.st, out);
-        }
-    }
-
-    fn gap(&mut self, dir: Direction) {
-        self.io[dir.idx()].gap();
-    }
+impl Protocol for State {
+    const MAX_MSG: usize = MAX_MSG;
 
     fn finish(&mut self, out: &mut Vec<AppRecord>) {
-        out.extend(self.st.pending.drain().map(AppRecord::Mongodb));
+        out.extend(self.pending.drain().map(AppRecord::Mongodb));
     }
 }
 

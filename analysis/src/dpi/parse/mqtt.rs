@@ -27,7 +27,7 @@
 //! from its head; its payload length is still exact), [`MAX_TOPICS`]
 //! filters per SUBSCRIBE, [`MAX_NAME`] bytes per topic, id or name.
 
-use super::lenframe::{text, FrameBuf, Framer, Framing, Rd};
+use super::lenframe::{text, Framer, Framing, LenParser, Protocol, Rd};
 use crate::dpi::parser::{AppParser, AppRecord};
 use crate::flow::Direction;
 use serde::Serialize;
@@ -140,19 +140,7 @@ pub struct MqttRecord {
 
 /// Builds the MQTT parser; UDP flows get one that ignores its input.
 pub fn new_parser(tcp: bool) -> Box<dyn AppParser> {
-    Box::new(MqttParser {
-        tcp,
-        io: Default::default(),
-        st: State::default(),
-    })
-}
-
-/// Per-flow MQTT parser; see the module documentation.
-#[derive(Debug)]
-pub struct MqttParser {
-    tcp: bool,
-    io: [FrameBuf; 2],
-    st: State,
+    LenParser::boxed(tcp, State::default())
 }
 
 #[derive(Debug, Default)]
@@ -330,17 +318,10 @@ impl State {
     }
 }
 
-impl AppParser for MqttParser {
-    fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
-        if self.tcp {
-            self.io[dir.idx()].feed(dir, bytes, MAX_MSG, &mut self.st, out);
-        }
-    }
+impl Protocol for State {
+    const MAX_MSG: usize = MAX_MSG;
 
-    fn gap(&mut self, dir: Direction) {
-        self.io[dir.idx()].gap();
-    }
-
+    /// Every record was emitted as its message was read.
     fn finish(&mut self, _out: &mut Vec<AppRecord>) {}
 }
 

@@ -25,7 +25,7 @@
 //! their head), [`MAX_PENDING`] outstanding requests, [`MAX_NAME`] bytes
 //! per path or name.
 
-use super::lenframe::{text, FrameBuf, Framer, Framing, Pending, Rd};
+use super::lenframe::{text, Framer, Framing, LenParser, Pending, Protocol, Rd};
 use crate::dpi::parser::{AppParser, AppRecord};
 use crate::flow::Direction;
 use serde::Serialize;
@@ -139,23 +139,14 @@ pub struct ZookeeperTx {
 
 /// Builds the ZooKeeper parser; UDP flows get one that ignores its input.
 pub fn new_parser(tcp: bool) -> Box<dyn AppParser> {
-    Box::new(ZookeeperParser {
+    LenParser::boxed(
         tcp,
-        io: Default::default(),
-        st: State {
+        State {
             seen: [false; 2],
             connect: None,
             pending: Pending::new(MAX_PENDING),
         },
-    })
-}
-
-/// Per-flow ZooKeeper parser; see the module documentation.
-#[derive(Debug)]
-pub struct ZookeeperParser {
-    tcp: bool,
-    io: [FrameBuf; 2],
-    st: State,
+    )
 }
 
 #[derive(Debug)]
@@ -254,20 +245,12 @@ impl State {
     }
 }
 
-impl AppParser for ZookeeperParser {
-    fn data(&mut self, dir: Direction, bytes: &[u8], out: &mut Vec<AppRecord>) {
-        if self.tcp {
-            self.io[dir.idx()].feed(dir, bytes, MAX_MSG, &mut self.st, out);
-        }
-    }
-
-    fn gap(&mut self, dir: Direction) {
-        self.io[dir.idx()].gap();
-    }
+impl Protocol for State {
+    const MAX_MSG: usize = MAX_MSG;
 
     fn finish(&mut self, out: &mut Vec<AppRecord>) {
-        out.extend(self.st.connect.take().map(AppRecord::Zookeeper));
-        out.extend(self.st.pending.drain().map(AppRecord::Zookeeper));
+        out.extend(self.connect.take().map(AppRecord::Zookeeper));
+        out.extend(self.pending.drain().map(AppRecord::Zookeeper));
     }
 }
 
