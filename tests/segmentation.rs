@@ -1,8 +1,12 @@
 //! Segmentation oracle: the application layer must not depend on how TCP
-//! cut the streams. Every bundled sample and every corpus capture with at
-//! most [`MAX_TCP_PAYLOAD`] bytes of TCP payload is rewritten twice —
-//! every TCP data segment split into one-byte segments, and every pair of
-//! back-to-back data segments of one direction swapped — and each mutant
+//! cut the streams, nor on what capturing on a veth does to packets. Every
+//! bundled sample (the attack lab's included) and every corpus capture
+//! with at most [`MAX_TCP_PAYLOAD`] bytes of TCP payload is rewritten four
+//! times — every TCP data segment split into one-byte segments; every pair
+//! of back-to-back data segments of one direction swapped; every TCP and
+//! UDP checksum made wrong (checksum offload); back-to-back contiguous
+//! segments merged into ones of up to 64 KB (segmentation offload) — and
+//! each mutant
 //! must give the original's application records (EVE `http`, `dns`, `tls`,
 //! … events, without their timestamps and packet numbers), the same
 //! alerts (without their evidence times and frames) and the same
@@ -156,6 +160,85 @@ fn swapped(link_type: u32, frames: &[Frame]) -> Vec<Frame> {
     out
 }
 
+/// Every TCP and UDP checksum wrong, as checksum offload leaves them in
+/// captures taken on the sending host (veths): nothing may be dropped.
+fn bad_checksums(link_type: u32, frames: &[Frame]) -> Vec<Frame> {
+    let mut out = frames.to_vec();
+    for f in &mut out {
+        let at = match tcp_segment(link_type, &f.2) {
+            Some(s) => Some(s.tcp + 16),
+            None => udp_checksum_at(link_type, &f.2),
+        };
+        if let Some(at) = at.filter(|a| a + 2 <= f.2.len()) {
+            f.2[at] ^= 0xff;
+            f.2[at + 1] ^= 0x5a;
+        }
+    }
+    out
+}
+
+/// Where the UDP checksum of a plain IPv4/IPv6 UDP datagram sits.
+fn udp_checksum_at(link_type: u32, data: &[u8]) -> Option<usize> {
+    let ip_hdr = ip_header(link_type, data)?;
+    let ip = data.len() - ip_hdr.len();
+    let udp = match ip_hdr.first()? >> 4 {
+        4 if *ip_hdr.get(9)? == 17 && u16::from_be_bytes([ip_hdr[6], ip_hdr[7]]) & 0x3fff == 0 => {
+            ip + usize::from(ip_hdr[0] & 0x0f) * 4
+        }
+        6 if *ip_hdr.get(6)? == 17 => ip + 40,
+        _ => return None,
+    };
+    Some(udp + 6)
+}
+
+/// Back-to-back, contiguous data segments of one direction merged into
+/// one of up to 64 KB, as segmentation offload (GRO/TSO) hands them to a
+/// capture on a veth.
+fn coalesced(link_type: u32, frames: &[Frame]) -> Vec<Frame> {
+    const MAX: usize = 65_000;
+    let mut out: Vec<Frame> = Vec::new();
+    let mut last: Option<(Vec<u8>, u32)> = None; // (direction, next seq)
+    for f in frames {
+        let seg =
+            tcp_segment(link_type, &f.2).filter(|s| s.payload < f.2.len() && s.flags & 0x07 == 0);
+        let Some(s) = seg else {
+            out.push(f.clone());
+            last = None;
+            continue;
+        };
+        let seq = u32::from_be_bytes(f.2[s.tcp + 4..s.tcp + 8].try_into().unwrap());
+        let len = f.2.len() - s.payload;
+        let near = out
+            .last()
+            .is_some_and(|p| f.0.saturating_sub(p.0) <= 1_000_000);
+        let mergeable = near
+            && last
+                .as_ref()
+                .is_some_and(|(dir, next)| *dir == s.dir && *next == seq);
+        let prev = out
+            .last_mut()
+            .filter(|p| mergeable && p.2.len() + len <= MAX);
+        match prev {
+            Some(p) => {
+                let ps = tcp_segment(link_type, &p.2).unwrap();
+                p.2.extend_from_slice(&f.2[s.payload..]);
+                p.2[ps.tcp + 13] |= f.2[s.tcp + 13] & 0x08; // PSH of the last
+                if ps.v6 {
+                    let plen = (p.2.len() - ps.ip - 40) as u16;
+                    p.2[ps.ip + 4..ps.ip + 6].copy_from_slice(&plen.to_be_bytes());
+                } else {
+                    let tot = (p.2.len() - ps.ip) as u16;
+                    p.2[ps.ip + 2..ps.ip + 4].copy_from_slice(&tot.to_be_bytes());
+                }
+                p.1 = p.2.len() as u32;
+            }
+            None => out.push(f.clone()),
+        }
+        last = Some((s.dir, seq.wrapping_add(len as u32)));
+    }
+    out
+}
+
 /// What the application layer said about a capture: each flow's
 /// `app_proto` by 5-tuple, and the app records without time or packet
 /// numbers, sorted.
@@ -222,8 +305,9 @@ fn write_pcap(path: &Path, link_type: u32, frames: &[Frame]) {
 /// The captures the oracle runs on, with their link type and frames.
 fn inputs() -> Vec<(PathBuf, u32, Vec<Frame>)> {
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&samples)
-        .unwrap()
+    let mut files: Vec<PathBuf> = [samples.clone(), samples.join("attacks")]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
         .collect();
@@ -266,12 +350,22 @@ fn app_records_do_not_depend_on_segmentation() {
         for (name, mutant) in [
             ("one-byte segments", bytewise(*link, frames)),
             ("swapped segments", swapped(*link, frames)),
+            ("bad checksums", bad_checksums(*link, frames)),
+            ("coalesced segments", coalesced(*link, frames)),
         ] {
             let m = dir.path().join("mutant.pcap");
             write_pcap(&m, *link, &mutant);
             let (mflows, mrecords) = app_view(&m, dir.path());
             if mflows != flows {
-                failures.push(format!("{}: {name}: app_proto differs", file.display()));
+                let diff: Vec<_> = flows
+                    .iter()
+                    .filter(|(k, v)| mflows.get(*k) != Some(v))
+                    .map(|(k, v)| format!("{k}: {v} -> {:?}", mflows.get(k)))
+                    .collect();
+                failures.push(format!(
+                    "{}: {name}: app_proto differs: {diff:?}",
+                    file.display()
+                ));
             }
             if mrecords != records {
                 let only_orig: Vec<_> = records.iter().filter(|r| !mrecords.contains(r)).collect();

@@ -606,6 +606,7 @@ impl Engine {
                 pkts: f.pkts,
                 bytes: f.bytes,
                 data_pkts: f.data_pkts,
+                payload_bytes: f.stream.length,
             });
         }
         for f in &self.ended {

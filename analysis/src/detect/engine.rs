@@ -81,6 +81,9 @@ pub struct FlowEnd<'a> {
     pub bytes: [u64; 2],
     /// Packets with payload per direction.
     pub data_pkts: [u64; 2],
+    /// TCP stream length per direction (payload bytes, lost ones
+    /// included).
+    pub payload_bytes: [u64; 2],
 }
 
 #[derive(Debug, Default)]
@@ -472,15 +475,17 @@ impl Detector {
         }
     }
 
-    /// SSH authentication outcomes are encrypted: short sessions that
-    /// moved little data (what a password guesser's connections look
+    /// SSH authentication outcomes are encrypted: short sessions that got
+    /// past the key exchange and moved little data (what a password guesser's connections look
     /// like; a login that worked goes on or moves data) are counted per
     /// client and server, and `sessions` of them in a window raise
     /// `brute_force`.
     fn ssh_session(&mut self, f: &FlowEnd<'_>) {
+        // Payload bytes, not packets or wire bytes: how TCP cut the stream
+        // must not matter. The client's key exchange alone is ~1.5 KB.
         let short = f.last_ts_ns - f.first_ts_ns <= 30_000_000_000;
-        let small = f.bytes[0] + f.bytes[1] <= 32 * 1024;
-        let tried = f.data_pkts[0] > 5;
+        let small = f.payload_bytes[0] + f.payload_bytes[1] <= 32 * 1024;
+        let tried = f.payload_bytes[0] > 1024;
         let Some(rule) = self.rules.get(Category::BruteForce) else {
             return;
         };

@@ -142,6 +142,9 @@ impl EndReason {
 pub struct StreamSummary {
     /// Bytes delivered in order, per direction.
     pub delivered: [u64; 2],
+    /// Stream length per direction: bytes delivered plus bytes lost
+    /// (snapped frames, capture loss), as the sequence numbers tell.
+    pub length: [u64; 2],
     /// Gaps reported, per direction.
     pub gaps: [u64; 2],
     /// Overlaps with different data, per direction.
@@ -311,6 +314,7 @@ impl Flow {
 
 fn fold_stats(sum: &mut StreamSummary, i: usize, st: &ReasmStats) {
     sum.delivered[i] = st.delivered_bytes;
+    sum.length[i] = st.delivered_bytes + st.gap_bytes;
     sum.gaps[i] = st.gaps;
     sum.overlap_conflicts[i] = st.overlap_conflicts;
 }
