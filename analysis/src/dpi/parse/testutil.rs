@@ -18,6 +18,18 @@ pub fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// `n` bytes of reproducible noise (a linear congruential generator
+/// seeded with `seed`), for garbage-input tests.
+pub fn noise(seed: u32, n: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 16) as u8
+        })
+        .collect()
+}
+
 /// Builds a parser (argument: TCP or not).
 pub type NewParser = fn(bool) -> Box<dyn AppParser>;
 

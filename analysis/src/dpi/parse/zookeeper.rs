@@ -413,13 +413,7 @@ mod tests {
 
     #[test]
     fn garbage_four_letter_words_and_huge_lengths() {
-        let mut x: u32 = 5;
-        let noise: Vec<u8> = (0..4000)
-            .map(|_| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                (x >> 16) as u8
-            })
-            .collect();
+        let noise = crate::dpi::parse::testutil::noise(5, 4000);
         for c in [
             vec![(ToServer, noise.clone()), (ToClient, noise)],
             vec![(ToServer, b"ruok".to_vec()), (ToClient, b"imok".to_vec())],

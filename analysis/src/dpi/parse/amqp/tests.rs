@@ -213,13 +213,7 @@ fn refused_login_and_amqplain() {
 
 #[test]
 fn garbage_bad_frame_end_and_amqp10() {
-    let mut x: u32 = 11;
-    let noise: Vec<u8> = (0..4000)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 16) as u8
-        })
-        .collect();
+    let noise = crate::dpi::parse::testutil::noise(11, 4000);
     let mut bad_end = method(0, 10, 40, &short("/"));
     *bad_end.last_mut().unwrap() = 0;
     for c in [

@@ -166,13 +166,7 @@ fn unknown_opcode_v2_header_and_long_query() {
 
 #[test]
 fn garbage_and_huge_lengths() {
-    let mut x: u32 = 99;
-    let noise: Vec<u8> = (0..5000)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 16) as u8
-        })
-        .collect();
+    let noise = crate::dpi::parse::testutil::noise(99, 5000);
     for c in [
         vec![(ToServer, noise.clone()), (ToClient, noise)],
         vec![(ToServer, vec![4, 0, 0, 1, 7, 0x7f, 0xff, 0xff, 0xff, 1])],

@@ -187,13 +187,7 @@ fn fetch_topics_and_unknown_key() {
 
 #[test]
 fn garbage_and_huge_counts() {
-    let mut x: u32 = 7;
-    let noise: Vec<u8> = (0..5000)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 16) as u8
-        })
-        .collect();
+    let noise = crate::dpi::parse::testutil::noise(7, 5000);
     // Metadata v1 with a topic count of 2^31-1: bounded by the bytes.
     let huge = req(3, 1, 1, &[0x7f, 0xff, 0xff, 0xff, 0, 1, b'a']);
     for c in [

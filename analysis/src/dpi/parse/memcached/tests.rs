@@ -125,13 +125,7 @@ fn sasl_plain_and_noreply_and_big_value() {
 
 #[test]
 fn garbage_and_huge_lengths() {
-    let mut x: u32 = 3;
-    let noise: Vec<u8> = (0..5000)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 16) as u8
-        })
-        .collect();
+    let noise = crate::dpi::parse::testutil::noise(3, 5000);
     let mut huge = bin(0x80, 0x01, 0, 1, b"k", b"");
     huge[8..12].copy_from_slice(&u32::MAX.to_be_bytes());
     for c in [

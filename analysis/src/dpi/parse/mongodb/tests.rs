@@ -218,13 +218,7 @@ fn oversized_message_read_from_its_head() {
 
 #[test]
 fn garbage_and_huge_lengths() {
-    let mut x: u32 = 12345;
-    let noise: Vec<u8> = (0..5000)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 16) as u8
-        })
-        .collect();
+    let noise = crate::dpi::parse::testutil::noise(12345, 5000);
     for c in [
         convo(&[
             (Direction::ToServer, noise.clone()),

@@ -127,13 +127,7 @@ fn unknown_type_and_big_publish() {
 
 #[test]
 fn garbage_and_long_varints() {
-    let mut x: u32 = 13;
-    let noise: Vec<u8> = (0..4000)
-        .map(|_| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 16) as u8
-        })
-        .collect();
+    let noise = crate::dpi::parse::testutil::noise(13, 4000);
     for c in [
         vec![(ToServer, noise.clone()), (ToClient, noise)],
         vec![(ToServer, vec![0x30, 0xff, 0xff, 0xff, 0xff, 0x01])],
