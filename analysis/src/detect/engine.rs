@@ -138,7 +138,7 @@ pub struct Detector {
     /// Payload matches waiting for their flow's endpoints.
     pub(super) dlp_found: Vec<DlpFound>,
     /// DNS names per registered domain.
-    pub(super) tunnels: Windows<String, super::payload::TunnelState>,
+    pub(super) tunnels: Windows<u64, super::payload::TunnelState>,
 }
 
 impl Detector {

@@ -171,18 +171,23 @@ impl Detector {
             rule.min_entropy.unwrap_or(f64::MAX),
             rule.ratio.unwrap_or(1.0),
         );
-        let f = dns::features(name.as_bytes());
-        let domain =
-            String::from_utf8_lossy(dns::registered_domain(name.as_bytes())).to_lowercase();
-        let random = f.entropy_bits >= min_entropy
-            || f.hex_label_frac >= 0.5
-            || f.base32_label_frac >= 0.5
-            || f.odd_byte_frac >= 0.05;
+        let reg = dns::registered_domain(name.as_bytes());
+        let domain_key = reg.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
+            (h ^ u64::from(x.to_ascii_lowercase())).wrapping_mul(0x100_0000_01b3)
+        });
         // Encoded data needs long labels; service names (Kubernetes'
         // `svc.ns.svc.cluster.local` included) are long only in total.
-        let long = f.longest_label >= min_len;
+        // The full features are computed only for names that have one.
+        let long = name.split('.').any(|l| l.len() >= min_len);
+        let random = long && {
+            let f = dns::features(name.as_bytes());
+            f.entropy_bits >= min_entropy
+                || f.hex_label_frac >= 0.5
+                || f.base32_label_frac >= 0.5
+                || f.odd_byte_frac >= 0.05
+        };
         let txt_null = matches!(qtype, Some("TXT" | "NULL"));
-        let s = self.tunnels.hit(domain.clone(), ts_ns);
+        let s = self.tunnels.hit(domain_key, ts_ns);
         s.v.queries += 1;
         s.v.txt_null += u64::from(txt_null);
         // Tunnels send a new name with every query; a popular name asked
@@ -202,18 +207,14 @@ impl Detector {
         let by_type = s.v.typed.len() as u64 * 2 >= threshold
             && s.v.txt_null as f64 >= ratio * s.v.queries as f64;
         if by_names || by_type {
+            let domain = String::from_utf8_lossy(reg).to_lowercase();
             let meta = [
                 ("domain", domain.clone()),
                 ("suspicious_names", s.v.names.len().to_string()),
                 ("queries", s.v.queries.to_string()),
                 ("txt_null_queries", s.v.txt_null.to_string()),
             ];
-            let key = (
-                Category::DnsTunnel,
-                Some(client.ip),
-                None,
-                fnv(domain.as_bytes()),
-            );
+            let key = (Category::DnsTunnel, Some(client.ip), None, domain_key);
             self.open_alert(key, ts_ns, None, Some(client), Some(server), &meta, &[]);
             if let Some(a) = self.open_mut(&key) {
                 a.add_evidence(ts_ns, None, Some(flow_id));
