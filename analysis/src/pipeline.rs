@@ -622,10 +622,17 @@ impl Engine {
     }
 
     fn flush_rows(&mut self) {
-        let app_events = self.table.take_app_events();
+        let mut app_events = self.table.take_app_events();
         if let Some(d) = self.detector.as_mut() {
             for e in &app_events {
                 d.app_event(e);
+            }
+        }
+        // What only detection reads (request headers and bodies) is not
+        // logged: it goes no further than here.
+        for e in &mut app_events {
+            if let crate::dpi::parser::AppRecord::Http(tx) = &mut e.record {
+                tx.inspect = None;
             }
         }
         let batch = Batch {
