@@ -12,6 +12,7 @@ use std::process::ExitCode;
 mod alerts;
 mod export;
 mod flows;
+mod interfaces;
 
 /// mimalloc instead of glibc malloc: frames are allocated on the reader
 /// thread and freed on the engine thread, and parsed records on the engine
@@ -57,6 +58,13 @@ enum Command {
         /// Do not run detection (flows, DPI and records only).
         #[arg(long)]
         no_detect: bool,
+    },
+    /// List this namespace's interfaces and who is behind each veth
+    /// (network namespace, processes, container, pod).
+    Interfaces {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// List a case's alerts.
     Alerts {
@@ -124,6 +132,7 @@ fn main() -> ExitCode {
         }
         Command::Flows { case_dir, json } => flows::run(&case_dir, json),
         Command::Alerts { case_dir, json } => alerts::run(&case_dir, json),
+        Command::Interfaces { json } => interfaces::run(json),
         Command::Export {
             case_dir,
             flows,

@@ -15,13 +15,17 @@
 //!   [`PcapWriter`] / [`PcapngWriter`], or fetched from the original file by
 //!   offset with [`read_frame_at`].
 //!
-//! Live capture is a later addition behind the same [`FrameSource`] trait.
+//! - [`iface::discover`] lists this namespace's interfaces and, for the
+//!   host side of each veth, the namespace, processes, container and pod
+//!   behind it. Live capture is a later addition behind the same
+//!   [`FrameSource`] trait.
 
 #![forbid(unsafe_code)]
 
 pub mod error;
 pub mod file;
 pub mod frame;
+pub mod iface;
 pub mod merge;
 pub mod writer;
 
