@@ -176,11 +176,9 @@ enum DirState {
 /// into its parser (if Osprey has one) and later bytes go straight to it.
 #[derive(Default)]
 pub struct Identifier {
-    buf: [Vec<u8>; 2],
-    /// Arrival order of the buffered bytes: (direction, length) pieces,
-    /// so the parser gets them interleaved as they came (a server's
-    /// greeting before the client's first command).
-    arrivals: Vec<(Direction, u16)>,
+    /// TCP bytes held while probing; boxed and only while probing, so an
+    /// identified flow (most of a node's) pays one pointer for it.
+    probing: Option<Box<Probing>>,
     state: [DirState; 2],
     datagrams: [u8; 2],
     decided: Option<Option<AppProto>>,
@@ -191,6 +189,16 @@ pub struct Identifier {
     emitted: u32,
     /// Records dropped by the cap.
     dropped: u32,
+}
+
+/// TCP bytes held while a flow is being probed.
+#[derive(Default)]
+struct Probing {
+    buf: [Vec<u8>; 2],
+    /// Arrival order of the buffered bytes: (direction, length) pieces,
+    /// so the parser gets them interleaved as they came (a server's
+    /// greeting before the client's first command).
+    arrivals: Vec<(Direction, u16)>,
 }
 
 impl std::fmt::Debug for Identifier {
@@ -214,8 +222,7 @@ impl Identifier {
     /// (an FTP data channel). Its bytes are not parsed.
     pub fn assign(&mut self, app: AppProto) {
         self.decided = Some(Some(app));
-        self.buf = Default::default();
-        self.arrivals = Vec::new();
+        self.probing = None;
     }
 
     /// True once identification is over (matched, or nothing can match).
@@ -241,20 +248,22 @@ impl Identifier {
         if self.state[d] == DirState::Declined {
             return;
         }
-        let room = PROBE_BYTES.saturating_sub(self.buf[d].len());
+        let pr = self.probing.get_or_insert_with(Box::default);
+        let room = PROBE_BYTES.saturating_sub(pr.buf[d].len());
         let (head, rest) = bytes.split_at(bytes.len().min(room));
-        self.buf[d].extend_from_slice(head);
+        pr.buf[d].extend_from_slice(head);
         if !head.is_empty() {
             // head.len() <= PROBE_BYTES < u16::MAX.
-            self.arrivals.push((dir, head.len() as u16));
+            pr.arrivals.push((dir, head.len() as u16));
         }
-        match run(tcp::REGISTRY, server_port, dir, &self.buf[d]) {
+        let held = pr.buf[d].len();
+        match run(tcp::REGISTRY, server_port, dir, &pr.buf[d]) {
             Some(Some(app)) => {
                 self.decide(Some(app), true);
                 self.parse(dir, rest);
             }
             Some(None) => self.decline(d),
-            None if self.buf[d].len() >= PROBE_BYTES => self.decline(d),
+            None if held >= PROBE_BYTES => self.decline(d),
             None => {}
         }
     }
@@ -268,7 +277,7 @@ impl Identifier {
             if let Some(p) = self.parser.as_mut() {
                 p.gap(dir);
             }
-        } else if self.buf[d].is_empty() {
+        } else if self.probing.as_ref().is_none_or(|p| p.buf[d].is_empty()) {
             self.decline(d);
         }
     }
@@ -307,8 +316,7 @@ impl Identifier {
         if self.decided.is_none() {
             self.decided = Some(None);
         }
-        self.buf = Default::default();
-        self.arrivals = Vec::new();
+        self.probing = None;
         if let Some(mut p) = self.parser.take() {
             if let Some(app) = p.refined() {
                 self.decided = Some(Some(app));
@@ -349,8 +357,10 @@ impl Identifier {
 
     fn decline(&mut self, d: usize) {
         self.state[d] = DirState::Declined;
-        self.buf[d] = Vec::new();
-        self.arrivals.retain(|(dir, _)| dir.idx() != d);
+        if let Some(pr) = self.probing.as_mut() {
+            pr.buf[d] = Vec::new();
+            pr.arrivals.retain(|(dir, _)| dir.idx() != d);
+        }
         if self.state == [DirState::Declined; 2] {
             self.decide(None, true);
         }
@@ -361,8 +371,7 @@ impl Identifier {
     fn decide(&mut self, app: Option<AppProto>, tcp: bool) {
         self.decided = Some(app);
         self.parser = app.and_then(|a| parse::parser_for(a, tcp));
-        let buf = std::mem::take(&mut self.buf);
-        let arrivals = std::mem::take(&mut self.arrivals);
+        let Probing { buf, arrivals } = self.probing.take().map(|p| *p).unwrap_or_default();
         if tcp {
             let mut at = [0usize; 2];
             for (dir, len) in arrivals {
