@@ -38,18 +38,23 @@ impl EveOut {
         let handle = std::thread::Builder::new()
             .name("osprey-eve".into())
             .spawn(move || {
+                let mut line = Vec::with_capacity(1024);
                 for msg in rx.iter() {
                     match msg {
                         EveMsg::Flows(flows) => {
                             for (f, cid) in &flows {
-                                serde_json::to_writer(&mut out, &eve::flow_event(f, cid))?;
-                                out.write_all(b"\n")?;
+                                line.clear();
+                                eve::flow_event(f, cid).write_json(&mut line);
+                                line.push(b'\n');
+                                out.write_all(&line)?;
                             }
                         }
                         EveMsg::AppEvents(events) => {
                             for (e, record) in &events {
-                                serde_json::to_writer(&mut out, &eve::AppEventLine(e, record))?;
-                                out.write_all(b"\n")?;
+                                line.clear();
+                                eve::AppEventLine(e, record).write_json(&mut line);
+                                line.push(b'\n');
+                                out.write_all(&line)?;
                             }
                         }
                         EveMsg::Alerts(alerts) => {
