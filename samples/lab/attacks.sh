@@ -105,6 +105,9 @@ fi
 
 log() { printf '[atk] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+BRIDGE=br0
+# shellcheck source=samples/lab/lib.sh
+source "$HERE/lib.sh"
 [[ $EUID -eq 0 ]] || die "must run as root (network namespaces, tcpdump)"
 
 # ------------------------------------------------------------------ tools
@@ -146,35 +149,14 @@ fi
 # ------------------------------------------------------------------ cleanup
 TMP="$(mktemp -d /tmp/osprey-atk.XXXXXX)"
 chmod 755 "$TMP"
-CREATED_ETC_NETNS=()
 TCPDUMP_PID=
 
-ns_kill_all() {
-    local ns="$1" pids
-    pids="$(ip netns pids "$ns" 2>/dev/null || true)"
-    [[ -n "$pids" ]] || return 0
-    # shellcheck disable=SC2086 # word splitting of the pid list is intended
-    kill -TERM $pids 2>/dev/null || true
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        pids="$(ip netns pids "$ns" 2>/dev/null || true)"
-        [[ -z "$pids" ]] && return 0
-        sleep 0.2
-    done
-    # shellcheck disable=SC2086
-    kill -KILL $pids 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
     set +e
     [[ -n "$TCPDUMP_PID" ]] && kill -TERM "$TCPDUMP_PID" 2>/dev/null
-    for ns in "${PODS[@]}" "$NS_NODE"; do
-        if ip netns list | awk '{print $1}' | grep -qx "$ns"; then
-            ns_kill_all "$ns"
-            ip netns del "$ns"
-        fi
-    done
-    for d in "${CREATED_ETC_NETNS[@]}"; do rm -rf "$d"; done
+    lab_teardown "${PODS[@]}" "$NS_NODE"
     if ((rc != 0)); then
         log "failed (exit $rc); logs kept in $TMP"
         tail -n 5 "$TMP"/*.log 2>/dev/null >&2
@@ -187,48 +169,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for ns in $(ip netns list | awk '{print $1}' | grep "^$PREFIX-" || true); do
-    log "removing stale namespace $ns from an earlier run"
-    ns_kill_all "$ns"
-    ip netns del "$ns"
-done
+lab_remove_stale
 
 # ------------------------------------------------------------------ topology
-in_ns() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
-
-mac_of() { # 10.244.0.10 -> 02:42:0a:f4:00:0a
-    local IFS=.
-    # shellcheck disable=SC2206
-    local o=($1)
-    printf '02:42:%02x:%02x:%02x:%02x' "${o[0]}" "${o[1]}" "${o[2]}" "${o[3]}"
-}
-
-new_ns() {
-    ip netns add "$1"
-    in_ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    in_ns "$1" ip link set lo up
-}
-
-new_ns "$NS_NODE"
-in_ns "$NS_NODE" ip link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-in_ns "$NS_NODE" ip link set br0 up
-
-add_pod() { # ns short-name ip
-    local ns="$1" short="$2" ip="$3"
-    new_ns "$ns"
-    in_ns "$NS_NODE" ip link add "veth-$short" type veth peer name eth0 netns "$ns"
-    in_ns "$NS_NODE" ip link set "veth-$short" master br0 up
-    in_ns "$ns" ip link set eth0 address "$(mac_of "$ip")"
-    in_ns "$ns" ethtool -K eth0 tx off tso off gso off gro off >/dev/null 2>&1 || true
-    in_ns "$ns" ip addr add "$ip/24" dev eth0
-    in_ns "$ns" ip link set eth0 up
-    if [[ ! -e "/etc/netns/$ns" ]]; then
-        mkdir -p "/etc/netns/$ns"
-        CREATED_ETC_NETNS+=("/etc/netns/$ns")
-        printf 'nameserver %s\nsearch osprey.lab\noptions timeout:1 attempts:1\n' "$IP_DNS" \
-            >"/etc/netns/$ns/resolv.conf"
-    fi
-}
+lab_node
 add_pod "$NS_DNS" dns "$IP_DNS"
 in_ns "$NS_DNS" ip addr add "$IP_IOD/24" dev eth0
 in_ns "$NS_DNS" ip addr add "$IP_AXFR/24" dev eth0

@@ -39,6 +39,9 @@ IP_CLIENT=10.244.1.30
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+BRIDGE=cni0
+# shellcheck source=samples/lab/lib.sh
+source "$HERE/lib.sh"
 
 [[ $EUID -eq 0 ]] || die "must run as root (network namespaces, tcpdump)"
 
@@ -73,33 +76,12 @@ nc -h 2>&1 | grep -q -- '-N' || die "nc must be netcat-openbsd (needs -N)"
 
 # ------------------------------------------------------------------ cleanup
 TMP="$(mktemp -d /tmp/osprey-lab.XXXXXX)"
-CREATED_ETC_NETNS=()
 
-ns_kill_all() {
-    local ns="$1" pids
-    pids="$(ip netns pids "$ns" 2>/dev/null || true)"
-    [[ -n "$pids" ]] || return 0
-    # shellcheck disable=SC2086 # word splitting of the pid list is intended
-    kill -TERM $pids 2>/dev/null || true
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        pids="$(ip netns pids "$ns" 2>/dev/null || true)"
-        [[ -z "$pids" ]] && return 0
-        sleep 0.2
-    done
-    # shellcheck disable=SC2086
-    kill -KILL $pids 2>/dev/null || true
-}
 
 cleanup() {
     local rc=$?
     set +e
-    for ns in "${PODS[@]}" "$NS_NODE"; do
-        if ip netns list | awk '{print $1}' | grep -qx "$ns"; then
-            ns_kill_all "$ns"
-            ip netns del "$ns"
-        fi
-    done
-    for d in "${CREATED_ETC_NETNS[@]}"; do rm -rf "$d"; done
+    lab_teardown "${PODS[@]}" "$NS_NODE"
     if ((rc != 0)); then
         log "failed (exit $rc); server logs kept in $TMP"
         tail -n 5 "$TMP"/*.log 2>/dev/null >&2
@@ -112,49 +94,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for ns in $(ip netns list | awk '{print $1}' | grep "^$PREFIX-" || true); do
-    log "removing stale namespace $ns from an earlier run"
-    ns_kill_all "$ns"
-    ip netns del "$ns"
-done
+lab_remove_stale
 
 # ------------------------------------------------------------------ topology
-in_ns() { local ns="$1"; shift; ip netns exec "$ns" "$@"; }
-
-mac_of() { # 10.244.1.10 -> 02:42:0a:f4:01:0a
-    local IFS=.
-    # shellcheck disable=SC2206
-    local o=($1)
-    printf '02:42:%02x:%02x:%02x:%02x' "${o[0]}" "${o[1]}" "${o[2]}" "${o[3]}"
-}
-
-new_ns() {
-    ip netns add "$1"
-    in_ns "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    in_ns "$1" ip link set lo up
-}
-
-new_ns "$NS_NODE"
-in_ns "$NS_NODE" ip link add cni0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-in_ns "$NS_NODE" ip link set cni0 up
-
-add_pod() { # ns short-name ip
-    local ns="$1" short="$2" ip="$3"
-    new_ns "$ns"
-    in_ns "$NS_NODE" ip link add "veth-$short" type veth peer name eth0 netns "$ns"
-    in_ns "$NS_NODE" ip link set "veth-$short" master cni0 up
-    in_ns "$ns" ip link set eth0 address "$(mac_of "$ip")"
-    in_ns "$ns" ethtool -K eth0 tx off tso off gso off gro off >/dev/null 2>&1 || true
-    in_ns "$ns" ip addr add "$ip/24" dev eth0
-    in_ns "$ns" ip link set eth0 up
-    # resolv.conf seen by processes under `ip netns exec` (bind-mounted by ip)
-    if [[ ! -e "/etc/netns/$ns" ]]; then
-        mkdir -p "/etc/netns/$ns"
-        CREATED_ETC_NETNS+=("/etc/netns/$ns")
-        printf 'nameserver %s\nsearch osprey.lab\noptions timeout:1 attempts:1\n' "$IP_DNS" \
-            >"/etc/netns/$ns/resolv.conf"
-    fi
-}
+lab_node
 add_pod "$NS_DNS" dns "$IP_DNS"
 add_pod "$NS_WEB" web "$IP_WEB"
 add_pod "$NS_DB" db "$IP_DB"
