@@ -490,7 +490,7 @@ impl Engine {
                 return v;
             };
             if matches!(meta.transport, Some(Transport::Udp { .. })) {
-                d.payload(v.flow_id, v.dir, ts_ns, payload);
+                d.datagram(v.flow_id, v.dir, ts_ns, payload);
             }
             let (a, b) = (
                 Side {

@@ -39,15 +39,11 @@ pub(super) struct TunnelState {
 }
 
 impl Detector {
-    /// Payload bytes of a flow direction, in order (TCP: reassembled
-    /// stream; UDP: one datagram). Matches wait for
-    /// [`Detector::payload_endpoints`] to name the flow's endpoints.
+    /// Reassembled TCP stream bytes of a flow direction, in order (the
+    /// first `scan_bytes`, numbers across pieces included). Matches wait
+    /// for [`Detector::payload_endpoints`] to name the flow's endpoints.
     pub fn payload(&mut self, flow_id: u64, dir: Direction, ts_ns: i64, bytes: &[u8]) {
-        let budget = [Category::DlpCreditCard, Category::DlpSsn]
-            .iter()
-            .filter_map(|c| self.rules().get(*c).and_then(|r| r.scan_bytes))
-            .max();
-        let Some(budget) = budget else {
+        let Some(budget) = self.dlp_budget() else {
             return;
         };
         let budget = u32::try_from(budget).unwrap_or(u32::MAX);
@@ -92,6 +88,29 @@ impl Detector {
             .filter(|m| m.offset >= 2)
             .collect();
         self.report_dlp(flow_id, dir, ts_ns, inner, 0..b.len());
+    }
+
+    /// One UDP datagram: scanned on its own (its first `scan_bytes`), no
+    /// state kept between datagrams, so the many short UDP flows of a node
+    /// (DNS) cost no per-flow memory.
+    pub fn datagram(&mut self, flow_id: u64, dir: Direction, ts_ns: i64, bytes: &[u8]) {
+        let Some(budget) = self.dlp_budget() else {
+            return;
+        };
+        let b = &bytes[..bytes
+            .len()
+            .min(usize::try_from(budget).unwrap_or(usize::MAX))];
+        let found = dlp::scan(b, b.len(), MAX_MATCHES);
+        // A datagram is whole: a number may end at its last byte.
+        self.report_dlp(flow_id, dir, ts_ns, found, 0..b.len() + 1);
+    }
+
+    /// Bytes of payload inspected per flow direction, when a DLP rule is on.
+    fn dlp_budget(&self) -> Option<u64> {
+        [Category::DlpCreditCard, Category::DlpSsn]
+            .iter()
+            .filter_map(|c| self.rules().get(*c).and_then(|r| r.scan_bytes))
+            .max()
     }
 
     /// Queues the matches of one scan whose end lies in `ends`.
