@@ -530,7 +530,7 @@ impl Engine {
                 closed: v.closed,
             });
             if let Some(f) = flow.filter(|f| f.new_flow && ip.proto == 6) {
-                d.flow_started(ip.src, ip.dst, ts_ns, f.id);
+                d.flow_started(ip.src, ts_ns, f.id);
             }
             d.packet(&PacketFacts {
                 ts_ns,
@@ -605,7 +605,6 @@ impl Engine {
                 last_ts_ns: f.last_ts_ns,
                 pkts: f.pkts,
                 bytes: f.bytes,
-                data_pkts: f.data_pkts,
                 payload_bytes: f.stream.length,
             });
         }

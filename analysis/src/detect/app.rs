@@ -5,7 +5,7 @@
 
 use super::alert::{Category, Side};
 use super::content::{self, http::Finding, sqli};
-use super::engine::Detector;
+use super::engine::{side, Detector};
 use crate::dpi::parse::{ftp::LoginOutcome, mysql::MysqlKind, smtp::AuthOutcome, tds::TdsKind};
 use crate::dpi::parser::AppRecord;
 use crate::dpi::records::{DnsMessage, HttpTx, SshSession, TlsHandshake};
@@ -214,8 +214,8 @@ impl Detector {
         }
         let name = m.rrname.clone().unwrap_or_default();
         let (client, server) = (
-            super::payload::side(e.client.ip, e.client.port),
-            super::payload::side(e.server.ip, e.server.port),
+            side(e.client.ip, Some(e.client.port)),
+            side(e.server.ip, Some(e.server.port)),
         );
         self.dns_query(
             &name,
@@ -255,7 +255,7 @@ impl Detector {
 
     /// A login was refused.
     fn auth_failure(&mut self, e: &AppEvent, service: &'static str) {
-        self.login_attempt(e.client.ip, e.server.ip, service, true, e.ts_ns, e.flow_id);
+        self.login_failure(e.client.ip, e.server.ip, service, e.ts_ns, e.flow_id);
     }
 
     fn auth_outcome(&mut self, e: &AppEvent, service: &'static str, ok: Option<bool>) {

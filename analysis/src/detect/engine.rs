@@ -79,8 +79,6 @@ pub struct FlowEnd<'a> {
     pub pkts: [u64; 2],
     /// Wire bytes per direction.
     pub bytes: [u64; 2],
-    /// Packets with payload per direction.
-    pub data_pkts: [u64; 2],
     /// TCP stream length per direction (payload bytes, lost ones
     /// included).
     pub payload_bytes: [u64; 2],
@@ -188,7 +186,7 @@ impl Detector {
     fn tcp_packet(&mut self, p: &PacketFacts<'_>, t: &TcpMeta) {
         let syn = t.has(TcpMeta::SYN);
         let ack = t.has(TcpMeta::ACK);
-        if let Some(f) = p.flow.filter(|f| f.established) {
+        if p.flow.is_some_and(|f| f.established) {
             // The client completed the handshake: the server is `dst`.
             if let Some(s) = self.syn_to.get_mut(&p.dst, p.ts_ns) {
                 s.v.completed += 1;
@@ -196,7 +194,6 @@ impl Detector {
             if let Some(s) = self.scans.get_mut(&(p.src, p.dst), p.ts_ns) {
                 s.v.completed += 1;
             }
-            let _ = f;
         }
         self.tcp_flag_checks(p, t);
         if !syn || ack || t.has(TcpMeta::RST) || t.has(TcpMeta::FIN) {
@@ -456,7 +453,7 @@ impl Detector {
     }
 
     /// A flow started (its first packet): concurrent sessions per source.
-    pub fn flow_started(&mut self, client: IpAddr, server: IpAddr, ts_ns: i64, flow_id: u64) {
+    pub fn flow_started(&mut self, client: IpAddr, ts_ns: i64, flow_id: u64) {
         let Some(rule) = self.rules.get(Category::SessionLimit) else {
             return;
         };
@@ -467,7 +464,6 @@ impl Detector {
         if u64::from(*n) >= threshold {
             let meta = [("sessions", n.to_string())];
             let key = (Category::SessionLimit, Some(client), None, 0);
-            let _ = server;
             self.open_alert(key, ts_ns, None, Some(side(client, None)), None, &meta, &[]);
             if let Some(a) = self.open.get_mut(&key) {
                 a.add_evidence(ts_ns, None, Some(flow_id));
@@ -476,8 +472,9 @@ impl Detector {
     }
 
     /// SSH authentication outcomes are encrypted: short sessions that got
-    /// past the key exchange and moved little data (what a password guesser's connections look
-    /// like; a login that worked goes on or moves data) are counted per
+    /// past the key exchange and moved little data (what a password
+    /// guesser's connections look like; a login that worked goes on or
+    /// moves data) are counted per
     /// client and server, and `sessions` of them in a window raise
     /// `brute_force`.
     fn ssh_session(&mut self, f: &FlowEnd<'_>) {
@@ -516,13 +513,12 @@ impl Detector {
         }
     }
 
-    /// An authentication attempt from `client` to `server` on `service`.
-    pub fn login_attempt(
+    /// A failed login from `client` to `server` on `service`.
+    pub(super) fn login_failure(
         &mut self,
         client: IpAddr,
         server: IpAddr,
         service: &'static str,
-        failed_only: bool,
         ts_ns: i64,
         flow_id: u64,
     ) {
@@ -533,10 +529,9 @@ impl Detector {
         let s = self.logins.hit((client, server, service), ts_ns);
         s.note(ts_ns, None);
         if s.events >= threshold {
-            let what = if failed_only { "failures" } else { "sessions" };
             let meta = [
                 ("service", service.to_string()),
-                (what, s.events.to_string()),
+                ("failures", s.events.to_string()),
             ];
             let key = (
                 Category::BruteForce,
@@ -718,7 +713,8 @@ impl Detector {
     }
 }
 
-fn side(ip: IpAddr, port: Option<u16>) -> Side {
+/// An alert side.
+pub(super) fn side(ip: IpAddr, port: Option<u16>) -> Side {
     Side { ip, port }
 }
 

@@ -5,9 +5,8 @@
 
 use super::alert::{Category, Side};
 use super::content::{dlp, dns};
-use super::engine::Detector;
+use super::engine::{side, Detector};
 use crate::flow::Direction;
-use std::net::IpAddr;
 
 /// Bytes kept from the end of one delivery so a number split across two
 /// deliveries is still seen whole.
@@ -165,8 +164,8 @@ impl Detector {
             self.report_dlp(f.id, dir, f.last_ts_ns, found, end..end + 1);
         }
         if !self.dlp_found.is_empty() {
-            let client = side(f.client.0, f.client.1);
-            let server = side(f.server.0, f.server.1);
+            let client = side(f.client.0, Some(f.client.1));
+            let server = side(f.server.0, Some(f.server.1));
             self.payload_endpoints(f.id, client, server);
         }
     }
@@ -250,14 +249,6 @@ pub(super) fn fnv(b: &[u8]) -> u64 {
     })
 }
 
-/// `ip:port` as an alert side.
-pub fn side(ip: IpAddr, port: u16) -> Side {
-    Side {
-        ip,
-        port: Some(port),
-    }
-}
-
 impl Detector {
     /// A request whose header section never completed (a slow-header
     /// attack keeps it so): counted per server.
@@ -276,7 +267,7 @@ impl Detector {
                 Some(e.server.ip),
                 u64::from(e.server.port),
             );
-            let dst = Some(side(e.server.ip, e.server.port));
+            let dst = Some(side(e.server.ip, Some(e.server.port)));
             self.open_alert(key, e.ts_ns, None, None, dst, &meta, &[]);
             if let Some(a) = self.open_mut(&key) {
                 a.add_evidence(e.ts_ns, None, Some(e.flow_id));

@@ -174,8 +174,6 @@ pub struct Flow {
     pub pkts: [u64; 2],
     /// Wire bytes per direction.
     pub bytes: [u64; 2],
-    /// Packets carrying transport payload, per direction.
-    pub data_pkts: [u64; 2],
     /// Union of TCP flags per direction.
     pub tcp_flags: [u8; 2],
     /// TCP state.
@@ -642,7 +640,6 @@ impl FlowTable {
             flow.packets_seq += 1;
         }
         flow.last_ts_ns = flow.last_ts_ns.max(ts_ns);
-        flow.data_pkts[d] += u64::from(!payload.is_empty());
         let first_event = self.app_events.len();
         let mut overlap_conflict = false;
         let mut established = false;
@@ -739,7 +736,6 @@ impl FlowTable {
             last_ts_ns: ts_ns,
             pkts: [0; 2],
             bytes: [0; 2],
-            data_pkts: [0; 2],
             tcp_flags: [0; 2],
             tcp_state: TcpState::None,
             isn: [None; 2],
