@@ -137,6 +137,9 @@ pub struct Detector {
     pub(super) dlp_found: Vec<DlpFound>,
     /// DNS names per registered domain.
     pub(super) tunnels: Windows<u64, super::payload::TunnelState>,
+    /// Payload bytes scanned per flow direction by the DLP rules, `None`
+    /// when both are off (from the rules, once: asked on every delivery).
+    pub(super) dlp_budget: Option<u64>,
 }
 
 impl Detector {
@@ -144,7 +147,12 @@ impl Detector {
     pub fn new(rules: RuleSet) -> Detector {
         let cap = rules.limits.max_tracked_keys;
         let win = |c: Category| rules.get(c).map_or(0, |r| r.window_ns());
+        let dlp_budget = [Category::DlpCreditCard, Category::DlpSsn]
+            .iter()
+            .filter_map(|c| rules.get(*c).and_then(|r| r.scan_bytes))
+            .max();
         Detector {
+            dlp_budget,
             suppress_ns: (rules.limits.suppress_s * 1e9) as i64,
             open: HashMap::default(),
             closed: Vec::new(),

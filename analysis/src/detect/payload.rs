@@ -42,7 +42,7 @@ impl Detector {
     /// first `scan_bytes`, numbers across pieces included). Matches wait
     /// for [`Detector::payload_endpoints`] to name the flow's endpoints.
     pub fn payload(&mut self, flow_id: u64, dir: Direction, ts_ns: i64, bytes: &[u8]) {
-        let Some(budget) = self.dlp_budget() else {
+        let Some(budget) = self.dlp_budget else {
             return;
         };
         let budget = u32::try_from(budget).unwrap_or(u32::MAX);
@@ -93,7 +93,7 @@ impl Detector {
     /// state kept between datagrams, so the many short UDP flows of a node
     /// (DNS) cost no per-flow memory.
     pub fn datagram(&mut self, flow_id: u64, dir: Direction, ts_ns: i64, bytes: &[u8]) {
-        let Some(budget) = self.dlp_budget() else {
+        let Some(budget) = self.dlp_budget else {
             return;
         };
         let b = &bytes[..bytes
@@ -102,14 +102,6 @@ impl Detector {
         let found = dlp::scan(b, b.len(), MAX_MATCHES);
         // A datagram is whole: a number may end at its last byte.
         self.report_dlp(flow_id, dir, ts_ns, found, 0..b.len() + 1);
-    }
-
-    /// Bytes of payload inspected per flow direction, when a DLP rule is on.
-    fn dlp_budget(&self) -> Option<u64> {
-        [Category::DlpCreditCard, Category::DlpSsn]
-            .iter()
-            .filter_map(|c| self.rules().get(*c).and_then(|r| r.scan_bytes))
-            .max()
     }
 
     /// Queues the matches of one scan whose end lies in `ends`.

@@ -64,8 +64,6 @@ pub struct DlpMatch {
     pub masked: String,
 }
 
-/// Prefilter block (bytes); greater than [`MAX_RUN`].
-const BLOCK: usize = 32;
 /// Fewest digits of anything reported (an SSN).
 const MIN_DIGITS: usize = 9;
 
@@ -147,32 +145,57 @@ fn is_alnum(b: Option<&u8>) -> bool {
 
 /// A digit run starting at `start`: (digits, byte end, group lengths,
 /// separator), or `None` if the layout is mixed.
-fn digit_run(s: &[u8], start: usize) -> (Vec<u8>, usize, Vec<usize>, Option<u8>) {
-    let mut digits = Vec::with_capacity(MAX_RUN);
-    let mut groups = vec![0usize];
-    let mut sep = None;
+/// A digit run as read by [`digit_run`]: its digits and group sizes, on
+/// the stack (a run is at most MAX_RUN + 1 bytes, so neither overflows).
+struct Run {
+    digits: [u8; MAX_RUN + 1],
+    n_digits: usize,
+    groups: [u8; MAX_RUN + 1],
+    n_groups: usize,
+    end: usize,
+    sep: Option<u8>,
+}
+
+impl Run {
+    fn digits(&self) -> &[u8] {
+        &self.digits[..self.n_digits]
+    }
+    fn groups(&self) -> &[u8] {
+        &self.groups[..self.n_groups]
+    }
+}
+
+fn digit_run(s: &[u8], start: usize) -> Run {
+    let mut run = Run {
+        digits: [0; MAX_RUN + 1],
+        n_digits: 0,
+        groups: [0; MAX_RUN + 1],
+        n_groups: 1,
+        end: start,
+        sep: None,
+    };
     let mut i = start;
     while i < s.len() && i - start <= MAX_RUN {
         let b = s[i];
         if b.is_ascii_digit() {
-            digits.push(b);
-            if let Some(g) = groups.last_mut() {
-                *g += 1;
-            }
+            run.digits[run.n_digits] = b;
+            run.n_digits += 1;
+            run.groups[run.n_groups - 1] += 1;
             i += 1;
             continue;
         }
         let next_digit = s.get(i + 1).is_some_and(u8::is_ascii_digit);
-        let short_group = groups.last().is_some_and(|&g| g <= 6);
-        if (b == b' ' || b == b'-') && next_digit && short_group && sep.is_none_or(|x| x == b) {
-            sep = Some(b);
-            groups.push(0);
+        let short_group = run.groups[run.n_groups - 1] <= 6;
+        if (b == b' ' || b == b'-') && next_digit && short_group && run.sep.is_none_or(|x| x == b) {
+            run.sep = Some(b);
+            run.n_groups += 1;
             i += 1;
             continue;
         }
         break;
     }
-    (digits, i, groups, sep)
+    run.end = i;
+    run
 }
 
 fn masked_card(d: &[u8]) -> String {
@@ -203,58 +226,103 @@ fn num(d: &[u8]) -> u32 {
 pub fn scan(bytes: &[u8], window: usize, max_matches: usize) -> Vec<DlpMatch> {
     let s = &bytes[..bytes.len().min(window)];
     let mut out = Vec::new();
-    // Prefilter: a number (at most MAX_RUN bytes, at least 9 digits)
-    // starting in one block ends in it or the next, so a block whose
+    // Digits are found 64 bytes at a time as a bit mask (`digit_mask`),
+    // and only the starts of digit runs are visited: the per-byte work is
+    // the mask, and the per-run work is spent where a number can begin.
+    // Prefilter: a number (at most MAX_RUN + 1 bytes, at least 9 digits)
+    // starting in one chunk ends in it or the next, so a chunk whose
     // digits and its successor's add up to fewer than 9 holds no start.
-    // Counting digits per block is a tight loop the compiler vectorises;
-    // most payload blocks are skipped without the per-byte checks below.
-    let digits: Vec<u8> = s
-        .chunks(BLOCK)
-        .map(|c| c.iter().map(|&b| u8::from(b.wrapping_sub(b'0') < 10)).sum())
-        .collect();
-    let candidate = |block: usize| {
-        let here = digits.get(block).copied().unwrap_or(0);
-        let next = digits.get(block + 1).copied().unwrap_or(0);
-        usize::from(here) + usize::from(next) >= MIN_DIGITS
-    };
-    let mut i = 0;
-    while i < s.len() && out.len() < max_matches {
-        if i % BLOCK == 0 && !candidate(i / BLOCK) {
-            i += BLOCK;
-            continue;
+    let chunks = s.len().div_ceil(CHUNK);
+    let mask = |c: usize| digit_mask(s.get(c * CHUNK..).unwrap_or_default());
+    let (mut prev, mut cur, mut next) = (0u64, mask(0), mask(1));
+    let mut resume = 0; // first byte not yet consumed by a run
+    for c in 0..chunks {
+        if out.len() >= max_matches {
+            break;
         }
-        if !s[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let starts = true
-            && (i == 0
-                || !(s[i - 1].is_ascii_alphanumeric()
-                    || s[i - 1] == b'.'
-                    || s[i - 1] == b','
-                    || s[i - 1] == b'_'))
-            && !(i >= 2 && matches!(s[i - 1], b'-' | b'/' | b':') && s[i - 2].is_ascii_digit());
-        if !starts {
-            i += 1;
-            continue;
-        }
-        let (digits, end, groups, sep) = digit_run(s, i);
-        // the run must end cleanly: no letter/digit, no decimal part, no
-        // further separator+digit (a longer run than we read)
-        let after = s.get(end);
-        let digit_next = s.get(end + 1).is_some_and(u8::is_ascii_digit);
-        let decimal = matches!(after, Some(b'.' | b',' | b'_')) && is_alnum(s.get(end + 1));
-        let longer = matches!(after, Some(b'-' | b'/' | b':')) && digit_next;
-        let spaced_on = after == Some(&b' ') && digit_next && sep == Some(b' ');
-        let clean_end = !(is_alnum(after) || decimal || longer || spaced_on);
-        if clean_end {
-            if let Some(m) = classify(s, i, end, &digits, &groups, sep) {
-                out.push(m);
+        let base = c * CHUNK;
+        if cur.count_ones() + next.count_ones() >= MIN_DIGITS as u32 {
+            // digits whose predecessor is not a digit
+            let mut starts = cur & !((cur << 1) | (prev >> 63));
+            while starts != 0 && out.len() < max_matches {
+                let i = base + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                if i < resume {
+                    continue;
+                }
+                if let Some((m, end)) = number_at(s, i) {
+                    out.extend(m);
+                    resume = end;
+                }
             }
         }
-        i = end.max(i + 1);
+        (prev, cur, next) = (cur, next, mask(c + 2));
     }
     out
+}
+
+/// Bytes per digit mask.
+const CHUNK: usize = 64;
+
+/// Bit k set when `bytes[k]` is an ASCII digit, for the first 64 bytes.
+/// Eight bytes at a time (SWAR): a byte is a digit when `b ^ 0x30 < 10`,
+/// tested on every byte of a word at once without carries between bytes.
+fn digit_mask(bytes: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ZERO: u64 = 0x3030_3030_3030_3030;
+    // adding 0x76 to a byte's low 7 bits sets its high bit iff they are >= 10
+    const TEN_UP: u64 = 0x7676_7676_7676_7676;
+    // gathers the eight high bits of a word into its top byte
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let word_bits = |word: [u8; 8]| {
+        let t = u64::from_le_bytes(word) ^ ZERO;
+        let digit = !(((t & LOW7) + TEN_UP) | t) & HIGH;
+        ((digit >> 7).wrapping_mul(GATHER)) >> 56
+    };
+    let mut m = 0u64;
+    let (words, tail) = bytes[..bytes.len().min(CHUNK)].as_chunks::<8>();
+    for (k, &word) in words.iter().enumerate() {
+        m |= word_bits(word) << (8 * k);
+    }
+    if !tail.is_empty() {
+        // zero padding is not a digit (0 ^ 0x30 = 0x30)
+        let mut word = [0u8; 8];
+        word[..tail.len()].copy_from_slice(tail);
+        m |= word_bits(word) << (8 * words.len());
+    }
+    m
+}
+
+/// The number starting at `i` (a digit whose predecessor is not one), if
+/// a number may start there: what it is (if it is a card or an SSN) and
+/// where its run ends. `None` when `i` is inside a word or a longer number.
+fn number_at(s: &[u8], i: usize) -> Option<(Option<DlpMatch>, usize)> {
+    let starts = (i == 0
+        || !(s[i - 1].is_ascii_alphanumeric()
+            || s[i - 1] == b'.'
+            || s[i - 1] == b','
+            || s[i - 1] == b'_'))
+        && !(i >= 2 && matches!(s[i - 1], b'-' | b'/' | b':') && s[i - 2].is_ascii_digit());
+    if !starts {
+        return None;
+    }
+    let run = digit_run(s, i);
+    let (end, sep) = (run.end, run.sep);
+    // the run must end cleanly: no letter/digit, no decimal part, no
+    // further separator+digit (a longer run than we read)
+    let after = s.get(end);
+    let digit_next = s.get(end + 1).is_some_and(u8::is_ascii_digit);
+    let decimal = matches!(after, Some(b'.' | b',' | b'_')) && is_alnum(s.get(end + 1));
+    let longer = matches!(after, Some(b'-' | b'/' | b':')) && digit_next;
+    let spaced_on = after == Some(&b' ') && digit_next && sep == Some(b' ');
+    let clean_end = !(is_alnum(after) || decimal || longer || spaced_on);
+    let found = if clean_end && run.n_digits >= MIN_DIGITS {
+        classify(s, i, end, run.digits(), run.groups(), sep)
+    } else {
+        None
+    };
+    Some((found, end.max(i + 1)))
 }
 
 fn classify(
@@ -262,7 +330,7 @@ fn classify(
     start: usize,
     end: usize,
     d: &[u8],
-    groups: &[usize],
+    groups: &[u8],
     sep: Option<u8>,
 ) -> Option<DlpMatch> {
     let card_layout = match sep {
@@ -307,6 +375,25 @@ mod tests {
             .into_iter()
             .map(|m| m.kind)
             .collect()
+    }
+
+    #[test]
+    fn digit_mask_matches_a_byte_by_byte_test() {
+        // every byte value at every position of a word, and short tails
+        let all: Vec<u8> = (0..=255u8).collect();
+        for win in all
+            .windows(64)
+            .chain(all.windows(13))
+            .chain([&b"9"[..], b""])
+        {
+            let want = win
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (k, b)| m | (u64::from(b.is_ascii_digit()) << k));
+            assert_eq!(digit_mask(win), want, "{win:?}");
+        }
+        let dense = b"0123456789".repeat(7);
+        assert_eq!(digit_mask(&dense), u64::MAX);
     }
 
     #[test]

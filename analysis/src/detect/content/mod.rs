@@ -106,11 +106,23 @@ pub(crate) fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
 /// The first position at or after `from` where `needle` occurs in `hay`,
 /// ASCII case-insensitively.
 pub(crate) fn find_ci(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() || from > hay.len() - needle.len() {
+    let (&first, rest) = needle.split_first()?;
+    if hay.len() < needle.len() || from > hay.len() - needle.len() {
         return None;
     }
-    (from..=hay.len() - needle.len())
-        .find(|&i| hay[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    // Candidates are found with memchr on the first byte in both cases
+    // (SIMD), so the per-position comparison runs only where it can match.
+    let last_start = hay.len() - needle.len();
+    let (lo, up) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut at = from;
+    while at <= last_start {
+        let i = at + memchr::memchr2(lo, up, &hay[at..=last_start])?;
+        if hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest) {
+            return Some(i);
+        }
+        at = i + 1;
+    }
+    None
 }
 
 #[cfg(test)]

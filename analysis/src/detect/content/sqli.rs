@@ -179,11 +179,53 @@ struct Tok {
     opened: bool,
 }
 
-const LOGIC: &str = "and or xor";
-const CMP: &str = "like rlike regexp sounds";
-const STMT: &str = "select insert update delete drop create alter truncate exec execute declare shutdown waitfor grant";
-const LITERAL: &str = "null true false";
-const KEYWORDS: &str = "from where into values set table database schema order group by having limit offset all distinct as join on case when then else end delay outfile dumpfile procedure function view user top is in not between exists asc desc collate div mod";
+/// The longest word of the keyword table ("procedure").
+const LONGEST_KEYWORD: usize = 9;
+
+/// The class of a word from the keyword table (lower-case), if it is one:
+/// logic (and, or, xor), comparison (like, rlike, regexp, sounds), `union`,
+/// statement starts, literals (null, true, false) and other SQL keywords.
+fn keyword(lower: &[u8]) -> Option<Class> {
+    Some(match lower {
+        b"and" | b"or" | b"xor" => Class::Logic,
+        b"like" | b"rlike" | b"regexp" | b"sounds" => Class::Cmp,
+        b"union" => Class::Union,
+        b"select" | b"insert" | b"update" | b"delete" | b"drop" | b"create" | b"alter"
+        | b"truncate" | b"exec" | b"execute" | b"declare" | b"shutdown" | b"waitfor" | b"grant" => {
+            Class::Stmt
+        }
+        b"null" | b"true" | b"false" => Class::Num,
+        b"from" | b"where" | b"into" | b"values" | b"set" | b"table" | b"database" | b"schema"
+        | b"order" | b"group" | b"by" | b"having" | b"limit" | b"offset" | b"all" | b"distinct"
+        | b"as" | b"join" | b"on" | b"case" | b"when" | b"then" | b"else" | b"end" | b"delay"
+        | b"outfile" | b"dumpfile" | b"procedure" | b"function" | b"view" | b"user" | b"top"
+        | b"is" | b"in" | b"not" | b"between" | b"exists" | b"asc" | b"desc" | b"collate"
+        | b"div" | b"mod" => Class::Kw,
+        _ => return None,
+    })
+}
+
+/// The class of a word token: a keyword's class, else a function name
+/// when `(` follows, else a plain word. One lower-casing into a stack
+/// buffer and one `match`, since every word of every inspected value
+/// passes here.
+fn word_class(w: &[u8], paren_next: bool) -> Class {
+    let mut lower = [0u8; LONGEST_KEYWORD];
+    let found = match lower.get_mut(..w.len()) {
+        Some(buf) => {
+            for (d, s) in buf.iter_mut().zip(w) {
+                *d = s.to_ascii_lowercase();
+            }
+            keyword(buf)
+        }
+        None => None,
+    };
+    match found {
+        Some(Class::Kw) | None if paren_next => Class::Func,
+        Some(c) => c,
+        None => Class::Word,
+    }
+}
 
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0xa0)
@@ -315,24 +357,7 @@ fn tokenize(s: &[u8], ctx: SqlContext) -> Vec<Tok> {
                 while i < s.len() && is_word(s[i]) {
                     i += 1;
                 }
-                let w = &s[start..i];
-                if in_list(w, LOGIC) {
-                    Class::Logic
-                } else if in_list(w, CMP) {
-                    Class::Cmp
-                } else if w.eq_ignore_ascii_case(b"union") {
-                    Class::Union
-                } else if in_list(w, STMT) {
-                    Class::Stmt
-                } else if in_list(w, LITERAL) {
-                    Class::Num
-                } else if s.get(i) == Some(&b'(') {
-                    Class::Func
-                } else if in_list(w, KEYWORDS) {
-                    Class::Kw
-                } else {
-                    Class::Word
-                }
+                word_class(&s[start..i], s.get(i) == Some(&b'('))
             }
             _ => {
                 i += 1;
