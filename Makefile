@@ -5,6 +5,7 @@
 #   make run     deps + build + analyze samples/lab-basic.pcap into out/lab-basic, list its flows
 #   make test    deps + fmt check + clippy (-D warnings) + cargo test
 #   make bench   bench/run.sh (SIZE_MIB=1024 by default; e.g. make bench SIZE_MIB=64)
+#   make harden  hardening tests at local sizes (10,000 mutated captures)
 #   make lab     re-record samples/lab-basic.pcap{,ng} in network namespaces (root)
 #   make lab-attacks  re-record samples/attacks/*.pcap + ground-truth.tsv (root; ONLY="a b" for a subset)
 
@@ -22,7 +23,7 @@ CASE   ?= out/lab-basic
 
 APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3
 
-.PHONY: deps build run test bench lab lab-attacks clean
+.PHONY: deps build run test bench harden lab lab-attacks clean
 
 deps:
 	@missing=""; \
@@ -66,6 +67,11 @@ test: deps
 
 bench: deps
 	bash bench/run.sh
+
+# Hardening runs at their local sizes (CI runs the same tests at CI sizes
+# inside `make test`): 10,000 mutated captures.
+harden: deps
+	OSPREY_MUTANTS=10000 $(CARGO) test --test mutants -- --nocapture
 
 lab:
 	bash samples/lab/record.sh
