@@ -48,8 +48,7 @@ fn seg(seq_off: u32, data: &[u8]) -> Seg<'_> {
 
 /// One TCP frame client→server (`to_server`) or back.
 fn tcp_frame(
-    client: [u8; 4],
-    port: u16,
+    (client, port): ([u8; 4], u16),
     to_server: bool,
     seq: u32,
     ack: Option<u32>,
@@ -84,14 +83,13 @@ fn tcp_frame(
 fn connection(client: [u8; 4], port: u16, segs: &[Seg<'_>]) -> Vec<Vec<u8>> {
     let (c0, s0) = (1_000u32, 5_000u32);
     let mut f = vec![
-        tcp_frame(client, port, true, c0, None, "S", 64, b""),
-        tcp_frame(client, port, false, s0, Some(c0 + 1), "S", 64, b""),
-        tcp_frame(client, port, true, c0 + 1, Some(s0 + 1), "", 64, b""),
+        tcp_frame((client, port), true, c0, None, "S", 64, b""),
+        tcp_frame((client, port), false, s0, Some(c0 + 1), "S", 64, b""),
+        tcp_frame((client, port), true, c0 + 1, Some(s0 + 1), "", 64, b""),
     ];
     for s in segs {
         let mut fr = tcp_frame(
-            client,
-            port,
+            (client, port),
             true,
             c0 + 1 + s.seq_off,
             Some(s0 + 1),
@@ -106,8 +104,7 @@ fn connection(client: [u8; 4], port: u16, segs: &[Seg<'_>]) -> Vec<Vec<u8>> {
         f.push(fr);
     }
     f.push(tcp_frame(
-        client,
-        port,
+        (client, port),
         false,
         s0 + 1,
         Some(c0 + 1 + ATTACK.len() as u32),
@@ -135,9 +132,9 @@ fn ipv4_checksum(h: &[u8]) -> u16 {
 fn fragmented(client: [u8; 4], port: u16, first: &[u8], second: &[u8]) -> Vec<Vec<u8>> {
     let mut frames = connection(client, port, &[]);
     let last_ack = frames.pop().unwrap();
-    let whole = tcp_frame(client, port, true, 1_001, Some(5_001), "P", 64, first);
+    let whole = tcp_frame((client, port), true, 1_001, Some(5_001), "P", 64, first);
     let decoy_tcp = &whole[14 + 20..];
-    let real = tcp_frame(client, port, true, 1_001, Some(5_001), "P", 64, second);
+    let real = tcp_frame((client, port), true, 1_001, Some(5_001), "P", 64, second);
     let real_tcp = &real[14 + 20..];
     let frag = |data: &[u8], off: usize, more: bool| {
         let mut ip = whole[14..14 + 20].to_vec();
@@ -166,7 +163,8 @@ fn fragmented(client: [u8; 4], port: u16, first: &[u8], second: &[u8]) -> Vec<Ve
 fn evasions_are_detected_or_flagged_never_missed_silently() {
     let decoy = benign();
     let half = (ATTACK.len() / 2) as u32;
-    let mut scenarios: Vec<(&str, [u8; 4], u16, Vec<Vec<u8>>)> = Vec::new();
+    type Scenario = (&'static str, [u8; 4], u16, Vec<Vec<u8>>);
+    let mut scenarios: Vec<Scenario> = Vec::new();
     let mut add = |name, client, port, frames| scenarios.push((name, client, port, frames));
     add(
         "control: attack sent plainly",
