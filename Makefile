@@ -5,7 +5,9 @@
 #   make run     deps + build + analyze samples/lab-basic.pcap into out/lab-basic, list its flows
 #   make test    deps + fmt check + clippy (-D warnings) + cargo test
 #   make bench   bench/run.sh (SIZE_MIB=1024 by default; e.g. make bench SIZE_MIB=64)
-#   make harden  hardening tests at local sizes (10,000 mutated captures)
+#   make test    ... then every fuzz target for FUZZ_SECS (30) seconds
+#   make harden  hardening at local sizes: 10,000 mutated captures, every
+#                fuzz target for HARDEN_FUZZ_SECS (600) seconds
 #   make lab     re-record samples/lab-basic.pcap{,ng} in network namespaces (root)
 #   make lab-attacks  re-record samples/attacks/*.pcap + ground-truth.tsv (root; ONLY="a b" for a subset)
 
@@ -20,6 +22,9 @@ CARGO  ?= cargo
 OSPREY := target/release/osprey
 SAMPLE ?= samples/lab-basic.pcap
 CASE   ?= out/lab-basic
+# Seconds per fuzz target: in `make test` (CI) and in `make harden`.
+FUZZ_SECS ?= 30
+HARDEN_FUZZ_SECS ?= 600
 
 APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3
 
@@ -64,6 +69,7 @@ test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+	bash fuzz/run.sh $(FUZZ_SECS)
 
 bench: deps
 	bash bench/run.sh
@@ -72,6 +78,7 @@ bench: deps
 # inside `make test`): 10,000 mutated captures.
 harden: deps
 	OSPREY_MUTANTS=10000 $(CARGO) test --test mutants -- --nocapture
+	bash fuzz/run.sh $(HARDEN_FUZZ_SECS)
 
 lab:
 	bash samples/lab/record.sh
