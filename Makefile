@@ -4,8 +4,8 @@
 #   make build   cargo build --release
 #   make run     deps + build + analyze samples/lab-basic.pcap into out/lab-basic, list its flows
 #   make test    deps + fmt check + clippy (-D warnings) + cargo test
+#                then every fuzz target for FUZZ_SECS (30) seconds (fuzz/run.sh)
 #   make bench   bench/run.sh (SIZE_MIB=1024 by default; e.g. make bench SIZE_MIB=64)
-#   make test    ... then every fuzz target for FUZZ_SECS (30) seconds
 #   make harden  hardening at local sizes: 10,000 mutated captures, every
 #                fuzz target for HARDEN_FUZZ_SECS (600) seconds
 #   make lab     re-record samples/lab-basic.pcap{,ng} in network namespaces (root)

@@ -3,7 +3,7 @@
 //! is one frame.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use osprey_analysis::decode::{DefragConfig, Decoder};
+use osprey_analysis::decode::{Decoder, DefragConfig};
 use osprey_capture::{LinkType, RawFrame};
 
 const LINKS: [u32; 8] = [0, 1, 12, 101, 113, 228, 229, 276];

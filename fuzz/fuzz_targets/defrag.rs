@@ -3,7 +3,7 @@
 //! with advancing time, then expired.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use osprey_analysis::decode::{DefragConfig, Decoder};
+use osprey_analysis::decode::{Decoder, DefragConfig};
 use osprey_capture::{LinkType, RawFrame};
 
 fuzz_target!(|data: &[u8]| {

@@ -10,7 +10,8 @@ fuzz_target!(|data: &[u8]| {
     let mut frames = Vec::new();
     let mut rest = data;
     while rest.len() >= 10 {
-        let ts = i64::from_le_bytes(rest[..8].try_into().unwrap_or_default()) & 0x0fff_ffff_ffff_ffff;
+        let ts =
+            i64::from_le_bytes(rest[..8].try_into().unwrap_or_default()) & 0x0fff_ffff_ffff_ffff;
         let len = usize::from(u16::from_le_bytes([rest[8], rest[9]]));
         rest = &rest[10..];
         let take = len.min(rest.len());
