@@ -98,6 +98,47 @@ CREATE TABLE alerts (
     evidence_flows   BLOB NOT NULL,
     metadata         TEXT NOT NULL
 );
+CREATE TABLE capture_stats (
+    capture_id      INTEGER PRIMARY KEY,
+    iface           TEXT NOT NULL,
+    label           TEXT,
+    delivered       INTEGER NOT NULL,
+    kernel_received INTEGER NOT NULL,
+    kernel_drops    INTEGER NOT NULL,
+    if_drops        INTEGER NOT NULL,
+    queue_drops     INTEGER NOT NULL,
+    duplicates      INTEGER NOT NULL
+);
+CREATE TABLE duplicate_frames (
+    pkt_no     INTEGER NOT NULL,
+    capture_id INTEGER NOT NULL,
+    ts_ns      INTEGER NOT NULL
+);
+CREATE TABLE workloads (
+    ip        TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    namespace TEXT,
+    container TEXT,
+    pod_uid   TEXT,
+    iface     TEXT NOT NULL,
+    first_ns  INTEGER NOT NULL,
+    last_ns   INTEGER NOT NULL
+);
+CREATE VIEW flow_workloads AS
+SELECT f.id AS flow_id,
+       (SELECT w.name FROM workloads w WHERE w.ip = f.src_ip
+          AND w.first_ns <= f.end_ns AND w.last_ns >= f.start_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS src_workload,
+       (SELECT w.namespace FROM workloads w WHERE w.ip = f.src_ip
+          AND w.first_ns <= f.end_ns AND w.last_ns >= f.start_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS src_namespace,
+       (SELECT w.name FROM workloads w WHERE w.ip = f.dest_ip
+          AND w.first_ns <= f.end_ns AND w.last_ns >= f.start_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS dest_workload,
+       (SELECT w.namespace FROM workloads w WHERE w.ip = f.dest_ip
+          AND w.first_ns <= f.end_ns AND w.last_ns >= f.start_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS dest_namespace
+FROM flows f;
 "#;
 
 /// Indexes built once ingest is done (cheaper than maintaining them per row).

@@ -59,6 +59,8 @@ pub enum StoreMsg {
     Captures(Vec<CaptureRow>),
     /// Closed alerts, in the order they get their ids.
     Alerts(Vec<crate::detect::Alert>),
+    /// Rows of live capture (interface counters, duplicates, workloads).
+    Live(super::live_rows::LiveRows),
 }
 
 /// Row counts written.
@@ -327,6 +329,7 @@ impl StoreWriter {
                     ])?;
                 }
             }
+            StoreMsg::Live(rows) => super::live_rows::write(&tx, &rows)?,
         }
         tx.commit()?;
         Ok(())
