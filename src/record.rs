@@ -90,10 +90,7 @@ pub fn run(
     );
     if let Some(e) = &sink.error {
         // The ring's error first: a full disk fails the case too.
-        let case = s
-            .err()
-            .map(|e| format!("; case: {e:#}"))
-            .unwrap_or_default();
+        let case = s.err().map(|e| format!("; case: {e}")).unwrap_or_default();
         anyhow::bail!("{e} (recording stopped; the files written so far are kept){case}");
     }
     let s = s?;

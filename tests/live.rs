@@ -569,7 +569,9 @@ fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
     let mut checked = 0;
     let mut losses_ms = Vec::new();
     let mut rotations = 0;
-    let mut killed = false;
+    // Whether the last killed run left a file open.
+    let mut left_open = false;
+    let mut repaired = 0;
     for round in 0..=20 {
         let name = format!("record{round}");
         let rec = spawn_osprey(
@@ -591,9 +593,10 @@ fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
             ],
         );
         wait_for(&d.join(format!("{name}.err")), "capturing on");
-        if killed {
+        if left_open {
             let err = std::fs::read_to_string(d.join(format!("{name}.err"))).unwrap();
             assert!(err.contains("repaired"), "round {round}: {err}");
+            repaired += 1;
         }
         if round == 20 {
             signal(&rec, "TERM");
@@ -606,7 +609,6 @@ fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
         let kill_ns = now_ns();
         rec.kill().unwrap();
         rec.wait().unwrap();
-        killed = true;
         let files = ring_files(&ring);
         rotations += files.len() - before;
         // Every closed file reads.
@@ -628,6 +630,7 @@ fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
             .filter(|p| p.to_string_lossy().ends_with(".open"))
             .collect();
         assert!(open.len() <= 1);
+        left_open = !open.is_empty();
         // The loss: traffic after the last whole frame kept, up to the
         // kill (the open file read as the restart will repair it).
         let mut last = None;
@@ -662,8 +665,108 @@ fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
             .unwrap()
             .success());
     }
+    assert!(repaired >= 15, "only {repaired} kills left a file open");
     let max = losses_ms.iter().cloned().fold(0.0, f64::max);
     let mean = losses_ms.iter().sum::<f64>() / losses_ms.len() as f64;
     eprintln!("loss per kill (ms of traffic after the last frame kept): max {max:.1}, mean {mean:.1}; {rotations} rotations in 20 runs");
     assert!(max < 400.0, "{losses_ms:?}");
+}
+
+/// Unmounts a tmpfs on drop.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_stops_the_recording_with_a_clear_error_and_keeps_valid_files() {
+    require("tcpdump");
+    require("ping");
+    let t = tag();
+    let (node, pod, veth) = (
+        format!("old{t}-node"),
+        format!("old{t}-pod"),
+        format!("vd{t}"),
+    );
+    let mut lab = Lab::new();
+    lab.ns(&node);
+    lab.pod(&node, &pod, &veth, "10.80.0.2", None);
+    in_ns(&node, &["ip", "addr", "add", "10.80.0.1/24", "dev", &veth]);
+    lab.spawn(
+        &node,
+        &["ping", "-q", "-i", "0.002", "-s", "1200", "10.80.0.2"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    sh(&[
+        "mount",
+        "-t",
+        "tmpfs",
+        "-o",
+        "size=400k",
+        "osprey-test",
+        small.to_str().unwrap(),
+    ]);
+    let _mount = Mount(small.clone());
+    let ring = small.join("ring");
+    let base = osprey_in(&node);
+    let t0 = Instant::now();
+    let out = Command::new(&base[0])
+        .args(&base[1..])
+        .args([
+            "record",
+            "-i",
+            &veth,
+            "-o",
+            ring.to_str().unwrap(),
+            "--ring-size",
+            "64KiB",
+            "--ring-files",
+            "100",
+            "--duration",
+            "20s",
+            "--no-detect",
+            "--no-attribution",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{err}");
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(15),
+        "did not stop at the full disk"
+    );
+    assert!(
+        err.contains("No space left on device") && err.contains(ring.to_str().unwrap()),
+        "{err}"
+    );
+    let files = ring_files(&ring);
+    assert!(files.len() >= 2, "{files:?}");
+    for f in &files {
+        let st = Command::new("tcpdump")
+            .arg("-r")
+            .arg(f)
+            .arg("-w")
+            .arg("/dev/null")
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{} unreadable", f.display());
+    }
+    let open = std::fs::read_dir(&ring)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .to_string_lossy()
+                .ends_with(".open")
+        })
+        .count();
+    assert_eq!(open, 0);
 }

@@ -427,3 +427,85 @@ impl Dedup {
         None
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use osprey_capture::LinkType;
+
+    fn frame(source: u32, ts_ns: i64, byte: u8) -> RawFrame {
+        RawFrame {
+            ts_ns,
+            link_type: LinkType::ETHERNET,
+            orig_len: 60,
+            data: vec![byte; 60],
+            source,
+            interface: 0,
+            data_offset: 0,
+        }
+    }
+
+    #[test]
+    fn a_frame_on_a_second_interface_is_a_duplicate_only_within_the_window() {
+        let mut d = Dedup::new(true);
+        assert_eq!(d.seen(&frame(0, 1_000, 1), 1), None);
+        // Same bytes on the other veth 30 µs later: the same packet.
+        assert_eq!(d.seen(&frame(1, 31_000, 1), 2), Some(1));
+        // Same bytes again on the first interface: a new packet (a resend).
+        assert_eq!(d.seen(&frame(0, 40_000, 1), 2), None);
+        // Other bytes: new.
+        assert_eq!(d.seen(&frame(1, 41_000, 2), 3), None);
+        // Outside the window: new.
+        assert_eq!(d.seen(&frame(1, 41_000 + DEDUP_WINDOW_NS + 1, 2), 4), None);
+        // Off (one interface): never.
+        let mut off = Dedup::new(false);
+        assert_eq!(off.seen(&frame(0, 1, 1), 1), None);
+        assert_eq!(off.seen(&frame(1, 2, 1), 2), None);
+    }
+
+    fn addr(ip: &str, name: &str) -> WorkloadAddr {
+        WorkloadAddr {
+            ip: ip.parse().unwrap(),
+            name: name.into(),
+            namespace: None,
+            container: None,
+            pod_uid: None,
+            iface: format!("veth-{name}"),
+        }
+    }
+
+    #[test]
+    fn a_reused_ip_gets_a_new_span() {
+        let mut s = Spans::default();
+        s.update(
+            100,
+            50,
+            vec![addr("10.0.0.5", "web-1"), addr("10.0.0.6", "db")],
+        );
+        s.update(
+            200,
+            50,
+            vec![addr("10.0.0.5", "web-1"), addr("10.0.0.6", "db")],
+        );
+        // web-1 is gone, its IP now belongs to cart-7.
+        s.update(
+            300,
+            50,
+            vec![addr("10.0.0.5", "cart-7"), addr("10.0.0.6", "db")],
+        );
+        let rows = s.close(400);
+        let got: Vec<(&str, &str, i64, i64)> = rows
+            .iter()
+            .map(|r| (r.ip.as_str(), r.name.as_str(), r.first_ns, r.last_ns))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("10.0.0.5", "web-1", 50, 200),
+                ("10.0.0.5", "cart-7", 300, 400),
+                ("10.0.0.6", "db", 50, 400),
+            ]
+        );
+    }
+}

@@ -235,12 +235,18 @@ impl Ring {
             Err(e) => {
                 self.failed = true;
                 self.buf.clear();
-                let seq = c.seq;
-                // Keep what was written whole; a cut-back failing too
-                // leaves a file `Ring::open` repairs later.
-                let _ = c.file.set_len(c.good);
+                let (seq, good) = (c.seq, c.good);
+                // Keep what was written whole (a file without even its
+                // header goes); a clean-up failing too leaves a file
+                // `Ring::open` repairs later.
+                let _ = c.file.set_len(good);
                 self.current = None;
-                let _ = std::fs::rename(self.path(seq, true), self.path(seq, false));
+                let open = self.path(seq, true);
+                let _ = if good == 0 {
+                    std::fs::remove_file(&open)
+                } else {
+                    std::fs::rename(&open, self.path(seq, false))
+                };
                 Err(self.err(format!("writing {}", self.path(seq, false).display()), e))
             }
         }
