@@ -324,6 +324,28 @@ fn record_finds_the_packets_tcpdump_finds_and_names_the_pods() {
         .status()
         .unwrap();
     assert!(st.success() || st.code() == Some(1), "hping3: {st}");
+    // A short scan (40 ports), for an alert between the two pods.
+    let st = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &client,
+            "hping3",
+            "-q",
+            "-S",
+            "-p",
+            "++2000",
+            "-c",
+            "40",
+            "-i",
+            "u2000",
+            "10.77.0.10",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success() || st.code() == Some(1), "hping3: {st}");
     std::thread::sleep(Duration::from_millis(700));
 
     signal(&rec, "TERM");
@@ -437,6 +459,18 @@ fn record_finds_the_packets_tcpdump_finds_and_names_the_pods() {
         )
         .unwrap();
     assert_eq!(icmp, 1);
+    // And on the alerts.
+    let (src, dst): (String, String) = db
+        .query_row(
+            "SELECT w.src_workload, w.dest_workload FROM alerts a JOIN alert_workloads w ON w.alert_id = a.id WHERE a.category = 'port_scan'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (src.as_str(), dst.as_str()),
+        (client.as_str(), web.as_str())
+    );
 }
 
 /// Sends `count` UDP frames to port 9 out of `iface` as fast as it can

@@ -139,6 +139,21 @@ SELECT f.id AS flow_id,
           AND w.first_ns <= f.end_ns AND w.last_ns >= f.start_ns
           ORDER BY w.last_ns DESC LIMIT 1) AS dest_namespace
 FROM flows f;
+CREATE VIEW alert_workloads AS
+SELECT a.id AS alert_id,
+       (SELECT w.name FROM workloads w WHERE w.ip = a.src_ip
+          AND w.first_ns <= a.ts_last_ns AND w.last_ns >= a.ts_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS src_workload,
+       (SELECT w.namespace FROM workloads w WHERE w.ip = a.src_ip
+          AND w.first_ns <= a.ts_last_ns AND w.last_ns >= a.ts_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS src_namespace,
+       (SELECT w.name FROM workloads w WHERE w.ip = a.dest_ip
+          AND w.first_ns <= a.ts_last_ns AND w.last_ns >= a.ts_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS dest_workload,
+       (SELECT w.namespace FROM workloads w WHERE w.ip = a.dest_ip
+          AND w.first_ns <= a.ts_last_ns AND w.last_ns >= a.ts_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS dest_namespace
+FROM alerts a;
 "#;
 
 /// Indexes built once ingest is done (cheaper than maintaining them per row).
