@@ -29,6 +29,8 @@ pub struct LiveOpts {
     pub duration: Option<Duration>,
     /// Read who holds which IP (pods, namespaces) while capturing.
     pub attribute: bool,
+    /// Commit the case as it goes (the recorder).
+    pub durable: bool,
 }
 
 /// Interfaces matching the patterns, with who is behind each.
@@ -175,7 +177,10 @@ pub fn run<S: LiveSink>(
         rx,
         &sources,
         &stop,
-        opts.attribute,
+        alive::LiveOptions {
+            attribute: opts.attribute,
+            durable: opts.durable,
+        },
         case_dir,
         cfg,
         &mut sink,

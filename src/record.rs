@@ -7,6 +7,7 @@ use crate::live::{self, LiveOpts};
 use anyhow::{Context, Result};
 use osprey_analysis::live::LiveSink;
 use osprey_analysis::pipeline::AnalyzeConfig;
+use osprey_analysis::store::StoreWriter;
 use osprey_capture::ring::{Ring, RingConfig, RingError, RingIface};
 use osprey_capture::RawFrame;
 use std::path::Path;
@@ -52,7 +53,14 @@ pub fn run(
     files: u32,
     cfg: &AnalyzeConfig,
 ) -> Result<()> {
-    let (s, sink) = live::run(opts, &dir.join("case"), cfg, |ifaces, capture, live_cfg| {
+    let case_dir = dir.join("case");
+    if let Some(p) = StoreWriter::salvage(&case_dir).context("keeping an interrupted case")? {
+        eprintln!(
+            "osprey: kept the case of an interrupted recording as {}",
+            p.display()
+        );
+    }
+    let (s, sink) = live::run(opts, &case_dir, cfg, |ifaces, capture, live_cfg| {
         let interfaces = capture
             .interfaces()
             .iter()
@@ -94,7 +102,7 @@ pub fn run(
         anyhow::bail!("{e} (recording stopped; the files written so far are kept){case}");
     }
     let s = s?;
-    let _ = crate::print_summary(&dir.join("case"), &s.summary);
+    let _ = crate::print_summary(&case_dir, &s.summary);
     let _ = live::print_interfaces(&s);
     Ok(())
 }

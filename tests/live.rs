@@ -346,7 +346,8 @@ fn record_finds_the_packets_tcpdump_finds_and_names_the_pods() {
         .status()
         .unwrap();
     assert!(st.success() || st.code() == Some(1), "hping3: {st}");
-    std::thread::sleep(Duration::from_millis(700));
+    // tcpdump's kernel blocks are handed over after its 1 s timeout.
+    std::thread::sleep(Duration::from_millis(1500));
 
     signal(&rec, "TERM");
     let rec_out = rec.wait_with_output().unwrap();
@@ -700,6 +701,29 @@ fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
             .success());
     }
     assert!(repaired >= 15, "only {repaired} kills left a file open");
+    // Each killed run's case was kept, a valid database.
+    let kept: Vec<PathBuf> = std::fs::read_dir(ring.join("case"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("interrupted-")
+                && p.extension().is_some_and(|e| e == "sqlite")
+        })
+        .collect();
+    assert_eq!(kept.len(), 20, "{kept:?}");
+    for k in &kept {
+        let db = rusqlite::Connection::open(k).unwrap();
+        let ok: String = db
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok", "{}", k.display());
+        let _: i64 = db
+            .query_row("SELECT COUNT(*) FROM packet_chunks", [], |r| r.get(0))
+            .unwrap();
+    }
     let max = losses_ms.iter().cloned().fold(0.0, f64::max);
     let mean = losses_ms.iter().sum::<f64>() / losses_ms.len() as f64;
     eprintln!("loss per kill (ms of traffic after the last frame kept): max {max:.1}, mean {mean:.1}; {rotations} rotations in 20 runs");

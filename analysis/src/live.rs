@@ -90,6 +90,20 @@ pub struct LiveSummary {
     pub sink_error: Option<String>,
 }
 
+/// How a live run keeps its case.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LiveOptions {
+    /// Read who holds which IP every [`WORKLOAD_POLL`].
+    pub attribute: bool,
+    /// Commit the case as it goes so a killed run keeps it
+    /// ([`StoreWriter::create_durable`]), flushing at least every
+    /// [`DURABLE_FLUSH`].
+    pub durable: bool,
+}
+
+/// How often a durable run hands what it has to the store.
+pub const DURABLE_FLUSH: Duration = Duration::from_secs(1);
+
 /// Runs the engine over live frames until the capture ends, writing a
 /// case into `case_dir`. `stop` is the capture's stop flag: set here when
 /// the sink fails.
@@ -98,7 +112,7 @@ pub fn analyze_live(
     rx: Receiver<Vec<RawFrame>>,
     sources: &[LiveSource],
     stop: &Arc<AtomicBool>,
-    attribute: bool,
+    opts: LiveOptions,
     case_dir: &Path,
     cfg: &AnalyzeConfig,
     sink: &mut dyn LiveSink,
@@ -110,13 +124,17 @@ pub fn analyze_live(
         Some(r) => r.clone(),
         None => RuleSet::defaults()?,
     };
-    let store = StoreWriter::create(case_dir)?;
+    let store = if opts.durable {
+        StoreWriter::create_durable(case_dir)?
+    } else {
+        StoreWriter::create(case_dir)?
+    };
     let (store_tx, store_rx) = bounded::<StoreMsg>(4);
     let store_thread = std::thread::Builder::new()
         .name("osprey-store".into())
         .spawn(move || store_loop(store, store_rx))
         .map_err(StoreError::Io)?;
-    let workloads_rx = if attribute {
+    let workloads_rx = if opts.attribute {
         Some(spawn_workload_poller(stop.clone()).map_err(StoreError::Io)?)
     } else {
         None
@@ -144,8 +162,13 @@ pub fn analyze_live(
     let mut spans = Spans::default();
     let mut sink_error = None;
     let mut last_progress = Instant::now();
+    let mut last_flush = Instant::now();
     loop {
         let msg = rx.recv_timeout(IDLE_TICK);
+        if opts.durable && last_flush.elapsed() >= DURABLE_FLUSH {
+            last_flush = Instant::now();
+            engine.flush_rows();
+        }
         if let Some(wrx) = &workloads_rx {
             while let Ok((ts, snap)) = wrx.try_recv() {
                 spans.update(ts, run_start_ns, snap);

@@ -624,7 +624,7 @@ impl Engine {
         }
     }
 
-    fn flush_rows(&mut self) {
+    pub(crate) fn flush_rows(&mut self) {
         let mut app_events = self.table.take_app_events();
         if let Some(d) = self.detector.as_mut() {
             for e in &app_events {
