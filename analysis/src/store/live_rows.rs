@@ -117,3 +117,73 @@ pub(super) fn write(tx: &Transaction<'_>, rows: &LiveRows) -> rusqlite::Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    fn flow(conn: &Connection, id: i64, src: &str, dst: &str, start: i64, end: i64) {
+        conn.execute(
+            "INSERT INTO flows(id, community_id, proto, src_ip, src_port, dest_ip, dest_port, app_proto, start_ns, end_ns, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, state, reason, anomalies, stream_gaps, overlap_conflicts) VALUES (?1, '', 6, ?2, 40000, ?3, 80, 'http', ?4, ?5, 1, 1, 60, 60, 'closed', 'shutdown', 0, 0, 0)",
+            params![id, src, dst, start, end],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn flows_name_the_workload_that_held_the_ip_at_their_time() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::schema::CREATE).unwrap();
+        let w = |ip: &str, name: &str, first_ns, last_ns| WorkloadRow {
+            ip: ip.into(),
+            name: name.into(),
+            namespace: Some("shop".into()),
+            container: Some(format!("c-{name}")),
+            pod_uid: None,
+            iface: format!("veth-{name}"),
+            first_ns,
+            last_ns,
+        };
+        let tx = conn.transaction().unwrap();
+        write(
+            &tx,
+            &LiveRows::Workloads(vec![
+                w("10.0.0.5", "web-1", 0, 100),
+                w("10.0.0.5", "cart-7", 150, 300),
+                w("10.0.0.9", "client", 0, 300),
+            ]),
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        flow(&conn, 1, "10.0.0.9", "10.0.0.5", 10, 20);
+        flow(&conn, 2, "10.0.0.9", "10.0.0.5", 200, 250);
+        flow(&conn, 3, "10.0.0.9", "10.0.0.77", 200, 250);
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = conn
+            .prepare("SELECT flow_id, src_workload, dest_workload, dest_container FROM flow_workloads ORDER BY flow_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    1,
+                    "client".into(),
+                    Some("web-1".into()),
+                    Some("c-web-1".into())
+                ),
+                (
+                    2,
+                    "client".into(),
+                    Some("cart-7".into()),
+                    Some("c-cart-7".into())
+                ),
+                (3, "client".into(), None, None),
+            ]
+        );
+    }
+}
