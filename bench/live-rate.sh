@@ -3,8 +3,11 @@
 # with 0 drops. Run as root after `cargo build --release`:
 #   bash bench/live-rate.sh [RATES...]      (default: 20000 50000 100000 150000 200000 300000)
 # A paced python sender (AF_PACKET) sends 64-byte UDP frames out of the
-# host side of a veth for SECONDS (default 3) at each rate; each capturer
-# runs alone with filter `udp dst port 9`, and reports kernel + own drops.
+# host side of a veth for SECONDS (default 3) at each rate; the rate
+# `flood` is `hping3 --flood` instead (as fast as it goes; sent = the
+# veth's tx counter). Each capturer runs alone with filter
+# `udp dst port 9`, and reports frames kept, kernel drops and its own
+# (queue) drops. OSPREY_ARGS adds options to `osprey record` (--no-detect).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OSPREY="${OSPREY:-$HERE/target/release/osprey}"
@@ -20,6 +23,10 @@ ip netns add "$NODE"; ip netns add "$POD"
 ip -n "$NODE" link add "$VETH" type veth peer name eth0 netns "$POD"
 ip -n "$NODE" link set "$VETH" up; ip -n "$POD" link set eth0 up
 for ns in "$NODE" "$POD"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
+ip -n "$POD" link set eth0 address 02:00:00:00:00:02
+ip -n "$NODE" addr add 10.78.0.1/24 dev "$VETH"; ip -n "$POD" addr add 10.78.0.2/24 dev eth0
+ip -n "$NODE" neigh replace 10.78.0.2 lladdr 02:00:00:00:00:02 dev "$VETH" nud permanent
+tx() { ip -n "$NODE" -j -s link show "$VETH" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["stats64"]["tx"]["packets"])'; }
 
 cat >"$WORK/send.py" <<'PY'
 import socket, struct, sys, time
@@ -39,12 +46,47 @@ el = time.perf_counter() - t0
 print(sent, f"{sent/el:.0f}")
 PY
 
+# A C sender (sendmmsg, 64 frames a call) when a compiler is there: python
+# tops out near 150k frames/s, well below what capture takes.
+cat >"$WORK/send.c" <<'C'
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+int main(int argc, char **argv) {
+    long rate = atol(argv[2]); double secs = atof(argv[3]); long total = (long)(rate * secs), sent = 0;
+    int s = socket(AF_PACKET, SOCK_RAW, 0);
+    struct sockaddr_ll a = {0}; a.sll_family = AF_PACKET; a.sll_ifindex = if_nametoindex(argv[1]);
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0) { perror("socket"); return 1; }
+    unsigned char f[64] = {2,0,0,0,0,2, 2,0,0,0,0,1, 8,0, 0x45,0,0,0x2e,0,0,0x40,0,0x40,0x11,0,0, 10,78,0,1, 10,99,99,99, 0x9c,0x40,0,9,0,0x1a,0,0};
+    struct iovec iov[64]; struct mmsghdr m[64]; memset(m, 0, sizeof m);
+    for (int i = 0; i < 64; i++) { iov[i].iov_base = f; iov[i].iov_len = 60; m[i].msg_hdr.msg_iov = &iov[i]; m[i].msg_hdr.msg_iovlen = 1; }
+    double t0 = now();
+    while (sent < total) {
+        long due = (long)((now() - t0) * rate) + 64; if (due > total) due = total;
+        if (sent >= due) continue;
+        int n = due - sent > 64 ? 64 : (int)(due - sent);
+        int r = sendmmsg(s, m, n, 0); if (r > 0) sent += r;
+    }
+    printf("%ld %.0f\n", sent, sent / (now() - t0));
+    return 0;
+}
+C
+SENDER=(python3 "$WORK/send.py")
+if command -v cc >/dev/null && cc -O2 -o "$WORK/send" "$WORK/send.c" 2>/dev/null; then SENDER=("$WORK/send"); fi
+
 run_one() { # tool rate
     local tool="$1" rate="$2" pid out
     rm -rf "$WORK/ring" "$WORK/td.pcap"
     if [[ $tool == osprey ]]; then
         ip netns exec "$NODE" "$OSPREY" record -i "$VETH" --filter 'udp dst port 9' -o "$WORK/ring" \
-            --ring-size 512MiB --ring-files 4 --no-attribution >"$WORK/out" 2>"$WORK/err" &
+            --ring-size 512MiB --ring-files 4 --no-attribution ${OSPREY_ARGS:-} >"$WORK/out" 2>"$WORK/err" &
         pid=$!
         until grep -q "capturing on" "$WORK/err" 2>/dev/null; do sleep 0.05; done
     else
@@ -53,17 +95,34 @@ run_one() { # tool rate
         until grep -q "listening on" "$WORK/err" 2>/dev/null; do sleep 0.05; done
     fi
     sleep 0.3
-    read -r sent actual < <(ip netns exec "$NODE" python3 "$WORK/send.py" "$VETH" "$rate" "$SECONDS_PER_RATE")
+    if [[ $rate == flood ]]; then
+        local t0 t1
+        t0=$(tx)
+        ip netns exec "$NODE" timeout -s INT "$SECONDS_PER_RATE" hping3 -q --udp -p 9 -d 18 --flood 10.78.0.2 >/dev/null 2>&1 || true
+        t1=$(tx)
+        sent=$((t1 - t0)); actual=$((sent / SECONDS_PER_RATE))
+    else
+        # SENDERS=N: N senders at rate/N each (one CPU is not enough to
+        # push a veth much past 180k frames/s here).
+        local n="${SENDERS:-1}" i
+        for ((i = 0; i < n; i++)); do
+            ip netns exec "$NODE" "${SENDER[@]}" "$VETH" "$((rate / n))" "$SECONDS_PER_RATE" >"$WORK/sent.$i" &
+        done
+        wait $(jobs -p | grep -v "^$pid\$") 2>/dev/null || true
+        sent=$(cat "$WORK"/sent.* | awk '{s += $1} END {print s}')
+        actual=$(cat "$WORK"/sent.* | awk '{s += $2} END {print s}')
+        rm -f "$WORK"/sent.*
+    fi
     sleep 1.5   # tcpdump's kernel blocks retire after its 1 s timeout
     kill -INT "$pid"; wait "$pid" || true
     if [[ $tool == osprey ]]; then
         # interface packets bytes kern_drop if_drop queue_drop duplicate
-        read -r got kd qd < <(awk -v v="$VETH" '$1==v {print $2, $4, $6}' "$WORK/out")
+        read -r got kd qd < <(awk -v v="$VETH" '$1==v {print $2 - $6, $4, $6}' "$WORK/out")
     else
         got=$(awk '/packets captured/ {print $1}' "$WORK/err")
         kd=$(awk '/dropped by kernel/ {print $1}' "$WORK/err"); qd=0
     fi
-    printf '%-7s target %7d pps  sent %7d at %7s pps  captured %7d  kernel drops %7d  own drops %7d\n' \
+    printf '%-7s target %7s pps  sent %7d at %7s pps  captured %7d  kernel drops %7d  own drops %7d\n' \
         "$tool" "$rate" "$sent" "$actual" "$got" "$kd" "$qd"
 }
 for r in "${RATES[@]}"; do

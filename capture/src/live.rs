@@ -41,8 +41,10 @@ const STATS_EVERY: Duration = Duration::from_secs(1);
 const STOP_LIMIT: Duration = Duration::from_secs(1);
 /// Sleep between reads that find nothing.
 const IDLE_SLEEP: Duration = Duration::from_millis(2);
-/// Batches the channel holds (per interface).
+/// Batches the channel holds per interface, and at least (a queue that
+/// rides out the pipeline being descheduled for a while on a busy node).
 const QUEUE_BATCHES_PER_IFACE: usize = 64;
+const QUEUE_BATCHES_MIN: usize = 256;
 
 /// How interfaces are opened.
 #[derive(Debug, Clone)]
@@ -76,12 +78,12 @@ impl Default for LiveConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
     /// libpcap refused to open or configure an interface.
-    #[error("interface {iface}: {source}")]
+    #[error("interface {iface}: {error}")]
     Pcap {
         /// Interface name.
         iface: String,
-        /// libpcap's error.
-        source: pcap::Error,
+        /// libpcap's error (in the message, so not also a `source`).
+        error: pcap::Error,
     },
     /// A value does not fit what libpcap takes.
     #[error("interface {iface}: {what}")]
@@ -176,7 +178,7 @@ impl LiveCapture {
         for name in names {
             opened.push(open(name, cfg)?);
         }
-        let depth = QUEUE_BATCHES_PER_IFACE * names.len().max(1);
+        let depth = (QUEUE_BATCHES_PER_IFACE * names.len()).max(QUEUE_BATCHES_MIN);
         let (tx, rx) = bounded(depth);
         let stop = Arc::new(AtomicBool::new(false));
         let mut live = LiveCapture {
@@ -243,9 +245,9 @@ impl Drop for LiveCapture {
 }
 
 fn open(name: &str, cfg: &LiveConfig) -> Result<pcap::Capture<pcap::Active>, LiveError> {
-    let pcap_err = |source| LiveError::Pcap {
+    let pcap_err = |error| LiveError::Pcap {
         iface: name.to_string(),
-        source,
+        error,
     };
     let int = |v: u32, what: &str| {
         i32::try_from(v).map_err(|_| LiveError::Config {

@@ -79,14 +79,15 @@ pub struct Repair {
 #[derive(Debug, thiserror::Error)]
 pub enum RingError {
     /// A file operation failed.
-    #[error("ring {dir}: {what}: {source}")]
+    #[error("ring {dir}: {what}: {error}")]
     Io {
         /// The ring directory.
         dir: PathBuf,
         /// What was being done.
         what: String,
-        /// The error (`StorageFull` / ENOSPC when the disk is full).
-        source: io::Error,
+        /// The error (ENOSPC when the disk is full); in the message, so
+        /// not also a `source`.
+        error: io::Error,
     },
     /// The settings cannot work.
     #[error("ring: {0}")]
@@ -133,10 +134,10 @@ impl Ring {
         if cfg.files == 0 {
             return Err(RingError::Config("the ring needs at least one file".into()));
         }
-        let io_err = |what: &str, source| RingError::Io {
+        let io_err = |what: &str, error| RingError::Io {
             dir: cfg.dir.clone(),
             what: what.to_string(),
-            source,
+            error,
         };
         std::fs::create_dir_all(&cfg.dir).map_err(|e| io_err("creating the directory", e))?;
         let mut repairs = Vec::new();
@@ -164,11 +165,11 @@ impl Ring {
         Ok((ring, repairs))
     }
 
-    fn err(&self, what: String, source: io::Error) -> RingError {
+    fn err(&self, what: String, error: io::Error) -> RingError {
         RingError::Io {
             dir: self.cfg.dir.clone(),
             what,
-            source,
+            error,
         }
     }
 
