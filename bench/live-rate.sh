@@ -82,11 +82,12 @@ SENDER=(python3 "$WORK/send.py")
 if command -v cc >/dev/null && cc -O2 -o "$WORK/send" "$WORK/send.c" 2>/dev/null; then SENDER=("$WORK/send"); fi
 
 run_one() { # tool rate
-    local tool="$1" rate="$2" pid out
+    local tool="$1" rate="$2" pid extra=()
+    read -ra extra <<<"${OSPREY_ARGS:-}"
     rm -rf "$WORK/ring" "$WORK/td.pcap"
     if [[ $tool == osprey ]]; then
         ip netns exec "$NODE" "$OSPREY" record -i "$VETH" --filter 'udp dst port 9' -o "$WORK/ring" \
-            --ring-size 512MiB --ring-files 4 --no-attribution ${OSPREY_ARGS:-} >"$WORK/out" 2>"$WORK/err" &
+            --ring-size 512MiB --ring-files 4 --no-attribution "${extra[@]}" >"$WORK/out" 2>"$WORK/err" &
         pid=$!
         until grep -q "capturing on" "$WORK/err" 2>/dev/null; do sleep 0.05; done
     else
@@ -104,11 +105,12 @@ run_one() { # tool rate
     else
         # SENDERS=N: N senders at rate/N each (one CPU is not enough to
         # push a veth much past 180k frames/s here).
-        local n="${SENDERS:-1}" i
+        local n="${SENDERS:-1}" i senders=()
         for ((i = 0; i < n; i++)); do
             ip netns exec "$NODE" "${SENDER[@]}" "$VETH" "$((rate / n))" "$SECONDS_PER_RATE" >"$WORK/sent.$i" &
+            senders+=($!)
         done
-        wait $(jobs -p | grep -v "^$pid\$") 2>/dev/null || true
+        wait "${senders[@]}"
         sent=$(cat "$WORK"/sent.* | awk '{s += $1} END {print s}')
         actual=$(cat "$WORK"/sent.* | awk '{s += $2} END {print s}')
         rm -f "$WORK"/sent.*
