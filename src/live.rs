@@ -29,8 +29,6 @@ pub struct LiveOpts {
     pub duration: Option<Duration>,
     /// Read who holds which IP (pods, namespaces) while capturing.
     pub attribute: bool,
-    /// Commit the case as it goes (the recorder).
-    pub durable: bool,
 }
 
 /// Interfaces matching the patterns, with who is behind each.
@@ -179,7 +177,8 @@ pub fn run<S: LiveSink>(
         &stop,
         alive::LiveOptions {
             attribute: opts.attribute,
-            durable: opts.durable,
+            // Readable while capturing, and kept when the process is killed.
+            durable: true,
         },
         case_dir,
         cfg,

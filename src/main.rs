@@ -161,7 +161,6 @@ impl CaptureArgs {
             buffer_bytes: u32::try_from(self.buffer_size).unwrap_or(u32::MAX),
             duration: self.duration,
             attribute: !self.no_attribution,
-            durable: false,
         }
     }
 }
@@ -213,11 +212,7 @@ fn main() -> ExitCode {
                 no_detect,
                 ..AnalyzeConfig::default()
             };
-            let opts = live::LiveOpts {
-                durable: true,
-                ..capture.opts()
-            };
-            record::run(&opts, &dir, ring_size, ring_files, &cfg)
+            record::run(&capture.opts(), &dir, ring_size, ring_files, &cfg)
         }
         Command::Flows { case_dir, json } => flows::run(&case_dir, json),
         Command::Alerts { case_dir, json } => alerts::run(&case_dir, json),

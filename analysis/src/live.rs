@@ -102,7 +102,7 @@ pub struct LiveOptions {
 }
 
 /// How often a durable run hands what it has to the store.
-pub const DURABLE_FLUSH: Duration = Duration::from_secs(1);
+pub const DURABLE_FLUSH: Duration = Duration::from_millis(250);
 
 /// Runs the engine over live frames until the capture ends, writing a
 /// case into `case_dir`. `stop` is the capture's stop flag: set here when

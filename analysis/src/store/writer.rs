@@ -88,6 +88,8 @@ pub struct StoreWriter {
     final_eve: PathBuf,
     summary: StoreSummary,
     chunk: Chunk,
+    /// Commit each batch's frames at once (a live case readable as it goes).
+    durable: bool,
 }
 
 /// Frames per `packet_chunks` row.
@@ -191,6 +193,7 @@ impl StoreWriter {
             final_eve,
             summary: StoreSummary::default(),
             chunk: Chunk::default(),
+            durable,
         })
     }
 
@@ -215,6 +218,11 @@ impl StoreWriter {
                     encode_location(&mut self.chunk.records, r);
                 }
                 self.summary.packets += batch.packets.len() as u64;
+                if self.durable {
+                    // A shorter chunk now rather than frames unreadable
+                    // until 1024 have come.
+                    write_chunk(&tx, &mut self.chunk)?;
+                }
                 for p in &batch.pieces {
                     write_list(&tx, p.flow_id, p.seq, &p.entries)?;
                 }
