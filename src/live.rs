@@ -33,6 +33,9 @@ pub struct LiveOpts {
 
 /// Interfaces matching the patterns, with who is behind each.
 pub fn resolve(patterns: &[String]) -> Result<Vec<(String, Option<String>)>> {
+    if patterns.is_empty() {
+        bail!("no interface to capture: give one or more -i IFACE");
+    }
     let known = iface::discover().context("listing interfaces")?;
     let mut out: Vec<(String, Option<String>)> = Vec::new();
     for p in patterns {

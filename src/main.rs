@@ -129,7 +129,7 @@ enum Command {
 #[derive(clap::Args)]
 struct CaptureArgs {
     /// Interface name or glob (`veth*`), repeatable.
-    #[arg(short = 'i', long = "interface", id = "ifaces")]
+    #[arg(short = 'i', long = "interface", id = "ifaces", value_name = "IFACE")]
     ifaces: Vec<String>,
     /// BPF capture filter (tcpdump syntax).
     #[arg(long)]
