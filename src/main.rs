@@ -13,6 +13,8 @@ mod alerts;
 mod export;
 mod flows;
 mod interfaces;
+mod live;
+mod record;
 
 /// mimalloc instead of glibc malloc: frames are allocated on the reader
 /// thread and freed on the engine thread, and parsed records on the engine
@@ -39,8 +41,13 @@ enum Command {
     /// Analyse captures into a case directory (case.sqlite + eve.jsonl).
     Analyze {
         /// pcap or pcapng files; several are merged in timestamp order.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "live", conflicts_with = "live")]
         inputs: Vec<PathBuf>,
+        /// Analyse live interfaces (`-i`) instead of files.
+        #[arg(long, requires = "ifaces")]
+        live: bool,
+        #[command(flatten)]
+        capture: CaptureArgs,
         /// Case directory to create.
         #[arg(short = 'o', long = "output")]
         case_dir: PathBuf,
@@ -56,6 +63,24 @@ enum Command {
         #[arg(long)]
         rules: Option<PathBuf>,
         /// Do not run detection (flows, DPI and records only).
+        #[arg(long)]
+        no_detect: bool,
+    },
+    /// Record interfaces headless into a rotating pcapng ring plus a case
+    /// (`DIR/case`), e.g. on a Kubernetes node.
+    Record {
+        #[command(flatten)]
+        capture: CaptureArgs,
+        /// Directory of the ring files (and the case).
+        #[arg(short = 'o', long = "output")]
+        dir: PathBuf,
+        /// Largest size of one ring file (e.g. 100MiB).
+        #[arg(long, default_value = "100MiB", value_parser = live::parse_size)]
+        ring_size: u64,
+        /// Ring files kept; the oldest are deleted.
+        #[arg(long, default_value_t = 20)]
+        ring_files: u32,
+        /// Do not run detection.
         #[arg(long)]
         no_detect: bool,
     },
@@ -100,6 +125,46 @@ enum Command {
     },
 }
 
+/// Live capture options (`analyze --live`, `record`).
+#[derive(clap::Args)]
+struct CaptureArgs {
+    /// Interface name or glob (`veth*`), repeatable.
+    #[arg(short = 'i', long = "interface", id = "ifaces", value_name = "IFACE")]
+    ifaces: Vec<String>,
+    /// BPF capture filter (tcpdump syntax).
+    #[arg(long)]
+    filter: Option<String>,
+    /// Bytes kept of each frame.
+    #[arg(long, default_value_t = 262_144)]
+    snaplen: u32,
+    /// Promiscuous mode (needs CAP_NET_ADMIN; off by default).
+    #[arg(long)]
+    promisc: bool,
+    /// Kernel capture buffer per interface (e.g. 32MiB).
+    #[arg(long, default_value = "32MiB", value_parser = live::parse_size)]
+    buffer_size: u64,
+    /// Stop after this long (e.g. 30s, 10m); otherwise at SIGINT/SIGTERM.
+    #[arg(long, value_parser = live::parse_duration)]
+    duration: Option<std::time::Duration>,
+    /// Do not attribute IPs to pods/namespaces.
+    #[arg(long)]
+    no_attribution: bool,
+}
+
+impl CaptureArgs {
+    fn opts(&self) -> live::LiveOpts {
+        live::LiveOpts {
+            patterns: self.ifaces.clone(),
+            filter: self.filter.clone(),
+            snaplen: self.snaplen,
+            promisc: self.promisc,
+            buffer_bytes: u32::try_from(self.buffer_size).unwrap_or(u32::MAX),
+            duration: self.duration,
+            attribute: !self.no_attribution,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -117,6 +182,8 @@ fn main() -> ExitCode {
             no_idle_timeout,
             rules,
             no_detect,
+            live,
+            capture,
         } => {
             let mut cfg = AnalyzeConfig {
                 no_detect,
@@ -128,7 +195,24 @@ fn main() -> ExitCode {
             if no_idle_timeout {
                 cfg.flow = cfg.flow.without_idle_timeouts();
             }
-            return analyze(&inputs, case_dir, cfg, rules);
+            if live {
+                live::analyze(&capture.opts(), &case_dir, cfg, rules.as_deref())
+            } else {
+                return analyze(&inputs, case_dir, cfg, rules);
+            }
+        }
+        Command::Record {
+            capture,
+            dir,
+            ring_size,
+            ring_files,
+            no_detect,
+        } => {
+            let cfg = AnalyzeConfig {
+                no_detect,
+                ..AnalyzeConfig::default()
+            };
+            record::run(&capture.opts(), &dir, ring_size, ring_files, &cfg)
         }
         Command::Flows { case_dir, json } => flows::run(&case_dir, json),
         Command::Alerts { case_dir, json } => alerts::run(&case_dir, json),

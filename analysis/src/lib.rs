@@ -11,6 +11,7 @@ pub mod detect;
 pub mod dpi;
 pub mod eve;
 pub mod flow;
+pub mod live;
 pub mod model;
 pub mod pipeline;
 pub mod store;

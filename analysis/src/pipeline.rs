@@ -240,7 +240,10 @@ pub fn analyze(
     Ok(summary)
 }
 
-fn store_loop(mut store: StoreWriter, rx: Receiver<StoreMsg>) -> Result<StoreWriter, StoreError> {
+pub(crate) fn store_loop(
+    mut store: StoreWriter,
+    rx: Receiver<StoreMsg>,
+) -> Result<StoreWriter, StoreError> {
     for msg in rx.iter() {
         if let Err(e) = store.write(msg) {
             store.abandon();
@@ -307,12 +310,13 @@ fn reader_loop(
     }
 }
 
-/// The per-packet stage: decode, defragment, flows, reassembly.
-struct Engine {
+/// The per-packet stage: decode, defragment, flows, reassembly (also
+/// driven by the live pipeline, `crate::live`).
+pub(crate) struct Engine {
     decoder: Decoder,
-    table: FlowTable,
+    pub(crate) table: FlowTable,
     store: Sender<StoreMsg>,
-    pkt_no: u64,
+    pub(crate) pkt_no: u64,
     rows: Vec<PacketRow>,
     anomalies: Vec<AnomalyRow>,
     ended: Vec<Flow>,
@@ -320,16 +324,16 @@ struct Engine {
     flows: Vec<Flow>,
     /// Wire lengths of fragments held by the defragmenter, by frame number.
     held: HashMap<u64, u32>,
-    anomaly_counts: BTreeMap<&'static str, u64>,
-    flows_by_proto: BTreeMap<String, u64>,
+    pub(crate) anomaly_counts: BTreeMap<&'static str, u64>,
+    pub(crate) flows_by_proto: BTreeMap<String, u64>,
     last_expire_ns: i64,
     /// `None` when detection is off.
     detector: Option<Detector>,
-    alert_counts: BTreeMap<&'static str, u64>,
+    pub(crate) alert_counts: BTreeMap<&'static str, u64>,
 }
 
 impl Engine {
-    fn new(cfg: &AnalyzeConfig, rules: RuleSet, store: Sender<StoreMsg>) -> Self {
+    pub(crate) fn new(cfg: &AnalyzeConfig, rules: RuleSet, store: Sender<StoreMsg>) -> Self {
         Engine {
             detector: (!cfg.no_detect).then(|| Detector::new(rules)),
             alert_counts: BTreeMap::new(),
@@ -348,13 +352,13 @@ impl Engine {
         }
     }
 
-    fn send(&self, msg: StoreMsg) {
+    pub(crate) fn send(&self, msg: StoreMsg) {
         // The store thread only hangs up after a write error, which it
         // reports itself when joined.
         let _ = self.store.send(msg);
     }
 
-    fn frame(&mut self, frame: &RawFrame) {
+    pub(crate) fn frame(&mut self, frame: &RawFrame) {
         self.pkt_no += 1;
         let pkt_no = self.pkt_no;
         self.rows.push(PacketRow {
@@ -620,7 +624,7 @@ impl Engine {
         }
     }
 
-    fn flush_rows(&mut self) {
+    pub(crate) fn flush_rows(&mut self) {
         let mut app_events = self.table.take_app_events();
         if let Some(d) = self.detector.as_mut() {
             for e in &app_events {
@@ -643,7 +647,7 @@ impl Engine {
         self.send(StoreMsg::Batch(batch));
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.held.clear();
         let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
         while self.table.drain(FLOW_BATCH, &mut self.ended, &mut sink) {

@@ -26,7 +26,10 @@ pub mod error;
 pub mod file;
 pub mod frame;
 pub mod iface;
+pub mod live;
 pub mod merge;
+pub mod ring;
+pub mod workload;
 pub mod writer;
 
 #[cfg(test)]

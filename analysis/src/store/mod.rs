@@ -6,6 +6,7 @@
 //! ingest succeeds, so a failed run never leaves a case that looks complete.
 
 mod eve_out;
+pub mod live_rows;
 pub mod query;
 pub mod schema;
 pub mod writer;

@@ -98,6 +98,64 @@ CREATE TABLE alerts (
     evidence_flows   BLOB NOT NULL,
     metadata         TEXT NOT NULL
 );
+CREATE TABLE capture_stats (
+    capture_id      INTEGER PRIMARY KEY,
+    iface           TEXT NOT NULL,
+    label           TEXT,
+    delivered       INTEGER NOT NULL,
+    kernel_received INTEGER NOT NULL,
+    kernel_drops    INTEGER NOT NULL,
+    if_drops        INTEGER NOT NULL,
+    queue_drops     INTEGER NOT NULL,
+    duplicates      INTEGER NOT NULL
+);
+CREATE TABLE duplicate_frames (
+    pkt_no     INTEGER NOT NULL,
+    capture_id INTEGER NOT NULL,
+    ts_ns      INTEGER NOT NULL
+);
+CREATE TABLE workloads (
+    ip        TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    namespace TEXT,
+    container TEXT,
+    pod_uid   TEXT,
+    iface     TEXT NOT NULL,
+    first_ns  INTEGER NOT NULL,
+    last_ns   INTEGER NOT NULL
+);
+CREATE VIEW flow_workloads AS
+SELECT x.flow_id,
+       s.name AS src_workload, s.namespace AS src_namespace,
+       s.container AS src_container, s.pod_uid AS src_pod_uid,
+       d.name AS dest_workload, d.namespace AS dest_namespace,
+       d.container AS dest_container, d.pod_uid AS dest_pod_uid
+FROM (SELECT f.id AS flow_id,
+        (SELECT w.rowid FROM workloads w WHERE w.ip = f.src_ip
+          AND w.first_ns <= f.end_ns AND w.last_ns >= f.start_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS s_id,
+        (SELECT w.rowid FROM workloads w WHERE w.ip = f.dest_ip
+          AND w.first_ns <= f.end_ns AND w.last_ns >= f.start_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS d_id
+      FROM flows f) x
+LEFT JOIN workloads s ON s.rowid = x.s_id
+LEFT JOIN workloads d ON d.rowid = x.d_id;
+CREATE VIEW alert_workloads AS
+SELECT x.alert_id,
+       s.name AS src_workload, s.namespace AS src_namespace,
+       s.container AS src_container, s.pod_uid AS src_pod_uid,
+       d.name AS dest_workload, d.namespace AS dest_namespace,
+       d.container AS dest_container, d.pod_uid AS dest_pod_uid
+FROM (SELECT a.id AS alert_id,
+        (SELECT w.rowid FROM workloads w WHERE w.ip = a.src_ip
+          AND w.first_ns <= a.ts_last_ns AND w.last_ns >= a.ts_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS s_id,
+        (SELECT w.rowid FROM workloads w WHERE w.ip = a.dest_ip
+          AND w.first_ns <= a.ts_last_ns AND w.last_ns >= a.ts_ns
+          ORDER BY w.last_ns DESC LIMIT 1) AS d_id
+      FROM alerts a) x
+LEFT JOIN workloads s ON s.rowid = x.s_id
+LEFT JOIN workloads d ON d.rowid = x.d_id;
 "#;
 
 /// Indexes built once ingest is done (cheaper than maintaining them per row).
@@ -105,4 +163,5 @@ pub const INDEXES: &str = r#"
 CREATE INDEX anomalies_by_flow ON anomalies(flow_id);
 CREATE INDEX app_events_by_flow ON app_events(flow_id);
 CREATE INDEX alerts_by_flow ON alerts(flow_id);
+CREATE INDEX workloads_by_ip ON workloads(ip);
 "#;

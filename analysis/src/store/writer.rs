@@ -59,6 +59,8 @@ pub enum StoreMsg {
     Captures(Vec<CaptureRow>),
     /// Closed alerts, in the order they get their ids.
     Alerts(Vec<crate::detect::Alert>),
+    /// Rows of live capture (interface counters, duplicates, workloads).
+    Live(super::live_rows::LiveRows),
 }
 
 /// Row counts written.
@@ -86,6 +88,8 @@ pub struct StoreWriter {
     final_eve: PathBuf,
     summary: StoreSummary,
     chunk: Chunk,
+    /// Commit each batch's frames at once (a live case readable as it goes).
+    durable: bool,
 }
 
 /// Frames per `packet_chunks` row.
@@ -117,6 +121,41 @@ fn encode_location(out: &mut Vec<u8>, r: &PacketRow) {
 impl StoreWriter {
     /// Creates a new case in `case_dir` (under temporary names).
     pub fn create(case_dir: &Path) -> Result<Self, StoreError> {
+        Self::create_with(case_dir, false)
+    }
+
+    /// Like [`StoreWriter::create`], but every written batch survives the
+    /// process being killed (WAL, one commit per batch): a recorder's case
+    /// is readable as it goes. A case an earlier killed run left behind
+    /// is kept first, see [`StoreWriter::salvage`].
+    pub fn create_durable(case_dir: &Path) -> Result<Self, StoreError> {
+        Self::create_with(case_dir, true)
+    }
+
+    /// Keeps the case database a killed durable run left under its
+    /// temporary name: renamed to `interrupted-<unix ns>.sqlite` (with
+    /// its WAL), a valid database up to its last committed batch.
+    pub fn salvage(case_dir: &Path) -> Result<Option<PathBuf>, StoreError> {
+        let tmp = case_dir.join(".case.sqlite.partial");
+        if !tmp.exists() {
+            return Ok(None);
+        }
+        let ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let to = case_dir.join(format!("interrupted-{ns}.sqlite"));
+        for suffix in ["-wal", "-shm", ""] {
+            let (mut a, mut b) = (tmp.as_os_str().to_owned(), to.as_os_str().to_owned());
+            a.push(suffix);
+            b.push(suffix);
+            if Path::new(&a).exists() {
+                std::fs::rename(&a, &b)?;
+            }
+        }
+        Ok(Some(to))
+    }
+
+    fn create_with(case_dir: &Path, durable: bool) -> Result<Self, StoreError> {
         std::fs::create_dir_all(case_dir)?;
         let final_db = case_dir.join("case.sqlite");
         let final_eve = case_dir.join("eve.jsonl");
@@ -129,8 +168,13 @@ impl StoreWriter {
         // A new case is built under a temporary name and deleted if ingest
         // fails, so ingest needs no rollback journal; the finished case is
         // switched to WAL (see `finish`) for readers and later writers.
-        conn.pragma_update(None, "journal_mode", "OFF")?;
-        conn.pragma_update(None, "synchronous", "OFF")?;
+        if durable {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+        } else {
+            conn.pragma_update(None, "journal_mode", "OFF")?;
+            conn.pragma_update(None, "synchronous", "OFF")?;
+        }
         conn.execute_batch(schema::CREATE)?;
         conn.execute(
             "INSERT INTO meta(key, value) VALUES ('schema_version', ?1), ('osprey_version', ?2)",
@@ -149,6 +193,7 @@ impl StoreWriter {
             final_eve,
             summary: StoreSummary::default(),
             chunk: Chunk::default(),
+            durable,
         })
     }
 
@@ -173,6 +218,11 @@ impl StoreWriter {
                     encode_location(&mut self.chunk.records, r);
                 }
                 self.summary.packets += batch.packets.len() as u64;
+                if self.durable {
+                    // A shorter chunk now rather than frames unreadable
+                    // until 1024 have come.
+                    write_chunk(&tx, &mut self.chunk)?;
+                }
                 for p in &batch.pieces {
                     write_list(&tx, p.flow_id, p.seq, &p.entries)?;
                 }
@@ -327,6 +377,7 @@ impl StoreWriter {
                     ])?;
                 }
             }
+            StoreMsg::Live(rows) => super::live_rows::write(&tx, &rows)?,
         }
         tx.commit()?;
         Ok(())

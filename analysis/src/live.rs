@@ -1,0 +1,534 @@
+//! The live pipeline: capture threads → (sink, dedupe, engine) → store.
+//!
+//! The same [`Engine`](crate::pipeline) as offline analysis runs on the
+//! calling thread; what differs is where frames come from and what else
+//! happens to them:
+//! - Frames arrive as batches from [`osprey_capture::live::LiveCapture`],
+//!   whose threads never block (a full queue is their counted drop).
+//! - Every batch is first handed to a [`LiveSink`] (the recorder's pcapng
+//!   ring), untouched: the ring keeps every frame of every interface.
+//! - A frame seen on a second interface within [`DEDUP_WINDOW_NS`] (a
+//!   pod-to-pod packet crosses two veths of one bridge) is counted and
+//!   stored once; the second sighting goes to `duplicate_frames`.
+//! - A thread re-reads which workload holds which IP every
+//!   [`WORKLOAD_POLL`]; the spans go to `workloads`, so a case opened later
+//!   names each flow's endpoints as they were at the time (`flow_workloads`).
+//! - The run ends when the capture's threads are gone (the caller sets the
+//!   stop flag: signal, duration, or the sink failing, e.g. on a full disk).
+
+use crate::detect::RuleSet;
+use crate::pipeline::{store_loop, AnalyzeConfig, AnalyzeError, Engine, Progress, Summary};
+use crate::store::live_rows::{CaptureStatRow, DuplicateRow, LiveRows, WorkloadRow};
+use crate::store::{CaptureRow, StoreError, StoreMsg, StoreWriter};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
+use osprey_capture::live::{IfaceCounters, IfaceStats};
+use osprey_capture::workload::{self, WorkloadAddr};
+use osprey_capture::RawFrame;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::hash::BuildHasher;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Two sightings of the same bytes on different interfaces this close in
+/// time are one packet.
+pub const DEDUP_WINDOW_NS: i64 = 50_000_000;
+/// How long (by arrival) a frame's hash is remembered: capture threads
+/// deliver up to a block timeout plus a batch wait late, so well beyond
+/// the window.
+const DEDUP_MEMORY: Duration = Duration::from_secs(1);
+/// How often workloads are re-read.
+pub const WORKLOAD_POLL: Duration = Duration::from_secs(2);
+/// Longest the loop waits for frames before the sink's `idle` call.
+const IDLE_TICK: Duration = Duration::from_millis(50);
+
+/// Where every captured frame goes before analysis (the recorder's ring).
+pub trait LiveSink {
+    /// Takes a batch, in arrival order. An error stops the capture.
+    fn frames(&mut self, frames: &[RawFrame]) -> Result<(), String>;
+    /// Called at least every 50 ms (flush deadlines).
+    fn idle(&mut self) -> Result<(), String>;
+    /// Called once at the end, after the last frame.
+    fn finish(&mut self) -> Result<(), String>;
+}
+
+/// A sink that keeps nothing (`osprey analyze --live`).
+pub struct NoSink;
+
+impl LiveSink for NoSink {
+    fn frames(&mut self, _: &[RawFrame]) -> Result<(), String> {
+        Ok(())
+    }
+    fn idle(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// One captured interface as the live pipeline sees it.
+#[derive(Debug, Clone)]
+pub struct LiveSource {
+    /// Interface name.
+    pub name: String,
+    /// Who is behind it (pod or netns name), when known.
+    pub label: Option<String>,
+    /// Its capture counters.
+    pub counters: Arc<IfaceCounters>,
+}
+
+/// What a live run did, beyond the offline [`Summary`].
+#[derive(Debug, Clone, Default)]
+pub struct LiveSummary {
+    /// Flows, alerts, packets (duplicates not counted).
+    pub summary: Summary,
+    /// Per interface: name, final counters, duplicates.
+    pub interfaces: Vec<(String, IfaceStats, u64)>,
+    /// Why the sink stopped the run, when it did.
+    pub sink_error: Option<String>,
+}
+
+/// How a live run keeps its case.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LiveOptions {
+    /// Read who holds which IP every [`WORKLOAD_POLL`].
+    pub attribute: bool,
+    /// Commit the case as it goes so a killed run keeps it
+    /// ([`StoreWriter::create_durable`]), flushing at least every
+    /// [`DURABLE_FLUSH`].
+    pub durable: bool,
+}
+
+/// How often a durable run hands what it has to the store.
+pub const DURABLE_FLUSH: Duration = Duration::from_millis(250);
+
+/// Runs the engine over live frames until the capture ends, writing a
+/// case into `case_dir`. `stop` is the capture's stop flag: set here when
+/// the sink fails.
+#[allow(clippy::too_many_arguments)]
+pub fn analyze_live(
+    rx: Receiver<Vec<RawFrame>>,
+    sources: &[LiveSource],
+    stop: &Arc<AtomicBool>,
+    opts: LiveOptions,
+    case_dir: &Path,
+    cfg: &AnalyzeConfig,
+    sink: &mut dyn LiveSink,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<LiveSummary, AnalyzeError> {
+    let started = Instant::now();
+    let run_start_ns = now_ns();
+    let rules = match &cfg.rules {
+        Some(r) => r.clone(),
+        None => RuleSet::defaults()?,
+    };
+    let store = if opts.durable {
+        StoreWriter::create_durable(case_dir)?
+    } else {
+        StoreWriter::create(case_dir)?
+    };
+    let (store_tx, store_rx) = bounded::<StoreMsg>(4);
+    let store_thread = std::thread::Builder::new()
+        .name("osprey-store".into())
+        .spawn(move || store_loop(store, store_rx))
+        .map_err(StoreError::Io)?;
+    let workloads_rx = if opts.attribute {
+        Some(spawn_workload_poller(stop.clone()).map_err(StoreError::Io)?)
+    } else {
+        None
+    };
+    let mut engine = Engine::new(cfg, rules, store_tx);
+    let mut captures: Vec<CaptureRow> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| CaptureRow {
+            id: i as u32 + 1,
+            path: s.name.clone(),
+            kind: "interface",
+            size_bytes: None,
+            packets: 0,
+            bytes: 0,
+            first_ts_ns: None,
+            last_ts_ns: None,
+            status: "complete",
+            warning: None,
+        })
+        .collect();
+    let mut dedup = Dedup::new(sources.len() > 1);
+    let mut duplicates = vec![0u64; sources.len()];
+    let mut dup_rows = Vec::new();
+    let mut spans = Spans::default();
+    let mut sink_error = None;
+    let mut last_progress = Instant::now();
+    let mut last_flush = Instant::now();
+    loop {
+        let msg = rx.recv_timeout(IDLE_TICK);
+        if opts.durable && last_flush.elapsed() >= DURABLE_FLUSH {
+            last_flush = Instant::now();
+            engine.flush_rows();
+        }
+        if let Some(wrx) = &workloads_rx {
+            while let Ok((ts, snap)) = wrx.try_recv() {
+                spans.update(ts, run_start_ns, snap);
+            }
+        }
+        let frames = match msg {
+            Ok(f) => f,
+            Err(RecvTimeoutError::Timeout) => {
+                if sink_error.is_none() {
+                    if let Err(e) = sink.idle() {
+                        stop.store(true, Ordering::SeqCst);
+                        sink_error = Some(e);
+                    }
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if sink_error.is_none() {
+            if let Err(e) = sink.frames(&frames) {
+                stop.store(true, Ordering::SeqCst);
+                sink_error = Some(e);
+            }
+        }
+        for frame in &frames {
+            let src = frame.source as usize;
+            if let Some(kept) = dedup.seen(frame, engine.pkt_no + 1) {
+                if let Some(d) = duplicates.get_mut(src) {
+                    *d += 1;
+                }
+                dup_rows.push(DuplicateRow {
+                    pkt_no: kept,
+                    capture_id: frame.source + 1,
+                    ts_ns: frame.ts_ns,
+                });
+                continue;
+            }
+            if let Some(c) = captures.get_mut(src) {
+                c.packets += 1;
+                c.bytes += frame.data.len() as u64;
+                c.first_ts_ns.get_or_insert(frame.ts_ns);
+                c.last_ts_ns = Some(frame.ts_ns);
+            }
+            engine.frame(frame);
+        }
+        if dup_rows.len() >= 4096 {
+            engine.send(StoreMsg::Live(LiveRows::Duplicates(std::mem::take(
+                &mut dup_rows,
+            ))));
+        }
+        if last_progress.elapsed() >= Duration::from_millis(200) {
+            last_progress = Instant::now();
+            progress(&Progress {
+                bytes_read: captures.iter().map(|c| c.bytes).sum(),
+                bytes_total: 0,
+                packets: engine.pkt_no,
+            });
+        }
+    }
+    if let Err(e) = sink.finish() {
+        sink_error.get_or_insert(e);
+    }
+    engine.finish();
+    let end_ns = now_ns();
+    if let Some(wrx) = &workloads_rx {
+        while let Ok((ts, snap)) = wrx.try_recv() {
+            spans.update(ts, run_start_ns, snap);
+        }
+    }
+    let iface_stats: Vec<IfaceStats> = sources.iter().map(|s| s.counters.snapshot()).collect();
+    if sink_error.is_some() {
+        for c in &mut captures {
+            c.status = "stopped";
+            c.warning.clone_from(&sink_error);
+        }
+    }
+    engine.send(StoreMsg::Captures(captures.clone()));
+    if !dup_rows.is_empty() {
+        engine.send(StoreMsg::Live(LiveRows::Duplicates(dup_rows)));
+    }
+    let stat_rows = sources
+        .iter()
+        .zip(&iface_stats)
+        .enumerate()
+        .map(|(i, (s, st))| CaptureStatRow {
+            capture_id: i as u32 + 1,
+            iface: s.name.clone(),
+            label: s.label.clone(),
+            delivered: st.delivered,
+            kernel_received: st.kernel_received,
+            kernel_drops: st.kernel_drops,
+            if_drops: st.if_drops,
+            queue_drops: st.queue_drops,
+            duplicates: duplicates.get(i).copied().unwrap_or(0),
+        })
+        .collect();
+    engine.send(StoreMsg::Live(LiveRows::CaptureStats(stat_rows)));
+    let spans = spans.close(end_ns);
+    if !spans.is_empty() {
+        engine.send(StoreMsg::Live(LiveRows::Workloads(spans)));
+    }
+    let stats = engine.table.stats();
+    let mut summary = Summary {
+        anomalies: std::mem::take(&mut engine.anomaly_counts),
+        flows_by_proto: std::mem::take(&mut engine.flows_by_proto),
+        alerts: std::mem::take(&mut engine.alert_counts),
+        packets: engine.pkt_no,
+        bytes: captures.iter().map(|c| c.bytes).sum(),
+        flow_stats: stats,
+        ..Summary::default()
+    };
+    drop(engine);
+    let store = store_thread
+        .join()
+        .map_err(|_| AnalyzeError::Worker("store"))??;
+    let written = store.finish()?;
+    summary.app_records = written.app_events;
+    summary.elapsed = started.elapsed();
+    Ok(LiveSummary {
+        summary,
+        interfaces: sources
+            .iter()
+            .zip(iface_stats)
+            .zip(duplicates)
+            .map(|((s, st), d)| (s.name.clone(), st, d))
+            .collect(),
+        sink_error,
+    })
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Re-reads the IP → workload map every [`WORKLOAD_POLL`] until `stop`.
+fn spawn_workload_poller(
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<Receiver<(i64, Vec<WorkloadAddr>)>> {
+    let (tx, rx) = bounded(4);
+    std::thread::Builder::new()
+        .name("osprey-workloads".into())
+        .spawn(move || loop {
+            let ts = now_ns();
+            // A full queue only delays attribution to the next poll.
+            let _ = tx.try_send((ts, workload::snapshot()));
+            let next = Instant::now() + WORKLOAD_POLL;
+            while Instant::now() < next {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })?;
+    Ok(rx)
+}
+
+/// Open and closed spans of the IP → workload map.
+#[derive(Default)]
+struct Spans {
+    open: BTreeMap<String, WorkloadRow>,
+    closed: Vec<WorkloadRow>,
+    polls: u64,
+}
+
+impl Spans {
+    /// Folds in a snapshot taken at `ts`. The first snapshot's spans start
+    /// at the run's start: it describes the network the capture opened on.
+    fn update(&mut self, ts: i64, run_start_ns: i64, snap: Vec<WorkloadAddr>) {
+        let first_ns = if self.polls == 0 { run_start_ns } else { ts };
+        self.polls += 1;
+        let mut now: BTreeMap<String, WorkloadAddr> = BTreeMap::new();
+        for w in snap {
+            now.entry(w.ip.to_string()).or_insert(w);
+        }
+        let gone: Vec<String> = self
+            .open
+            .keys()
+            .filter(|ip| !now.contains_key(*ip))
+            .cloned()
+            .collect();
+        for ip in gone {
+            if let Some(s) = self.open.remove(&ip) {
+                self.closed.push(s);
+            }
+        }
+        for (ip, w) in now {
+            let same = self
+                .open
+                .get(&ip)
+                .is_some_and(|s| s.name == w.name && s.iface == w.iface && s.pod_uid == w.pod_uid);
+            if same {
+                if let Some(s) = self.open.get_mut(&ip) {
+                    s.last_ns = ts;
+                }
+                continue;
+            }
+            if let Some(old) = self.open.remove(&ip) {
+                self.closed.push(old);
+            }
+            self.open.insert(
+                ip.clone(),
+                WorkloadRow {
+                    ip,
+                    name: w.name,
+                    namespace: w.namespace,
+                    container: w.container,
+                    pod_uid: w.pod_uid,
+                    iface: w.iface,
+                    first_ns,
+                    last_ns: ts,
+                },
+            );
+        }
+    }
+
+    /// Every span; the ones still open extend to `end_ns`.
+    fn close(mut self, end_ns: i64) -> Vec<WorkloadRow> {
+        for (_, mut s) in std::mem::take(&mut self.open) {
+            s.last_ns = s.last_ns.max(end_ns);
+            self.closed.push(s);
+        }
+        self.closed
+            .sort_by(|a, b| (&a.ip, a.first_ns).cmp(&(&b.ip, b.first_ns)));
+        self.closed
+    }
+}
+
+/// Remembers recent frames by content to spot the second sighting of a
+/// frame on another interface.
+struct Dedup {
+    on: bool,
+    hasher: foldhash::fast::FixedState,
+    /// Hash → (ts, source, packet number kept, when remembered).
+    seen: HashMap<u64, (i64, u32, u64, Instant)>,
+    /// Arrival order, to forget old hashes.
+    order: VecDeque<(Instant, u64)>,
+}
+
+impl Dedup {
+    fn new(on: bool) -> Self {
+        Dedup {
+            on,
+            hasher: foldhash::fast::FixedState::with_seed(0x05f3_e7a1),
+            seen: HashMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    /// The packet number of the earlier sighting when `frame` is one on
+    /// another interface; otherwise remembers it as packet `pkt_no`.
+    fn seen(&mut self, frame: &RawFrame, pkt_no: u64) -> Option<u64> {
+        if !self.on {
+            return None;
+        }
+        let now = Instant::now();
+        while let Some(&(t, h)) = self.order.front() {
+            if now.duration_since(t) < DEDUP_MEMORY {
+                break;
+            }
+            self.order.pop_front();
+            // Only if not remembered again since.
+            if self.seen.get(&h).is_some_and(|e| e.3 == t) {
+                self.seen.remove(&h);
+            }
+        }
+        let h = self
+            .hasher
+            .hash_one((frame.orig_len, frame.data.as_slice()));
+        if let Some(&(ts, src, kept, _)) = self.seen.get(&h) {
+            if src != frame.source && (frame.ts_ns - ts).abs() <= DEDUP_WINDOW_NS {
+                return Some(kept);
+            }
+        }
+        self.seen
+            .insert(h, (frame.ts_ns, frame.source, pkt_no, now));
+        self.order.push_back((now, h));
+        None
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use osprey_capture::LinkType;
+
+    fn frame(source: u32, ts_ns: i64, byte: u8) -> RawFrame {
+        RawFrame {
+            ts_ns,
+            link_type: LinkType::ETHERNET,
+            orig_len: 60,
+            data: vec![byte; 60],
+            source,
+            interface: 0,
+            data_offset: 0,
+        }
+    }
+
+    #[test]
+    fn a_frame_on_a_second_interface_is_a_duplicate_only_within_the_window() {
+        let mut d = Dedup::new(true);
+        assert_eq!(d.seen(&frame(0, 1_000, 1), 1), None);
+        // Same bytes on the other veth 30 µs later: the same packet.
+        assert_eq!(d.seen(&frame(1, 31_000, 1), 2), Some(1));
+        // Same bytes again on the first interface: a new packet (a resend).
+        assert_eq!(d.seen(&frame(0, 40_000, 1), 2), None);
+        // Other bytes: new.
+        assert_eq!(d.seen(&frame(1, 41_000, 2), 3), None);
+        // Outside the window: new.
+        assert_eq!(d.seen(&frame(1, 41_000 + DEDUP_WINDOW_NS + 1, 2), 4), None);
+        // Off (one interface): never.
+        let mut off = Dedup::new(false);
+        assert_eq!(off.seen(&frame(0, 1, 1), 1), None);
+        assert_eq!(off.seen(&frame(1, 2, 1), 2), None);
+    }
+
+    fn addr(ip: &str, name: &str) -> WorkloadAddr {
+        WorkloadAddr {
+            ip: ip.parse().unwrap(),
+            name: name.into(),
+            namespace: None,
+            container: None,
+            pod_uid: None,
+            iface: format!("veth-{name}"),
+        }
+    }
+
+    #[test]
+    fn a_reused_ip_gets_a_new_span() {
+        let mut s = Spans::default();
+        s.update(
+            100,
+            50,
+            vec![addr("10.0.0.5", "web-1"), addr("10.0.0.6", "db")],
+        );
+        s.update(
+            200,
+            50,
+            vec![addr("10.0.0.5", "web-1"), addr("10.0.0.6", "db")],
+        );
+        // web-1 is gone, its IP now belongs to cart-7.
+        s.update(
+            300,
+            50,
+            vec![addr("10.0.0.5", "cart-7"), addr("10.0.0.6", "db")],
+        );
+        let rows = s.close(400);
+        let got: Vec<(&str, &str, i64, i64)> = rows
+            .iter()
+            .map(|r| (r.ip.as_str(), r.name.as_str(), r.first_ns, r.last_ns))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("10.0.0.5", "web-1", 50, 200),
+                ("10.0.0.5", "cart-7", 300, 400),
+                ("10.0.0.6", "db", 50, 400),
+            ]
+        );
+    }
+}

@@ -1,0 +1,189 @@
+//! Rows only live capture produces: per-interface capture counters, frames
+//! also seen on a second interface, and the IP → workload map over time.
+
+use rusqlite::{params, Transaction};
+
+/// Counters of one captured interface (`capture_stats` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureStatRow {
+    /// The `captures` row of the interface.
+    pub capture_id: u32,
+    /// Interface name.
+    pub iface: String,
+    /// Who is behind it (pod, or netns name), when known.
+    pub label: Option<String>,
+    /// Frames libpcap delivered.
+    pub delivered: u64,
+    /// Frames the kernel saw (includes its drops).
+    pub kernel_received: u64,
+    /// Frames the kernel dropped (ring full).
+    pub kernel_drops: u64,
+    /// Frames the interface or driver dropped.
+    pub if_drops: u64,
+    /// Frames Osprey dropped (queue full).
+    pub queue_drops: u64,
+    /// Frames not counted again because another interface had them.
+    pub duplicates: u64,
+}
+
+/// A frame also seen on another interface (`duplicate_frames` table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DuplicateRow {
+    /// The frame kept (its packet number).
+    pub pkt_no: u64,
+    /// The capture (interface) that saw it again.
+    pub capture_id: u32,
+    /// When that interface saw it.
+    pub ts_ns: i64,
+}
+
+/// Who had an IP address during a time span (`workloads` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadRow {
+    /// IP address.
+    pub ip: String,
+    /// Pod name, else the network namespace's name.
+    pub name: String,
+    /// Kubernetes namespace, when known.
+    pub namespace: Option<String>,
+    /// Container id, when known.
+    pub container: Option<String>,
+    /// Pod UID, when known.
+    pub pod_uid: Option<String>,
+    /// Host-side interface in front of it.
+    pub iface: String,
+    /// First time the address was seen held by it.
+    pub first_ns: i64,
+    /// Last time it was.
+    pub last_ns: i64,
+}
+
+/// Live-capture rows for the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveRows {
+    /// Final counters, one row per interface.
+    CaptureStats(Vec<CaptureStatRow>),
+    /// Frames seen on a second interface.
+    Duplicates(Vec<DuplicateRow>),
+    /// Workload spans (each span's final extent).
+    Workloads(Vec<WorkloadRow>),
+}
+
+pub(super) fn write(tx: &Transaction<'_>, rows: &LiveRows) -> rusqlite::Result<()> {
+    match rows {
+        LiveRows::CaptureStats(rows) => {
+            let mut st = tx.prepare_cached(
+                "INSERT OR REPLACE INTO capture_stats(capture_id, iface, label, delivered, kernel_received, kernel_drops, if_drops, queue_drops, duplicates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for r in rows {
+                st.execute(params![
+                    r.capture_id,
+                    r.iface,
+                    r.label,
+                    r.delivered as i64,
+                    r.kernel_received as i64,
+                    r.kernel_drops as i64,
+                    r.if_drops as i64,
+                    r.queue_drops as i64,
+                    r.duplicates as i64
+                ])?;
+            }
+        }
+        LiveRows::Duplicates(rows) => {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO duplicate_frames(pkt_no, capture_id, ts_ns) VALUES (?1, ?2, ?3)",
+            )?;
+            for r in rows {
+                st.execute(params![r.pkt_no as i64, r.capture_id, r.ts_ns])?;
+            }
+        }
+        LiveRows::Workloads(rows) => {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO workloads(ip, name, namespace, container, pod_uid, iface, first_ns, last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for r in rows {
+                st.execute(params![
+                    r.ip,
+                    r.name,
+                    r.namespace,
+                    r.container,
+                    r.pod_uid,
+                    r.iface,
+                    r.first_ns,
+                    r.last_ns
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    fn flow(conn: &Connection, id: i64, src: &str, dst: &str, start: i64, end: i64) {
+        conn.execute(
+            "INSERT INTO flows(id, community_id, proto, src_ip, src_port, dest_ip, dest_port, app_proto, start_ns, end_ns, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, state, reason, anomalies, stream_gaps, overlap_conflicts) VALUES (?1, '', 6, ?2, 40000, ?3, 80, 'http', ?4, ?5, 1, 1, 60, 60, 'closed', 'shutdown', 0, 0, 0)",
+            params![id, src, dst, start, end],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn flows_name_the_workload_that_held_the_ip_at_their_time() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(crate::store::schema::CREATE).unwrap();
+        let w = |ip: &str, name: &str, first_ns, last_ns| WorkloadRow {
+            ip: ip.into(),
+            name: name.into(),
+            namespace: Some("shop".into()),
+            container: Some(format!("c-{name}")),
+            pod_uid: None,
+            iface: format!("veth-{name}"),
+            first_ns,
+            last_ns,
+        };
+        let tx = conn.transaction().unwrap();
+        write(
+            &tx,
+            &LiveRows::Workloads(vec![
+                w("10.0.0.5", "web-1", 0, 100),
+                w("10.0.0.5", "cart-7", 150, 300),
+                w("10.0.0.9", "client", 0, 300),
+            ]),
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        flow(&conn, 1, "10.0.0.9", "10.0.0.5", 10, 20);
+        flow(&conn, 2, "10.0.0.9", "10.0.0.5", 200, 250);
+        flow(&conn, 3, "10.0.0.9", "10.0.0.77", 200, 250);
+        let rows: Vec<(i64, String, Option<String>, Option<String>)> = conn
+            .prepare("SELECT flow_id, src_workload, dest_workload, dest_container FROM flow_workloads ORDER BY flow_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    1,
+                    "client".into(),
+                    Some("web-1".into()),
+                    Some("c-web-1".into())
+                ),
+                (
+                    2,
+                    "client".into(),
+                    Some("cart-7".into()),
+                    Some("c-cart-7".into())
+                ),
+                (3, "client".into(), None, None),
+            ]
+        );
+    }
+}
