@@ -407,7 +407,7 @@ fn push_escaped(out: &mut String, b: u8, min: u8, quote: bool) {
 /// Reads the (possibly compressed) name at `start` (RFC 1035 §4.1.4).
 /// Returns its presentation form and the offset just past it in place.
 fn read_name(msg: &[u8], start: usize) -> Result<(String, usize), DnsError> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(64);
     let mut pos = start;
     // Start of the label run being read; pointers must target before it.
     let mut floor = start;
@@ -435,9 +435,21 @@ fn read_name(msg: &[u8], start: usize) -> Result<(String, usize), DnsError> {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                for &b in label {
-                    // Spaces too are escaped in names, as dig does.
-                    push_escaped(&mut out, b, b'!', b == b'.' || b == b'\\');
+                match std::str::from_utf8(label) {
+                    // The common label: printable ASCII, nothing to escape.
+                    Ok(plain)
+                        if label
+                            .iter()
+                            .all(|&b| (b'!'..0x7f).contains(&b) && b != b'.' && b != b'\\') =>
+                    {
+                        out.push_str(plain);
+                    }
+                    _ => {
+                        for &b in label {
+                            // Spaces too are escaped in names, as dig does.
+                            push_escaped(&mut out, b, b'!', b == b'.' || b == b'\\');
+                        }
+                    }
                 }
                 pos += 1 + len;
             }

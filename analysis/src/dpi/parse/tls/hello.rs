@@ -159,12 +159,15 @@ fn dash_join(v: impl Iterator<Item = u16>) -> String {
 
 /// Four-hex-digit values joined by `,` (JA4).
 fn hex_join(v: impl Iterator<Item = u16>) -> String {
-    let mut s = String::new();
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(128);
     for (i, x) in v.enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{x:04x}");
+        for shift in [12, 8, 4, 0] {
+            s.push(char::from(HEX[usize::from((x >> shift) & 0xf)]));
+        }
     }
     s
 }
