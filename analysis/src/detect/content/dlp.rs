@@ -242,12 +242,21 @@ pub fn scan(bytes: &[u8], window: usize, max_matches: usize) -> Vec<DlpMatch> {
         }
         let base = c * CHUNK;
         if cur.count_ones() + next.count_ones() >= MIN_DIGITS as u32 {
+            let both = u128::from(cur) | (u128::from(next) << 64);
             // digits whose predecessor is not a digit
             let mut starts = cur & !((cur << 1) | (prev >> 63));
             while starts != 0 && out.len() < max_matches {
-                let i = base + starts.trailing_zeros() as usize;
+                let k = starts.trailing_zeros();
+                let i = base + k as usize;
                 starts &= starts - 1;
-                if i < resume {
+                // Every layout starts with 3+ digits (an SSN's first group;
+                // cards' groups are longer) and holds 9+ digits within
+                // MAX_RUN + 1 bytes: two bit tests spare most run starts.
+                let ahead = both >> k;
+                if i < resume
+                    || ahead & 0b111 != 0b111
+                    || (ahead & ((1 << (MAX_RUN + 1)) - 1)).count_ones() < MIN_DIGITS as u32
+                {
                     continue;
                 }
                 if let Some((m, end)) = number_at(s, i) {
