@@ -414,7 +414,11 @@ impl StoreWriter {
         tracing::debug!("case database closed");
         eve.finish()?;
         tracing::debug!("EVE file written");
-        remove_db_files(&final_db)?;
+        // The new case replaces an old one in one atomic rename: a run
+        // killed at any moment leaves the old case or the new one, never
+        // none (only the old case's WAL sidecars go first; it was closed
+        // cleanly, so they hold nothing).
+        remove_files(&final_db, &["-wal", "-shm"])?;
         std::fs::rename(&tmp_db, &final_db)?;
         std::fs::rename(&tmp_eve, &final_eve)?;
         remove_db_files(&tmp_db)?;
@@ -477,7 +481,12 @@ fn write_list(
 
 /// Removes a database file and its WAL/SHM companions, if present.
 fn remove_db_files(db: &Path) -> std::io::Result<()> {
-    for suffix in ["", "-wal", "-shm"] {
+    remove_files(db, &["", "-wal", "-shm"])
+}
+
+/// Removes `db` + each suffix that exists.
+fn remove_files(db: &Path, suffixes: &[&str]) -> std::io::Result<()> {
+    for suffix in suffixes {
         let mut p = db.as_os_str().to_owned();
         p.push(suffix);
         match std::fs::remove_file(PathBuf::from(p)) {
