@@ -20,7 +20,7 @@ OSPREY := target/release/osprey
 SAMPLE ?= samples/lab-basic.pcap
 CASE   ?= out/lab-basic
 
-APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3
+APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3 libxml2-utils
 
 .PHONY: deps build run test bench lab lab-attacks clean
 

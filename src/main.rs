@@ -10,9 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod alerts;
+mod check;
 mod export;
 mod flows;
 mod interfaces;
+mod policy;
 
 /// mimalloc instead of glibc malloc: frames are allocated on the reader
 /// thread and freed on the engine thread, and parsed records on the engine
@@ -58,7 +60,19 @@ enum Command {
         /// Do not run detection (flows, DPI and records only).
         #[arg(long)]
         no_detect: bool,
+        /// Policy (`osprey policy learn`): flows it does not allow raise
+        /// `policy_violation` alerts.
+        #[arg(long, conflicts_with = "no_detect")]
+        policy: Option<PathBuf>,
     },
+    /// Learn, export and apply connection policies.
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
+    },
+    /// CI gate: replay captures, fail on policy violations and alerts;
+    /// JUnit and SARIF reports.
+    Check(check::CheckArgs),
     /// List this namespace's interfaces and who is behind each veth
     /// (network namespace, processes, container, pod).
     Interfaces {
@@ -117,11 +131,21 @@ fn main() -> ExitCode {
             no_idle_timeout,
             rules,
             no_detect,
+            policy,
         } => {
             let mut cfg = AnalyzeConfig {
                 no_detect,
                 ..AnalyzeConfig::default()
             };
+            if let Some(p) = policy {
+                match load_policy(&p) {
+                    Ok(c) => cfg.policy = Some(c),
+                    Err(e) => {
+                        eprintln!("osprey: {e:#}");
+                        return ExitCode::from(1);
+                    }
+                }
+            }
             if let Some(n) = max_flows {
                 cfg.flow.max_flows = n;
             }
@@ -133,6 +157,11 @@ fn main() -> ExitCode {
         Command::Flows { case_dir, json } => flows::run(&case_dir, json),
         Command::Alerts { case_dir, json } => alerts::run(&case_dir, json),
         Command::Interfaces { json } => interfaces::run(json),
+        Command::Policy { command } => policy::run(command),
+        Command::Check(args) => match check::run(args) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
         Command::Export {
             case_dir,
             flows,
@@ -234,6 +263,16 @@ fn print_summary(case_dir: &std::path::Path, s: &pipeline::Summary) -> std::io::
         s.packets_per_sec(),
         s.elapsed.as_secs_f64()
     )
+}
+
+/// Loads a policy for monitoring.
+fn load_policy(
+    path: &std::path::Path,
+) -> Result<std::sync::Arc<osprey_analysis::policy::check::PolicyChecker>> {
+    let p = osprey_analysis::policy::Policy::load(path)?;
+    Ok(std::sync::Arc::new(
+        osprey_analysis::policy::check::PolicyChecker::new(p)?,
+    ))
 }
 
 /// Opens a case or explains why not.

@@ -13,4 +13,5 @@ pub mod eve;
 pub mod flow;
 pub mod model;
 pub mod pipeline;
+pub mod policy;
 pub mod store;

