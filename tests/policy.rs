@@ -143,6 +143,10 @@ fn validate_sarif(path: &Path) -> Value {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "SARIF invalid: {errors:#?}");
+    // The schema bites: a level SARIF does not define is refused.
+    let mut bad = log.clone();
+    bad["runs"][0]["results"] = serde_json::json!([{"message": {"text": "x"}, "level": "fatal"}]);
+    assert!(!validator.is_valid(&bad));
     log
 }
 
@@ -157,6 +161,17 @@ fn validate_junit(path: &Path) {
         .output()
         .unwrap();
     assert!(out.status.success(), "JUnit invalid: {}", stderr(&out));
+    // The schema bites: a testsuite without its counts is refused.
+    let bad = path.with_extension("bad.xml");
+    std::fs::write(&bad, "<testsuites><testsuite name=\"x\"/></testsuites>").unwrap();
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(root().join("tests/schemas/junit-10.xsd"))
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }
 
 fn sarif_results(log: &Value) -> Vec<Value> {
@@ -301,6 +316,18 @@ fn built_in_checks_name_pci_and_dns_resolver_violations() {
         by_capture["dns-iodine.pcap"].contains(&("dns_resolver".into(), 2)),
         "{by_capture:?}"
     );
+    // A client reaching the cloud metadata address.
+    let pcap = tmp.path().join("metadata.pcap");
+    handshake(&pcap, [169, 254, 169, 254], 80);
+    let case = tmp.path().join("metadata");
+    let mut cmd = osprey();
+    cmd.arg("analyze").arg(&pcap).arg("-o").arg(&case);
+    run_ok(cmd.arg("--policy").arg(&policy).output().unwrap());
+    let v: Vec<Value> = alerts(&case);
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0]["metadata"]["reason"], "cloud_metadata");
+    assert_eq!(v[0]["metadata"]["dest_group"], "cloud-metadata");
+    assert_eq!(v[0]["severity"], 1);
     // The scanner (no group) probing the PCI group: segmentation, high.
     let scan = &by_capture["nmap-syn-scan.pcap"];
     assert_eq!(scan.len(), 200, "{scan:?}");
@@ -335,17 +362,22 @@ fn learning_leaves_out_flows_of_attack_alerts() {
 
 /// One TCP handshake client1 → shop:5432, a port the lab never used.
 fn unexpected_connection(path: &Path) {
+    handshake(path, [10, 244, 0, 10], 5432);
+}
+
+/// One TCP handshake from client1 to `server:port`.
+fn handshake(path: &Path, server: [u8; 4], port: u16) {
     use etherparse::PacketBuilder;
     let mut w =
         osprey_capture::PcapWriter::create(path, osprey_capture::LinkType::ETHERNET, false, 65535)
             .unwrap();
-    let (c, s) = ([10, 244, 0, 30], [10, 244, 0, 10]);
-    let (cm, sm) = ([2, 0x42, 10, 244, 0, 30], [2, 0x42, 10, 244, 0, 10]);
+    let (c, s) = ([10, 244, 0, 30], server);
+    let (cm, sm) = ([2, 0x42, 10, 244, 0, 30], [2, 0x42, 10, 244, 0, 1]);
     let t0 = 1_764_000_000_000_000_000i64;
     let mut buf = Vec::new();
     PacketBuilder::ethernet2(cm, sm)
         .ipv4(c, s, 64)
-        .tcp(40000, 5432, 1000, 64240)
+        .tcp(40000, port, 1000, 64240)
         .syn()
         .write(&mut buf, &[])
         .unwrap();
@@ -353,7 +385,7 @@ fn unexpected_connection(path: &Path) {
     let mut b2 = Vec::new();
     PacketBuilder::ethernet2(sm, cm)
         .ipv4(s, c, 64)
-        .tcp(5432, 40000, 5000, 64240)
+        .tcp(port, 40000, 5000, 64240)
         .syn()
         .ack(1001)
         .write(&mut b2, &[])
@@ -362,7 +394,7 @@ fn unexpected_connection(path: &Path) {
     let mut b3 = Vec::new();
     PacketBuilder::ethernet2(cm, sm)
         .ipv4(c, s, 64)
-        .tcp(40000, 5432, 1001, 64240)
+        .tcp(40000, port, 1001, 64240)
         .ack(5001)
         .write(&mut b3, &[])
         .unwrap();
@@ -427,4 +459,334 @@ fn check_fails_on_a_new_connection_with_valid_junit_and_sarif() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+fn yaml_docs(dir: &Path) -> Vec<(String, Value)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            let v: Value = serde_norway::from_str(&text).unwrap();
+            (f.file_name().unwrap().to_string_lossy().into_owned(), v)
+        })
+        .collect()
+}
+
+/// Kubernetes' NetworkPolicy schema (strict), vendored.
+fn validate_network_policy(v: &Value) {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/schemas/networkpolicy-networking-v1.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "NetworkPolicy invalid: {errors:#?}\n{v:#}"
+    );
+    let name = v["metadata"]["name"].as_str().unwrap();
+    assert!(is_dns_label(name), "{name}");
+    assert!(v["metadata"]["namespace"].is_string(), "{v:#}");
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn keys_within(v: &Value, allowed: &[&str], what: &str) {
+    let o = v
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: not an object: {v}"));
+    for k in o.keys() {
+        assert!(
+            allowed.contains(&k.as_str()),
+            "{what}: unknown field `{k}`: {v}"
+        );
+    }
+}
+
+fn check_selector(v: &Value, what: &str) {
+    keys_within(v, &["matchLabels", "matchExpressions"], what);
+    for (k, l) in v["matchLabels"].as_object().unwrap() {
+        assert!(!k.is_empty() && l.is_string(), "{what}: label {k}: {l}");
+    }
+}
+
+fn check_cidr(c: &Value) {
+    let c = c.as_str().unwrap();
+    let (ip, len) = c.split_once('/').unwrap();
+    let ip: std::net::IpAddr = ip.parse().unwrap();
+    let len: u8 = len.parse().unwrap();
+    assert!(len <= if ip.is_ipv4() { 32 } else { 128 }, "{c}");
+}
+
+/// The fields of the cilium.io/v2 CiliumNetworkPolicy CRD this export
+/// may use, with their types.
+fn check_cilium(v: &Value) {
+    keys_within(v, &["apiVersion", "kind", "metadata", "spec"], "object");
+    assert_eq!(v["apiVersion"], "cilium.io/v2");
+    assert_eq!(v["kind"], "CiliumNetworkPolicy");
+    keys_within(&v["metadata"], &["name", "namespace", "labels"], "metadata");
+    assert!(is_dns_label(v["metadata"]["name"].as_str().unwrap()));
+    assert!(v["metadata"]["namespace"].is_string());
+    let spec = &v["spec"];
+    keys_within(
+        spec,
+        &["endpointSelector", "ingress", "egress", "description"],
+        "spec",
+    );
+    check_selector(&spec["endpointSelector"], "endpointSelector");
+    for (section, peers) in [
+        (
+            "ingress",
+            &["fromEndpoints", "fromCIDR", "fromEntities", "toPorts"][..],
+        ),
+        (
+            "egress",
+            &["toEndpoints", "toCIDR", "toEntities", "toFQDNs", "toPorts"][..],
+        ),
+    ] {
+        for rule in spec[section].as_array().unwrap() {
+            keys_within(rule, peers, section);
+            for k in ["fromEndpoints", "toEndpoints"] {
+                for s in rule[k].as_array().into_iter().flatten() {
+                    check_selector(s, k);
+                }
+            }
+            for k in ["fromCIDR", "toCIDR"] {
+                rule[k]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .for_each(check_cidr);
+            }
+            for f in rule["toFQDNs"].as_array().into_iter().flatten() {
+                keys_within(f, &["matchName", "matchPattern"], "toFQDNs");
+                assert_eq!(f.as_object().unwrap().len(), 1, "{f}");
+            }
+            for tp in rule["toPorts"].as_array().into_iter().flatten() {
+                keys_within(tp, &["ports", "rules"], "toPorts");
+                let mut dns_port = false;
+                for p in tp["ports"].as_array().unwrap() {
+                    keys_within(p, &["port", "protocol", "endPort"], "ports");
+                    let port: u16 = p["port"].as_str().unwrap().parse().unwrap();
+                    assert!(port > 0);
+                    dns_port |= port == 53;
+                    let proto = p["protocol"].as_str().unwrap();
+                    assert!(["TCP", "UDP", "SCTP", "ANY"].contains(&proto), "{p}");
+                }
+                if tp.get("rules").is_none() {
+                    continue;
+                }
+                keys_within(&tp["rules"], &["http", "dns"], "rules");
+                for h in tp["rules"]["http"].as_array().into_iter().flatten() {
+                    keys_within(h, &["method", "path", "host", "headers"], "rules.http");
+                    assert!(h["path"].as_str().unwrap().starts_with('^'));
+                }
+                if let Some(dns) = tp["rules"]["dns"].as_array() {
+                    // DNS rules: egress to port 53 only.
+                    assert!(section == "egress" && dns_port, "{rule}");
+                    for d in dns {
+                        keys_within(d, &["matchName", "matchPattern"], "rules.dns");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn exported_policies_follow_the_upstream_schemas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (policy, _) = learn_benign(tmp.path());
+    // Peers the lab does not show: an external server with a DNS name,
+    // an address-named group, another namespace, ICMP.
+    let mut p: Value = serde_norway::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
+    let extra: Value = serde_norway::from_str(
+        "- {from: clients, to: external, proto: tcp, port: 443, app_proto: tls, to_addrs: [93.184.216.34], to_names: [example.com]}\n\
+         - {from: shop, to: external, proto: tcp, port: 80, to_addrs: [2001:db8::1]}\n\
+         - {from: 10.244.0.66, to: shop, proto: tcp, port: 80}\n\
+         - {from: basic-client, to: shop, proto: tcp, port: 80}\n\
+         - {from: clients, to: shop, proto: icmp}\n",
+    )
+    .unwrap();
+    p["edges"]
+        .as_array_mut()
+        .unwrap()
+        .extend(extra.as_array().unwrap().iter().cloned());
+    let policy = tmp.path().join("policy-plus.yaml");
+    std::fs::write(&policy, serde_norway::to_string(&p).unwrap()).unwrap();
+
+    let export = |format: &str| {
+        let dir = tmp.path().join(format);
+        let mut cmd = osprey();
+        cmd.args(["policy", "export"]).arg(&policy);
+        cmd.args(["--format", format, "-o"]).arg(&dir);
+        run_ok(cmd.output().unwrap());
+        yaml_docs(&dir)
+    };
+    let k8s = export("k8s");
+    let names: Vec<&str> = k8s.iter().map(|(n, _)| n.as_str()).collect();
+    // Groups with edges only (the basic lab's others have none).
+    assert_eq!(
+        names,
+        [
+            "osprey-basic-client.yaml",
+            "osprey-clients.yaml",
+            "osprey-dns.yaml",
+            "osprey-shop.yaml"
+        ]
+    );
+    // The schema bites: an unknown field is refused.
+    let mut bad = k8s[0].1.clone();
+    bad["spec"]["bogus"] = Value::from(1);
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/schemas/networkpolicy-networking-v1.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!jsonschema::is_valid(&schema, &bad));
+    for (_, v) in &k8s {
+        validate_network_policy(v);
+        assert_eq!(
+            v["spec"]["policyTypes"],
+            serde_json::json!(["Ingress", "Egress"])
+        );
+    }
+    let shop = &k8s[3].1;
+    assert_eq!(shop["spec"]["podSelector"]["matchLabels"]["app"], "shop");
+    let ingress = shop["spec"]["ingress"].as_array().unwrap();
+    let peers: Vec<String> = ingress.iter().map(|r| r["from"][0].to_string()).collect();
+    assert!(
+        peers.iter().any(|p| p.contains("10.244.0.66/32")),
+        "{peers:?}"
+    );
+    assert!(
+        peers
+            .iter()
+            .any(|p| p.contains("namespaceSelector") && p.contains("basic")),
+        "{peers:?}"
+    );
+    let egress = shop["spec"]["egress"].to_string();
+    assert!(egress.contains("2001:db8::1/128"), "{egress}");
+    let ports: BTreeSet<u64> = ingress
+        .iter()
+        .map(|r| r["ports"][0]["port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ports, BTreeSet::from([22, 80, 4433, 6379, 8080]));
+    // ICMP cannot be expressed: a comment says so, no rule allows it.
+    let text = std::fs::read_to_string(tmp.path().join("k8s/osprey-shop.yaml")).unwrap();
+    assert!(text.contains("Not expressible in NetworkPolicy: clients -> shop icmp"));
+
+    let cilium = export("cilium");
+    assert_eq!(cilium.len(), 4);
+    for (_, v) in &cilium {
+        check_cilium(v);
+    }
+    let clients = cilium[1].1.to_string();
+    for needle in [
+        r#""toFQDNs":[{"matchName":"example.com"}]"#,
+        r#""dns":[{"matchName":"osprey.lab"}"#,
+        r#""method":"POST","path":"^/form$""#,
+        r#""k8s:io.kubernetes.pod.namespace":"lab""#,
+    ] {
+        assert!(clients.contains(needle), "{needle} not in {clients}");
+    }
+
+    // Quarantine: a group of the policy, and a selector.
+    let q = tmp.path().join("q");
+    let mut cmd = osprey();
+    cmd.args(["policy", "quarantine", "shop", "--policy"])
+        .arg(&policy);
+    run_ok(cmd.arg("-o").arg(&q).output().unwrap());
+    let mut cmd = osprey();
+    cmd.args([
+        "policy",
+        "quarantine",
+        "prod/app=api,tier=web",
+        "--format",
+        "cilium",
+    ]);
+    run_ok(cmd.arg("-o").arg(&q).output().unwrap());
+    let docs = yaml_docs(&q);
+    assert_eq!(docs.len(), 2);
+    let k = &docs
+        .iter()
+        .find(|(_, v)| v["kind"] == "NetworkPolicy")
+        .unwrap()
+        .1;
+    validate_network_policy(k);
+    assert_eq!(k["metadata"]["namespace"], "lab");
+    assert_eq!(k["spec"]["podSelector"]["matchLabels"]["app"], "shop");
+    assert!(k["spec"].get("ingress").is_none() && k["spec"].get("egress").is_none());
+    let c = &docs
+        .iter()
+        .find(|(_, v)| v["kind"] != "NetworkPolicy")
+        .unwrap()
+        .1;
+    check_cilium(c);
+    assert_eq!(c["metadata"]["namespace"], "prod");
+    assert_eq!(
+        c["spec"]["endpointSelector"]["matchLabels"],
+        serde_json::json!({"app": "api", "tier": "web"})
+    );
+    assert_eq!(c["spec"]["ingress"], serde_json::json!([{}]));
+    assert_eq!(c["spec"]["egress"], serde_json::json!([{}]));
+}
+
+#[test]
+fn whatif_lists_the_flows_a_policy_would_drop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (policy, cases) = learn_benign(tmp.path());
+    let whatif = |case: &Path| -> Vec<Value> {
+        let mut cmd = osprey();
+        cmd.args(["policy", "whatif"])
+            .arg(&policy)
+            .arg(case)
+            .arg("--json");
+        run_ok(cmd.output().unwrap())
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    for c in &cases {
+        assert!(whatif(c).is_empty(), "{}", c.display());
+    }
+    let pcap = tmp.path().join("unexpected.pcap");
+    unexpected_connection(&pcap);
+    let case = tmp.path().join("unexpected");
+    run_ok(analyze(&[&pcap], &case));
+    let dropped = whatif(&case);
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    let d = &dropped[0];
+    assert_eq!(
+        (
+            &d["src_group"],
+            &d["dest_group"],
+            &d["dest_port"],
+            &d["reason"]
+        ),
+        (
+            &Value::from("clients"),
+            &Value::from("shop"),
+            &Value::from(5432),
+            &Value::from("pci_segmentation")
+        )
+    );
+    let table = stdout_of(osprey().args(["policy", "whatif"]).arg(&policy).arg(&case));
+    assert!(table.contains("1 of 1 flows would be dropped"), "{table}");
 }

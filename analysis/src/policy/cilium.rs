@@ -1,5 +1,5 @@
 //! `CiliumNetworkPolicy` (cilium.io/v2) from a policy: one object per
-//! user-defined group, like [`super::k8s`], plus L7 rules where learned:
+//! user-defined group that has edges, like [`super::k8s`], plus L7 rules where learned:
 //! HTTP method and path rules on TCP edges that carried HTTP, DNS
 //! `matchName` rules on egress to port 53, and `toFQDNs` for external
 //! servers the capture's DNS answers named (else `toCIDR`).
@@ -7,7 +7,9 @@
 //! A section (`ingress`, `egress`) with no edge gets `[{}]`, Cilium's
 //! "default deny, nothing allowed"; quarantine is both sections so.
 
-use super::k8s::{dns_name, l4_name, namespace, peer, pod_labels, Manifest, Peer};
+use super::k8s::{
+    dns_name, groups_with_edges, l4_name, namespace, peer, pod_labels, Manifest, Peer,
+};
 use super::{has_ports, proto_number, Edge, Policy, PolicyError};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -68,7 +70,7 @@ fn to_ports(e: &Edge, proto: u8, egress: bool) -> Value {
 /// The CiliumNetworkPolicy objects of `policy`.
 pub fn cilium_policies(policy: &Policy) -> Result<Vec<Manifest>, PolicyError> {
     let mut out = Vec::new();
-    for g in &policy.groups {
+    for g in groups_with_edges(policy) {
         let ns = namespace(g);
         let (mut ingress, mut egress, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
         for e in &policy.edges {

@@ -1,5 +1,5 @@
 //! Kubernetes `NetworkPolicy` (networking.k8s.io/v1) from a policy: one
-//! object per user-defined group, selecting its pods, with both policy
+//! object per user-defined group that has edges, selecting its pods, with both policy
 //! types (so what no rule allows is dropped, as the policy's `deny`
 //! default says), an ingress rule per edge into the group and an egress
 //! rule per edge out of it.
@@ -145,6 +145,17 @@ fn k8s_peers(p: &Peer, own_ns: &str) -> Vec<Value> {
     }
 }
 
+/// The user-defined groups some edge starts or ends at (a group without
+/// any gets no policy: the policy says nothing about it).
+pub fn groups_with_edges(policy: &Policy) -> impl Iterator<Item = &GroupDef> {
+    policy.groups.iter().filter(|g| {
+        policy
+            .edges
+            .iter()
+            .any(|e| e.from == g.name || e.to == g.name)
+    })
+}
+
 /// The Kubernetes name of an IP protocol with ports.
 pub fn l4_name(proto: u8) -> &'static str {
     match proto {
@@ -157,7 +168,7 @@ pub fn l4_name(proto: u8) -> &'static str {
 /// The NetworkPolicy objects of `policy`.
 pub fn network_policies(policy: &Policy) -> Result<Vec<Manifest>, PolicyError> {
     let mut out = Vec::new();
-    for g in &policy.groups {
+    for g in groups_with_edges(policy) {
         let ns = namespace(g);
         let (mut ingress, mut egress, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
         for e in &policy.edges {
