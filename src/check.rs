@@ -103,7 +103,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             .collect();
         let edges: BTreeSet<&str> = violations
             .iter()
-            .filter_map(|f| f.message.split(" (flow").next())
+            .filter_map(|f| f.edge.as_deref())
             .collect();
         let failing = r.findings.iter().filter(|f| f.failing).count();
         let verdict = match (&r.error, failing) {
@@ -161,27 +161,25 @@ fn finding(a: &AlertSummary, fail_on: FailOn) -> Finding {
     };
     let meta = |k: &str| a.metadata.get(k).and_then(|v| v.as_str()).unwrap_or("");
     let violation = a.category == "policy_violation";
-    let message = if violation {
-        let port = match meta("port") {
-            "" => String::new(),
-            p => format!("/{p}"),
-        };
-        let app = match meta("app_proto") {
-            "" => String::new(),
-            a => format!(" {a}"),
-        };
-        format!(
-            "policy_violation {}: {} -> {} {}{port}{app} (flow {} -> {}, {}x)",
+    let edge = violation.then(|| {
+        let mut e = format!("{} -> {}", meta("src_group"), meta("dest_group"));
+        for (sep, k) in [(" ", "proto"), ("/", "port"), (" ", "app_proto")] {
+            if !meta(k).is_empty() {
+                e.push_str(sep);
+                e.push_str(meta(k));
+            }
+        }
+        e
+    });
+    let message = match &edge {
+        Some(e) => format!(
+            "policy_violation {}: {e} (flow {} -> {}, {}x)",
             meta("reason"),
-            meta("src_group"),
-            meta("dest_group"),
-            meta("proto"),
             side(&a.src_ip, a.src_port),
             side(&a.dest_ip, a.dest_port),
             a.count
-        )
-    } else {
-        format!(
+        ),
+        None => format!(
             "{} (severity {}): {} {} -> {} ({}x)",
             a.category,
             a.severity,
@@ -189,13 +187,14 @@ fn finding(a: &AlertSummary, fail_on: FailOn) -> Finding {
             side(&a.src_ip, a.src_port),
             side(&a.dest_ip, a.dest_port),
             a.count
-        )
+        ),
     };
     Finding {
         category: a.category.clone(),
         signature: a.signature.clone(),
         severity: a.severity,
         message,
+        edge,
         failing: violation || fail_on.fails(a.severity),
     }
 }

@@ -96,7 +96,7 @@ pub struct Violation {
     pub from: String,
     /// Server group.
     pub to: String,
-    /// Policy protocol name.
+    /// Policy protocol name (empty when unknown).
     pub proto: String,
     /// Server port.
     pub port: Option<u16>,
@@ -105,15 +105,17 @@ pub struct Violation {
 }
 
 impl Violation {
-    /// Alert metadata (`src_group`, `dest_group`, `proto`, `port`,
-    /// `app_proto`, `reason`).
+    /// Alert metadata (`reason`, `src_group`, `dest_group`, and `proto`,
+    /// `port`, `app_proto` when known).
     pub fn metadata(&self) -> Vec<(&'static str, String)> {
         let mut m = vec![
             ("reason", self.reason.name().to_string()),
             ("src_group", self.from.clone()),
             ("dest_group", self.to.clone()),
-            ("proto", self.proto.clone()),
         ];
+        if !self.proto.is_empty() {
+            m.push(("proto", self.proto.clone()));
+        }
         if let Some(p) = self.port {
             m.push(("port", p.to_string()));
         }

@@ -23,6 +23,8 @@ pub struct Finding {
     pub severity: u8,
     /// One line: what, between whom.
     pub message: String,
+    /// For policy violations: the edge (`from -> to proto/port app`).
+    pub edge: Option<String>,
     /// Fails the check.
     pub failing: bool,
 }
@@ -169,7 +171,10 @@ pub fn sarif(results: &[CaptureResult], tool_version: &str) -> Value {
                 "level": if f.failing { "error" } else { level(f.severity) },
                 "message": { "text": f.message },
                 "locations": location,
-                "properties": { "severity": f.severity },
+                "properties": match &f.edge {
+                    Some(e) => json!({ "severity": f.severity, "edge": e }),
+                    None => json!({ "severity": f.severity }),
+                },
             }));
         }
     }
@@ -203,6 +208,7 @@ mod tests {
             signature: "s".into(),
             severity: 2,
             message: "m".into(),
+            edge: None,
             failing,
         };
         let r = CaptureResult {
