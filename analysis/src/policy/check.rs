@@ -16,7 +16,7 @@
 //! Separately, [`PolicyChecker::card_data`] judges a cleartext card number
 //! sent from a PCI group to a non-PCI one (`pci_card_data`, high).
 
-use super::groups::{GroupResolver, Resolved, Workload, METADATA_GROUP};
+use super::groups::{GroupResolver, Resolved, Workload, EXTERNAL_GROUP, METADATA_GROUP};
 use super::{has_ports, proto_name, proto_number, DefaultAction, Policy, PolicyError};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -143,7 +143,8 @@ pub struct PolicyChecker {
 }
 
 impl PolicyChecker {
-    /// A checker for `policy`; refuses edges with an unknown protocol.
+    /// A checker for `policy`; refuses edges with an unknown protocol or
+    /// group (a typo would otherwise allow nothing, silently).
     pub fn new(policy: Policy) -> Result<PolicyChecker, PolicyError> {
         let resolver = GroupResolver::new(&policy.groups, &policy.cluster)?;
         let mut edges: HashMap<EdgeKey, Vec<Option<String>>> = HashMap::new();
@@ -154,6 +155,19 @@ impl PolicyChecker {
                     e.from, e.to, e.proto
                 )));
             };
+            for g in [&e.from, &e.to] {
+                let known = policy.groups.iter().any(|d| &d.name == g)
+                    || g == EXTERNAL_GROUP
+                    || g == METADATA_GROUP
+                    || g.parse::<IpAddr>().is_ok()
+                    || g.contains('/');
+                if !known {
+                    return Err(PolicyError::Invalid(format!(
+                        "edge {} -> {}: `{g}` is not a group, an address, `{EXTERNAL_GROUP}`, `{METADATA_GROUP}` or NAMESPACE/APP",
+                        e.from, e.to
+                    )));
+                }
+            }
             let port = e.port.filter(|_| has_ports(proto));
             edges
                 .entry((e.from.clone(), e.to.clone(), proto, port))
@@ -386,9 +400,17 @@ edges:
     }
 
     #[test]
-    fn unknown_protocol_is_refused() {
+    fn unknown_protocols_and_groups_are_refused() {
         let mut p: Policy = serde_norway::from_str(POLICY).unwrap();
         p.edges[0].proto = "carrier-pigeon".into();
         assert!(PolicyChecker::new(p).is_err());
+        let mut p: Policy = serde_norway::from_str(POLICY).unwrap();
+        p.edges[0].to = "wbe".into();
+        let e = PolicyChecker::new(p).unwrap_err().to_string();
+        assert!(e.contains("`wbe`"), "{e}");
+        let mut p: Policy = serde_norway::from_str(POLICY).unwrap();
+        p.edges[0].from = "10.9.9.9".into();
+        p.edges[1].from = "shop/cart".into();
+        assert!(PolicyChecker::new(p).is_ok());
     }
 }
