@@ -138,7 +138,7 @@ fn main() -> ExitCode {
                 ..AnalyzeConfig::default()
             };
             if let Some(p) = policy {
-                match load_policy(&p) {
+                match policy::load_checker(&p) {
                     Ok(c) => cfg.policy = Some(c),
                     Err(e) => {
                         eprintln!("osprey: {e:#}");
@@ -263,16 +263,6 @@ fn print_summary(case_dir: &std::path::Path, s: &pipeline::Summary) -> std::io::
         s.packets_per_sec(),
         s.elapsed.as_secs_f64()
     )
-}
-
-/// Loads a policy for monitoring.
-fn load_policy(
-    path: &std::path::Path,
-) -> Result<std::sync::Arc<osprey_analysis::policy::check::PolicyChecker>> {
-    let p = osprey_analysis::policy::Policy::load(path)?;
-    Ok(std::sync::Arc::new(
-        osprey_analysis::policy::check::PolicyChecker::new(p)?,
-    ))
 }
 
 /// Opens a case or explains why not.

@@ -11,6 +11,7 @@ use osprey_analysis::policy::{cilium, k8s, learn, Policy};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Output format of `export` and `quarantine`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,6 +76,11 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Loads a policy for monitoring (`osprey analyze --policy`).
+pub fn load_checker(path: &Path) -> Result<Arc<PolicyChecker>> {
+    Ok(Arc::new(PolicyChecker::new(Policy::load(path)?)?))
 }
 
 /// Runs a `policy` subcommand.
