@@ -202,6 +202,34 @@ fn learn_then_check_the_same_benign_captures_is_clean() {
         junit.contains("tests=\"6\" failures=\"0\" errors=\"0\""),
         "{junit}"
     );
+
+    // The other lab (samples/lab-basic.pcap): the same holds.
+    let basic = root().join("samples/lab-basic.pcap");
+    let case = tmp.path().join("case-basic");
+    run_ok(analyze(&[&basic], &case));
+    let policy = tmp.path().join("basic.yaml");
+    let mut cmd = osprey();
+    cmd.args(["policy", "learn"])
+        .arg(&case)
+        .arg("--groups")
+        .arg(groups_file());
+    run_ok(cmd.arg("-o").arg(&policy).output().unwrap());
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert!(
+        text.contains("from: basic-web") && text.contains("to: basic-db"),
+        "{text}"
+    );
+    let dir = tmp.path().join("basic-check");
+    std::fs::create_dir(&dir).unwrap();
+    let (out, log, _) = check(&[basic], &policy, &dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(sarif_results(&log)
+        .iter()
+        .all(|r| r["ruleId"] != "policy_violation"));
 }
 
 #[test]
