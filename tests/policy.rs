@@ -260,52 +260,62 @@ fn every_new_edge_of_the_attack_captures_is_a_violation_and_no_benign_flow_is() 
         let mut cmd = osprey();
         cmd.arg("analyze").arg(capture).arg("-o").arg(&case);
         run_ok(cmd.arg("--policy").arg(&policy).output().unwrap());
-        // Expected: flows whose edge (or application protocol on it) the
-        // benign captures never showed, as (client, server, proto, port).
+        // Expected: the edges (or application protocols on them) the
+        // benign captures never showed.
+        let case_flows = flows(&case);
         let mut expected = BTreeSet::new();
-        for f in flows(&case) {
-            let key = edge_of(&f);
+        for f in &case_flows {
+            let key = edge_of(f);
             let new = match allowed.get(&key) {
                 None => true,
-                Some(apps) => known_app(&f).is_some_and(|a| !apps.is_empty() && !apps.contains(&a)),
+                Some(apps) => known_app(f).is_some_and(|a| !apps.is_empty() && !apps.contains(&a)),
             };
-            let ends = (
-                f["src_ip"].as_str().unwrap().to_string(),
-                f["dest_ip"].as_str().unwrap().to_string(),
-                key.2,
-                key.3,
-            );
             if new {
-                expected.insert(ends);
+                expected.insert(key);
             } else {
                 benign_flows += 1;
             }
         }
+        let edge_by_flow: BTreeMap<u64, EdgeKey> = case_flows
+            .iter()
+            .map(|f| (f["id"].as_u64().unwrap(), edge_of(f)))
+            .collect();
         let mut got = BTreeSet::new();
         for a in alerts(&case) {
             if a["category"] != "policy_violation" || a["metadata"]["reason"] == "pci_card_data" {
                 continue;
             }
             let m = &a["metadata"];
-            assert!(
-                m["src_group"].is_string() && m["dest_group"].is_string(),
-                "{a}"
+            let proto = match m["proto"].as_str().unwrap() {
+                "tcp" => 6,
+                "udp" => 17,
+                "icmp" => 1,
+                "icmpv6" => 58,
+                p => p.parse().unwrap(),
+            };
+            let key = (
+                m["src_group"].as_str().unwrap().to_string(),
+                m["dest_group"].as_str().unwrap().to_string(),
+                proto,
+                m["port"].as_str().map(|p| p.parse::<u16>().unwrap()),
             );
-            got.insert((
-                a["src_ip"].as_str().unwrap().to_string(),
-                a["dest_ip"].as_str().unwrap().to_string(),
-                a["proto"].as_u64().unwrap() as u8,
-                a["dest_port"].as_u64().map(|p| p as u16),
-            ));
+            // The alert's flows are flows of its edge.
+            for id in a["evidence_flows"].as_array().unwrap() {
+                assert_eq!(edge_by_flow[&id.as_u64().unwrap()], key, "{a}");
+            }
+            assert!(got.insert(key), "one alert per edge: {a}");
         }
         assert_eq!(got, expected, "{}", capture.display());
         new_edges += expected.len();
     }
     eprintln!(
-        "{} attack captures: {new_edges} new (client, server, proto, port) edges, {benign_flows} flows on benign edges",
+        "{} attack captures: {new_edges} new (client group, server group, proto, port) edges, {benign_flows} flows on benign edges",
         attacks.len()
     );
-    assert!(new_edges > 100 && benign_flows > 0);
+    assert!(
+        new_edges > 100 && benign_flows > 0,
+        "{new_edges} {benign_flows}"
+    );
 }
 
 #[test]

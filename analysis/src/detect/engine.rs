@@ -481,12 +481,11 @@ impl Detector {
         let Some(v) = policy.check_flow(&view) else {
             return;
         };
-        let key = (
-            Category::PolicyViolation,
-            Some(f.client.0),
-            Some(f.server.0),
-            (u64::from(f.proto) << 16) | u64::from(v.port.unwrap_or(0)),
-        );
+        // One alert per edge (groups, protocol, port), whatever the
+        // addresses: a spoofed flood from `external` is one violation, not
+        // one per source. The alert shows the first flow's endpoints.
+        let edge = format!("{}\0{}\0{}\0{:?}", v.from, v.to, v.proto, v.port);
+        let key = (Category::PolicyViolation, None, None, hash_str(&edge));
         let (src, dst) = (side(f.client.0, None), side(f.server.0, v.port));
         let meta = v.metadata();
         self.open_alert(
