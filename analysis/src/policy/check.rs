@@ -136,7 +136,7 @@ type EdgeKey = (String, String, u8, Option<u16>);
 /// Judges flows against a policy. See the module docs.
 #[derive(Debug)]
 pub struct PolicyChecker {
-    policy: Policy,
+    default: DefaultAction,
     resolver: GroupResolver,
     /// Edge key → allowed application protocols (`None`: any).
     edges: HashMap<EdgeKey, Vec<Option<String>>>,
@@ -175,20 +175,10 @@ impl PolicyChecker {
                 .push(e.app_proto.clone());
         }
         Ok(PolicyChecker {
-            policy,
+            default: policy.default,
             resolver,
             edges,
         })
-    }
-
-    /// The policy.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
-    /// The group resolver.
-    pub fn resolver(&self) -> &GroupResolver {
-        &self.resolver
     }
 
     /// The verdict on a flow: `None` when allowed.
@@ -208,7 +198,7 @@ impl PolicyChecker {
             }
             None => match self.builtin(f, &from, &to, port, app) {
                 Some(r) => r,
-                None if self.policy.default == DefaultAction::Deny => Reason::NewEdge,
+                None if self.default == DefaultAction::Deny => Reason::NewEdge,
                 None => return None,
             },
         };

@@ -234,11 +234,6 @@ impl GroupResolver {
         })
     }
 
-    /// The user's group definitions.
-    pub fn defs(&self) -> &[GroupDef] {
-        &self.defs
-    }
-
     fn named(&self, i: usize) -> Resolved {
         let d = &self.defs[i];
         Resolved {
