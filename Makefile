@@ -26,7 +26,7 @@ CASE   ?= out/lab-basic
 FUZZ_SECS ?= 30
 HARDEN_FUZZ_SECS ?= 600
 
-APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3 hping3 curl iputils-ping iproute2
+APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3 hping3 curl iputils-ping iproute2 libxml2-utils
 
 .PHONY: deps build run test bench harden lab lab-attacks clean
 

@@ -10,11 +10,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod alerts;
+mod check;
 mod export;
 mod flows;
 mod interfaces;
 mod live;
 mod record;
+mod policy;
 
 /// mimalloc instead of glibc malloc: frames are allocated on the reader
 /// thread and freed on the engine thread, and parsed records on the engine
@@ -65,6 +67,10 @@ enum Command {
         /// Do not run detection (flows, DPI and records only).
         #[arg(long)]
         no_detect: bool,
+        /// Policy (`osprey policy learn`): flows it does not allow raise
+        /// `policy_violation` alerts.
+        #[arg(long, conflicts_with = "no_detect")]
+        policy: Option<PathBuf>,
     },
     /// Record interfaces headless into a rotating pcapng ring plus a case
     /// (`DIR/case`), e.g. on a Kubernetes node.
@@ -84,6 +90,14 @@ enum Command {
         #[arg(long)]
         no_detect: bool,
     },
+    /// Learn, export and apply connection policies.
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
+    },
+    /// CI gate: replay captures, fail on policy violations and alerts;
+    /// JUnit and SARIF reports.
+    Check(check::CheckArgs),
     /// List this namespace's interfaces and who is behind each veth
     /// (network namespace, processes, container, pod).
     Interfaces {
@@ -184,11 +198,21 @@ fn main() -> ExitCode {
             no_detect,
             live,
             capture,
+            policy,
         } => {
             let mut cfg = AnalyzeConfig {
                 no_detect,
                 ..AnalyzeConfig::default()
             };
+            if let Some(p) = policy {
+                match policy::load_checker(&p) {
+                    Ok(c) => cfg.policy = Some(c),
+                    Err(e) => {
+                        eprintln!("osprey: {e:#}");
+                        return ExitCode::from(1);
+                    }
+                }
+            }
             if let Some(n) = max_flows {
                 cfg.flow.max_flows = n;
             }
@@ -217,6 +241,11 @@ fn main() -> ExitCode {
         Command::Flows { case_dir, json } => flows::run(&case_dir, json),
         Command::Alerts { case_dir, json } => alerts::run(&case_dir, json),
         Command::Interfaces { json } => interfaces::run(json),
+        Command::Policy { command } => policy::run(command),
+        Command::Check(args) => match check::run(args) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
         Command::Export {
             case_dir,
             flows,

@@ -14,4 +14,5 @@ pub mod flow;
 pub mod live;
 pub mod model;
 pub mod pipeline;
+pub mod policy;
 pub mod store;

@@ -43,6 +43,9 @@ pub struct AnalyzeConfig {
     /// Skip detection (identification and parsing still run), e.g. to
     /// measure what detection costs.
     pub no_detect: bool,
+    /// Policy every ended flow is checked against (`policy_violation`
+    /// alerts); needs detection.
+    pub policy: Option<std::sync::Arc<crate::policy::check::PolicyChecker>>,
 }
 
 /// Progress report, a few times a second.
@@ -335,7 +338,13 @@ pub(crate) struct Engine {
 impl Engine {
     pub(crate) fn new(cfg: &AnalyzeConfig, rules: RuleSet, store: Sender<StoreMsg>) -> Self {
         Engine {
-            detector: (!cfg.no_detect).then(|| Detector::new(rules)),
+            detector: (!cfg.no_detect).then(|| {
+                let mut d = Detector::new(rules);
+                if let Some(p) = &cfg.policy {
+                    d.set_policy(p.clone());
+                }
+                d
+            }),
             alert_counts: BTreeMap::new(),
             decoder: Decoder::new(cfg.defrag),
             table: FlowTable::new(cfg.flow.clone()),

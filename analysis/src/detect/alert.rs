@@ -72,6 +72,7 @@ categories! {
     CleartextCredentials => "cleartext_credentials",
     DlpCreditCard => "dlp_credit_card",
     DlpSsn => "dlp_ssn",
+    PolicyViolation => "policy_violation",
 }
 
 impl Category {

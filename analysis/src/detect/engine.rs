@@ -14,8 +14,10 @@ use super::rules::RuleSet;
 use super::window::Windows;
 use crate::decode::meta::{DecodeAnomaly, TcpMeta};
 use crate::flow::Direction;
+use crate::policy::check::{FlowView, PolicyChecker};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// What the engine knows about one packet.
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +142,8 @@ pub struct Detector {
     /// Payload bytes scanned per flow direction by the DLP rules, `None`
     /// when both are off (from the rules, once: asked on every delivery).
     pub(super) dlp_budget: Option<u64>,
+    /// The policy ended flows are checked against (`policy_violation`).
+    policy: Option<Arc<PolicyChecker>>,
 }
 
 impl Detector {
@@ -170,7 +174,14 @@ impl Detector {
             dlp_found: Vec::new(),
             tunnels: Windows::new(cap, win(Category::DnsTunnel)),
             rules,
+            policy: None,
         }
+    }
+
+    /// Checks every ended flow, and card numbers in clear, against
+    /// `policy`.
+    pub fn set_policy(&mut self, policy: Arc<PolicyChecker>) {
+        self.policy = Some(policy);
     }
 
     /// The rules in force.
@@ -458,6 +469,81 @@ impl Detector {
         if f.app_proto == "ssh" {
             self.ssh_session(f);
         }
+        self.policy_check(f);
+    }
+
+    /// Raises `policy_violation` when the policy does not allow the flow.
+    fn policy_check(&mut self, f: &FlowEnd<'_>) {
+        let Some(policy) = self.policy.as_ref() else {
+            return;
+        };
+        let view = FlowView {
+            client: f.client.0,
+            server: f.server.0,
+            proto: f.proto,
+            server_port: f.server.1,
+            app_proto: f.app_proto,
+            client_workload: None,
+            server_workload: None,
+        };
+        let Some(v) = policy.check_flow(&view) else {
+            return;
+        };
+        // One alert per edge (groups, protocol, port), whatever the
+        // addresses: a spoofed flood from `external` is one violation, not
+        // one per source. The alert shows the first flow's endpoints.
+        let edge = format!("{}\0{}\0{}\0{:?}", v.from, v.to, v.proto, v.port);
+        let key = (Category::PolicyViolation, None, None, hash_str(&edge));
+        let (src, dst) = (side(f.client.0, None), side(f.server.0, v.port));
+        let meta = v.metadata();
+        self.open_alert(
+            key,
+            f.first_ts_ns,
+            Some(f.id),
+            Some(src),
+            Some(dst),
+            &meta,
+            &[],
+        );
+        if let Some(a) = self.open.get_mut(&key) {
+            a.proto = Some(f.proto);
+            a.add_evidence(f.last_ts_ns, None, Some(f.id));
+            if let Some(sev) = v.reason.severity() {
+                a.severity = a.severity.min(sev);
+            }
+        }
+    }
+
+    /// `policy_violation` alerts for card numbers in clear that left a PCI
+    /// group (one per `dlp_credit_card` alert).
+    fn card_violations(&self, alerts: &[Alert]) -> Vec<Alert> {
+        let (Some(policy), Some(rule)) = (
+            self.policy.as_ref(),
+            self.rules.get(Category::PolicyViolation),
+        ) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for a in alerts
+            .iter()
+            .filter(|a| a.category == Category::DlpCreditCard)
+        {
+            let (Some(src), Some(dst)) = (a.src, a.dst) else {
+                continue;
+            };
+            let Some(v) = policy.card_data(src.ip, dst.ip, a.proto) else {
+                continue;
+            };
+            out.push(Alert {
+                category: Category::PolicyViolation,
+                signature_id: rule.signature_id,
+                severity: v.reason.severity().unwrap_or(rule.severity),
+                signature: rule.signature.clone(),
+                metadata: v.metadata(),
+                ..a.clone()
+            });
+        }
+        out
     }
 
     /// A flow started (its first packet): concurrent sessions per source.
@@ -708,6 +794,8 @@ impl Detector {
     /// Closed alerts, in (first time, category, endpoints) order.
     pub fn take_alerts(&mut self) -> Vec<Alert> {
         let mut out = std::mem::take(&mut self.closed);
+        let cards = self.card_violations(&out);
+        out.extend(cards);
         out.sort_by(|a, b| {
             (a.ts_first_ns, a.category, a.src, a.dst, a.flow_id).cmp(&(
                 b.ts_first_ns,
