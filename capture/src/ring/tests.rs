@@ -126,7 +126,7 @@ fn a_torn_open_file_is_cut_to_its_last_whole_block_at_every_offset() {
         std::fs::write(&p, &whole[..cut]).unwrap();
         let (_, repairs) = Ring::open(cfg(dir.path(), 4096, 2)).unwrap();
         let r = &repairs[0];
-        let keep = *ends.iter().filter(|&&e| e <= cut).last().unwrap();
+        let keep = *ends.iter().rfind(|&&e| e <= cut).unwrap();
         assert_eq!(
             (r.kept_bytes, r.cut_bytes),
             (keep as u64, (cut - keep) as u64)
