@@ -15,8 +15,8 @@ mod export;
 mod flows;
 mod interfaces;
 mod live;
-mod record;
 mod policy;
+mod record;
 
 /// mimalloc instead of glibc malloc: frames are allocated on the reader
 /// thread and freed on the engine thread, and parsed records on the engine
@@ -89,6 +89,10 @@ enum Command {
         /// Do not run detection.
         #[arg(long)]
         no_detect: bool,
+        /// Policy (`osprey policy learn`): flows it does not allow raise
+        /// `policy_violation` alerts.
+        #[arg(long)]
+        policy: Option<PathBuf>,
     },
     /// Learn, export and apply connection policies.
     Policy {
@@ -179,6 +183,20 @@ impl CaptureArgs {
     }
 }
 
+/// Loads `--policy` into the engine configuration (exit 1 on a bad file).
+fn set_policy(cfg: &mut AnalyzeConfig, path: Option<PathBuf>) -> Result<(), ExitCode> {
+    if let Some(p) = path {
+        match policy::load_checker(&p) {
+            Ok(c) => cfg.policy = Some(c),
+            Err(e) => {
+                eprintln!("osprey: {e:#}");
+                return Err(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -204,14 +222,8 @@ fn main() -> ExitCode {
                 no_detect,
                 ..AnalyzeConfig::default()
             };
-            if let Some(p) = policy {
-                match policy::load_checker(&p) {
-                    Ok(c) => cfg.policy = Some(c),
-                    Err(e) => {
-                        eprintln!("osprey: {e:#}");
-                        return ExitCode::from(1);
-                    }
-                }
+            if let Err(code) = set_policy(&mut cfg, policy) {
+                return code;
             }
             if let Some(n) = max_flows {
                 cfg.flow.max_flows = n;
@@ -231,11 +243,15 @@ fn main() -> ExitCode {
             ring_size,
             ring_files,
             no_detect,
+            policy,
         } => {
-            let cfg = AnalyzeConfig {
+            let mut cfg = AnalyzeConfig {
                 no_detect,
                 ..AnalyzeConfig::default()
             };
+            if let Err(code) = set_policy(&mut cfg, policy) {
+                return code;
+            }
             record::run(&capture.opts(), &dir, ring_size, ring_files, &cfg)
         }
         Command::Flows { case_dir, json } => flows::run(&case_dir, json),
