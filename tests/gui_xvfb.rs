@@ -132,31 +132,30 @@ fn gui_under_xvfb_draws_a_non_blank_window() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    // A copy, so that the case (`<capture>.osprey/`) lands in the tempdir.
-    let capture = tmp.path().join("sqlmap.pcap");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/attacks/sqlmap.pcap"),
-        &capture,
-    )
-    .unwrap();
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    // Copies, so that the cases (`<capture>.osprey/`) land in the tempdir.
+    let lab = tmp.path().join("lab-basic.pcap");
+    std::fs::copy(samples.join("lab-basic.pcap"), &lab).unwrap();
+    let sqlmap = tmp.path().join("sqlmap.pcap");
+    std::fs::copy(samples.join("attacks/sqlmap.pcap"), &sqlmap).unwrap();
     let (_x, display) = xvfb();
-    let case: PathBuf = tmp.path().join("sqlmap.pcap.osprey");
+    let case: PathBuf = tmp.path().join("lab-basic.pcap.osprey");
     let shot = tmp.path().join("main.png");
     screenshot(
         &display,
-        &[capture.as_os_str()],
+        &[lab.as_os_str()],
         &case.join("case.sqlite"),
         Duration::from_secs(6),
         &shot,
     );
     let sd = stddev(&shot);
     assert!(sd > 0.02, "screenshot looks blank (stddev {sd})");
-    // Drill-down straight to an alert.
+    // Drill-down straight to an alert of another capture.
     let shot2 = tmp.path().join("alert.png");
     screenshot(
         &display,
-        &[case.as_os_str(), "--alert".as_ref(), "1".as_ref()],
-        &case.join("case.sqlite"),
+        &[sqlmap.as_os_str(), "--alert".as_ref(), "1".as_ref()],
+        &tmp.path().join("sqlmap.pcap.osprey/case.sqlite"),
         Duration::from_secs(6),
         &shot2,
     );

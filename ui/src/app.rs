@@ -211,6 +211,7 @@ impl OspreyApp {
                     if let Some(d) = st.graph.model.graph.node_weight(n) {
                         st.selected = Selected::Node(d.label.clone());
                     }
+                    st.graph.view.auto_fit = false;
                     st.graph.view.focus(&st.graph.model, n);
                 }
             }
@@ -243,6 +244,9 @@ impl OspreyApp {
                 }
             }
             ui.separator();
+            if ui.button("Fit").clicked() {
+                st.graph.view.auto_fit = true;
+            }
             if ui.button("Save PNG").clicked() {
                 if let Some(rect) = st.graph.view.last_rect {
                     let slot = self.shot.clone();

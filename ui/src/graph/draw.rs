@@ -29,6 +29,8 @@ pub struct GraphView {
     dragging: Option<NodeIndex>,
     /// Screen rectangle of the canvas in the last frame (for PNG export).
     pub last_rect: Option<Rect>,
+    /// Keep the whole graph in view until the user pans, zooms or drags.
+    pub auto_fit: bool,
 }
 
 impl Default for GraphView {
@@ -39,6 +41,7 @@ impl Default for GraphView {
             pan: Vec2::ZERO,
             dragging: None,
             last_rect: None,
+            auto_fit: true,
         }
     }
 }
@@ -69,6 +72,23 @@ impl GraphView {
         }
     }
 
+    /// Zooms and pans so that every node is in `rect`.
+    pub fn fit(&mut self, model: &GraphModel, rect: Rect) {
+        let mut bb = Rect::NOTHING;
+        for d in model.graph.node_weights() {
+            if let Some(p) = self.layout.pos(&d.label) {
+                bb.extend_with(p);
+            }
+        }
+        if !(bb.width() >= 0.0 && bb.height() >= 0.0) {
+            return;
+        }
+        let size = bb.size().max(Vec2::splat(120.0));
+        let zoom = ((rect.width() - 80.0) / size.x).min((rect.height() - 80.0) / size.y);
+        self.zoom = zoom.clamp(0.02, 2.5);
+        self.pan = -bb.center().to_vec2() * self.zoom;
+    }
+
     /// Draws the graph in the remaining space; returns a click.
     pub fn show(
         &mut self,
@@ -81,6 +101,9 @@ impl GraphView {
         self.last_rect = Some(rect);
         let dark = ui.visuals().dark_mode;
         painter.rect_filled(rect, 0.0, theme::canvas(dark));
+        if self.auto_fit {
+            self.fit(model, rect);
+        }
         let center = rect.center();
         let to_screen = |p: Pos2, zoom: f32, pan: Vec2| center + pan + p.to_vec2() * zoom;
         if resp.hovered() {
@@ -93,6 +116,7 @@ impl GraphView {
             });
             let factor = pinch * (scroll / 400.0).exp();
             if (factor - 1.0).abs() > 1e-4 {
+                self.auto_fit = false;
                 let new_zoom = (self.zoom * factor).clamp(0.02, 20.0);
                 // Zoom about the pointer.
                 if let Some(ptr) = pointer {
@@ -143,6 +167,7 @@ impl GraphView {
         // Drag: a node pins, the background pans.
         if resp.drag_started() {
             self.dragging = hit_node;
+            self.auto_fit = false;
         }
         if resp.dragged() {
             match self.dragging {

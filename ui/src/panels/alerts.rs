@@ -59,6 +59,7 @@ pub fn show(ui: &mut egui::Ui, st: &mut AppState) {
     });
     ui.separator();
     let mut clicked = None;
+    ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
     TableBuilder::new(ui)
         .striped(true)
         .sense(egui::Sense::click())

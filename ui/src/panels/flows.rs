@@ -112,6 +112,7 @@ pub fn show(ui: &mut egui::Ui, st: &mut AppState) {
     };
     let mut clicked = None;
     let mut resort = None;
+    ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
     TableBuilder::new(ui)
         .striped(true)
         .sense(egui::Sense::click())

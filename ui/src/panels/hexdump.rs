@@ -29,13 +29,13 @@ pub fn row_text(data: &[u8], row: usize) -> String {
     s
 }
 
-/// Draws the hex dump; returns the byte offset clicked, if any.
+/// Draws the hex dump.
 pub fn show(ui: &mut egui::Ui, data: &[u8], highlight: Option<&Range<usize>>) {
     let font = FontId::monospace(12.0);
     let normal = ui.visuals().text_color();
     let hl_bg = theme::accent(ui.visuals().dark_mode).gamma_multiply(0.45);
     let rows = data.len().div_ceil(16);
-    egui::ScrollArea::vertical()
+    egui::ScrollArea::both()
         .id_salt("hexdump")
         .auto_shrink([false, false])
         .show_rows(ui, 15.0, rows, |ui, range| {
@@ -82,7 +82,7 @@ pub fn show(ui: &mut egui::Ui, data: &[u8], highlight: Option<&Range<usize>>) {
                     cur.push(c);
                 }
                 flush(&mut job, &mut cur, cur_mark);
-                ui.label(job);
+                ui.add(egui::Label::new(job).wrap_mode(egui::TextWrapMode::Extend));
             }
         });
 }

@@ -20,6 +20,7 @@ pub fn show(ui: &mut egui::Ui, st: &mut AppState) {
     let mut clicked = None;
     let list_height = (ui.available_height() * 0.35).max(80.0);
     ui.push_id("packets-table", |ui| {
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
         TableBuilder::new(ui)
             .striped(true)
             .sense(egui::Sense::click())

@@ -106,6 +106,7 @@ pub fn show(ui: &mut egui::Ui, st: &mut AppState) {
     let mut nodes: Vec<_> = g.node_indices().filter_map(|i| g.node_weight(i)).collect();
     nodes.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.label.cmp(&b.label)));
     let mut clicked = None;
+    ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
     TableBuilder::new(ui)
         .striped(true)
         .sense(egui::Sense::click())
