@@ -16,4 +16,5 @@ pub mod filter;
 pub mod flow;
 pub mod model;
 pub mod pipeline;
+pub mod preview;
 pub mod store;

@@ -29,6 +29,7 @@ pub struct OspreyApp {
     shot: Shot,
     error: Option<String>,
     pending_alert: Option<u64>,
+    open_started: Option<Instant>,
 }
 
 impl OspreyApp {
@@ -46,6 +47,7 @@ impl OspreyApp {
             shot: Arc::new(Mutex::new(None)),
             error: None,
             pending_alert: None,
+            open_started: None,
         }
     }
 
@@ -75,6 +77,7 @@ impl OspreyApp {
         self.state.status = format!("opening {}...", path.display());
         self.state.open_path = path.display().to_string();
         self.state.progress = Some((0, 0, 0));
+        self.open_started = Some(Instant::now());
         self.state.outbox.push(UiCommand::Open(path));
     }
 
@@ -86,9 +89,27 @@ impl OspreyApp {
                 bytes_total,
                 packets,
             } => st.progress = Some((bytes_read, bytes_total, packets)),
+            WorkerEvent::Preview(case) => {
+                if self.open_started.is_some() {
+                    let n = case.flows.len();
+                    st.set_case(case);
+                    st.preview = true;
+                    st.status = format!("preview: {n} conversations from the start of the capture; analysing the rest...");
+                    if let Some(t) = self.open_started {
+                        tracing::info!(
+                            elapsed_ms = t.elapsed().as_millis() as u64,
+                            conversations = n,
+                            "first graph (preview)"
+                        );
+                    }
+                }
+            }
             WorkerEvent::CaseLoaded(case) => {
                 st.progress = None;
                 st.set_case(case);
+                if let Some(t) = self.open_started.take() {
+                    tracing::info!(elapsed_ms = t.elapsed().as_millis() as u64, "case loaded");
+                }
                 if let Some(id) = self.pending_alert.take() {
                     st.view = View::Alerts;
                     st.select_alert(id);

@@ -112,6 +112,9 @@ pub enum WorkerEvent {
         /// Frames so far.
         packets: u64,
     },
+    /// Conversations of the start of a capture still being analysed (a
+    /// first graph); no drill-down until `CaseLoaded`.
+    Preview(Arc<CaseData>),
     /// A case finished loading.
     CaseLoaded(Arc<CaseData>),
     /// A flow's drill-down.

@@ -205,6 +205,8 @@ pub struct AppState {
     pub progress: Option<(u64, u64, u64)>,
     /// The loaded case.
     pub case: Option<Arc<CaseData>>,
+    /// `case` is a preview of a capture still being analysed.
+    pub preview: bool,
     /// Flows table.
     pub flows: FlowsTable,
     /// Graph.
@@ -237,6 +239,7 @@ impl Default for AppState {
                 .into(),
             progress: None,
             case: None,
+            preview: false,
             flows: FlowsTable::default(),
             graph: GraphState::default(),
             selected: Selected::None,
@@ -262,7 +265,13 @@ impl AppState {
         );
         self.export_path = case.dir.join("export.pcap").display().to_string();
         self.flows.apply_filter(&case);
+        // After a preview the layout is kept, so the full graph grows from it.
+        let view = std::mem::take(&mut self.graph.view);
         self.graph = GraphState::default();
+        if self.preview {
+            self.graph.view = view;
+        }
+        self.preview = false;
         self.selected = Selected::None;
         self.flow_detail = None;
         self.packet = None;
@@ -297,7 +306,7 @@ impl AppState {
 
     /// Selects a flow and asks for its drill-down.
     pub fn select_flow(&mut self, id: u64) {
-        if self.selected == Selected::Flow(id) {
+        if self.preview || self.selected == Selected::Flow(id) {
             return;
         }
         self.selected = Selected::Flow(id);
@@ -330,6 +339,9 @@ impl AppState {
     /// Selects an alert; its subject flow (or first evidence flow) is
     /// loaded for the packet drill-down.
     pub fn select_alert(&mut self, id: u64) {
+        if self.preview {
+            return;
+        }
         let flow = self.case.as_ref().and_then(|c| {
             c.alerts
                 .iter()

@@ -8,6 +8,7 @@ use osprey_analysis::case_export::{self, FrameReader};
 use osprey_analysis::dissect::{self, StreamFrame};
 use osprey_analysis::filter::FlowAlerts;
 use osprey_analysis::pipeline::{self, AnalyzeConfig, AnalyzeError};
+use osprey_analysis::preview::preview_flows;
 use osprey_analysis::store::CaseReader;
 use std::collections::HashMap;
 use std::io::Write;
@@ -19,6 +20,12 @@ use std::sync::Arc;
 pub const MAX_DETAIL_PACKETS: usize = 20_000;
 /// Most payload bytes shown by "follow stream".
 const MAX_STREAM_BYTES: usize = 4 << 20;
+/// Captures at least this large get a preview graph while they load.
+const PREVIEW_MIN_BYTES: u64 = 32 << 20;
+/// Bytes of the capture's start the preview reads.
+const PREVIEW_BYTES: u64 = 32 << 20;
+
+type Wake = Arc<dyn Fn() + Send + Sync>;
 
 /// The UI side of the worker.
 pub struct WorkerHandle {
@@ -32,7 +39,7 @@ pub struct WorkerHandle {
 impl WorkerHandle {
     /// Starts the worker; `wake` is called after each event (the UI's
     /// `request_repaint`).
-    pub fn spawn(wake: impl Fn() + Send + 'static) -> std::io::Result<Self> {
+    pub fn spawn(wake: impl Fn() + Send + Sync + 'static) -> std::io::Result<Self> {
         let (tx, cmd_rx) = bounded::<UiCommand>(64);
         let (ev_tx, rx) = bounded::<WorkerEvent>(64);
         let cancel = Arc::new(AtomicBool::new(false));
@@ -46,7 +53,7 @@ impl WorkerHandle {
                     locations: HashMap::new(),
                     tx: ev_tx,
                     cancel: c,
-                    wake: Box::new(wake),
+                    wake: Arc::new(wake),
                 };
                 for cmd in cmd_rx.iter() {
                     w.handle(cmd);
@@ -94,7 +101,7 @@ impl WorkerHandle {
         loop {
             match self.rx.try_recv() {
                 Ok(ev) => {
-                    if !matches!(ev, WorkerEvent::Progress { .. }) {
+                    if !matches!(ev, WorkerEvent::Progress { .. } | WorkerEvent::Preview(_)) {
                         self.pending = self.pending.saturating_sub(1);
                     }
                     out.push(ev);
@@ -117,7 +124,7 @@ struct Worker {
     locations: HashMap<u64, osprey_analysis::store::PacketLocation>,
     tx: Sender<WorkerEvent>,
     cancel: Arc<AtomicBool>,
-    wake: Box<dyn Fn() + Send>,
+    wake: Wake,
 }
 
 /// Where a capture's case goes: `<capture>.osprey/` beside it, or a
@@ -186,7 +193,15 @@ impl Worker {
         } else if path.is_file() {
             let dir = case_dir_for(path);
             if CaseReader::open(&dir).is_err() {
-                self.analyze(path, &dir)?;
+                self.case = None;
+                self.frames = None;
+                let preview = self.spawn_preview(path);
+                let result = self.analyze(path, &dir);
+                // The preview is sent before the case, never after it.
+                if let Some(t) = preview {
+                    let _ = t.join();
+                }
+                result?;
             }
             dir
         } else {
@@ -208,6 +223,35 @@ impl Worker {
             alerts,
             flow_alerts,
         })))
+    }
+
+    /// For a large capture, a thread that sends a preview of its start.
+    fn spawn_preview(&self, path: &Path) -> Option<std::thread::JoinHandle<()>> {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if size < PREVIEW_MIN_BYTES {
+            return None;
+        }
+        let (path, tx, wake, cancel) = (
+            path.to_path_buf(),
+            self.tx.clone(),
+            self.wake.clone(),
+            self.cancel.clone(),
+        );
+        std::thread::Builder::new()
+            .name("osprey-gui-preview".into())
+            .spawn(move || {
+                if let Ok(flows) = preview_flows(&path, PREVIEW_BYTES, &cancel) {
+                    let case = CaseData {
+                        dir: path,
+                        flows,
+                        alerts: Vec::new(),
+                        flow_alerts: FlowAlerts::default(),
+                    };
+                    let _ = tx.send(WorkerEvent::Preview(Arc::new(case)));
+                    wake();
+                }
+            })
+            .ok()
     }
 
     fn analyze(&self, capture: &Path, case_dir: &Path) -> Result<(), String> {

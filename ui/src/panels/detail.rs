@@ -131,6 +131,10 @@ pub fn show(ui: &mut egui::Ui, st: &mut AppState) {
         ui.weak("Nothing selected.");
         return;
     };
+    if st.preview {
+        ui.weak("Preview of the start of the capture: drill-down, alerts and export come when the analysis finishes.");
+        return;
+    }
     match st.selected.clone() {
         Selected::None => {
             ui.weak("Select a workload, conversation, flow or alert.");
