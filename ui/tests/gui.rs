@@ -217,6 +217,49 @@ fn export_flow_is_byte_identical() {
     for ((n, _), e) in nos.iter().zip(&exported) {
         assert_eq!(&original[*n as usize - 1], e, "frame {n}");
     }
+
+    // The filter result, to pcapng, and the table as CSV.
+    let udp: Vec<u64> = flows
+        .iter()
+        .filter(|f| f.proto == 17)
+        .map(|f| f.id)
+        .collect();
+    h.get_by_label("Filter:").focus();
+    h.step();
+    h.get_by_label("Filter:").type_text("proto == udp");
+    h.step();
+    click(&mut h, "Apply");
+    let out = tmp.path().join("udp.pcapng");
+    h.state_mut().state_mut().export_path = out.display().to_string();
+    h.step();
+    click(&mut h, "Export filter result");
+    let mut nos: Vec<u64> = udp
+        .iter()
+        .flat_map(|id| {
+            reader
+                .flow_packet_numbers(*id)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+        })
+        .collect();
+    nos.sort_unstable();
+    let exported = frames_of(&out);
+    assert_eq!(exported.len(), nos.len());
+    for (n, e) in nos.iter().zip(&exported) {
+        assert_eq!(&original[*n as usize - 1], e, "frame {n}");
+    }
+    click(&mut h, "Export flows CSV");
+    let csv = std::fs::read_to_string(tmp.path().join("udp-flows.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Id,Proto,Client,Server,App,Packets,Bytes,Start (s),Alert"
+    );
+    assert_eq!(lines.len(), udp.len() + 1);
+    assert!(lines[1..]
+        .iter()
+        .all(|l| l.split(',').nth(1) == Some("UDP")));
 }
 
 #[test]
