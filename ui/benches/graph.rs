@@ -20,8 +20,9 @@ const FLOWS: u64 = 100_000;
 const APPS: [&str; 6] = ["http", "dns", "tls", "postgresql", "redis", ""];
 
 fn synthetic() -> CaseData {
-    // Deterministic LCG: each flow links a node to one of a few "services"
-    // (a realistic fan-in) or to a random peer.
+    // Deterministic LCG. Each workload mostly talks to its three usual
+    // peers (one of them among 40 shared services: DNS, databases, ...),
+    // sometimes to a random one: ~15,000 distinct conversations.
     let mut s: u64 = 0x2545_f491_4f6c_dd1d;
     let mut rnd = move || {
         s = s

@@ -289,7 +289,7 @@ impl OspreyApp {
         });
         let t0 = Instant::now();
         while !st.graph.view.layout.settled() && t0.elapsed() < LAYOUT_BUDGET {
-            st.graph.view.layout.step(&st.graph.model, 2);
+            st.graph.view.layout.step(&st.graph.model, 1);
         }
         if !st.graph.view.layout.settled() {
             ui.ctx().request_repaint();

@@ -26,11 +26,21 @@ struct Body {
     fixed: bool,
 }
 
+/// Dense arrays of the graph being simulated, built once per graph change.
+#[derive(Debug, Clone)]
+struct Sim {
+    labels: Vec<String>,
+    pos: Vec<Pos2>,
+    fixed: Vec<bool>,
+    edges: Vec<(usize, usize)>,
+}
+
 /// Node positions and the simulation's progress.
 #[derive(Debug, Clone)]
 pub struct Layout {
     bodies: HashMap<String, Body>,
     temperature: f32,
+    sim: Option<Sim>,
 }
 
 impl Default for Layout {
@@ -38,8 +48,16 @@ impl Default for Layout {
         Layout {
             bodies: HashMap::new(),
             temperature: START_TEMPERATURE,
+            sim: None,
         }
     }
+}
+
+/// The `i`-th point of a sunflower spiral: evenly spread discs of any size.
+fn spiral(i: usize) -> Vec2 {
+    let r = (i as f32 + 0.5).sqrt() * 0.75 * K;
+    let a = i as f32 * 2.399_963; // golden angle
+    vec2(a.cos(), a.sin()) * r
 }
 
 fn hash(s: &str) -> u64 {
@@ -71,11 +89,19 @@ impl Layout {
             b.pos = pos;
             b.fixed = true;
         }
+        if let Some(sim) = &mut self.sim {
+            if let Some(i) = sim.labels.iter().position(|l| l == label) {
+                sim.pos[i] = pos;
+                sim.fixed[i] = true;
+            }
+        }
     }
 
     /// Gives every node of `model` a position; new nodes start beside a
     /// placed neighbour (or on their group's spot) and wake the layout.
     pub fn sync(&mut self, model: &GraphModel) {
+        // The node set may have changed (another time window).
+        self.sim = None;
         let g = &model.graph;
         let mut added = false;
         let mut pending: Vec<_> = g
@@ -122,43 +148,62 @@ impl Layout {
         }
     }
 
-    /// Runs `iterations` simulation steps over the free nodes.
-    pub fn step(&mut self, model: &GraphModel, iterations: usize) {
-        if self.settled() {
-            return;
-        }
+    fn build_sim(&self, model: &GraphModel) -> Sim {
         let g = &model.graph;
         let idx: Vec<_> = g.node_indices().collect();
-        let labels: Vec<&str> = idx
+        let labels: Vec<String> = idx
             .iter()
-            .filter_map(|i| g.node_weight(*i).map(|n| n.label.as_str()))
+            .map(|i| {
+                g.node_weight(*i)
+                    .map(|n| n.label.clone())
+                    .unwrap_or_default()
+            })
             .collect();
-        if labels.len() != idx.len() {
-            return;
-        }
-        let mut pos: Vec<Pos2> = labels
+        let pos = labels
             .iter()
-            .map(|l| self.bodies.get(*l).map_or(Pos2::ZERO, |b| b.pos))
+            .map(|l| self.bodies.get(l).map_or(Pos2::ZERO, |b| b.pos))
             .collect();
-        let fixed: Vec<bool> = labels
+        let fixed = labels
             .iter()
-            .map(|l| self.bodies.get(*l).is_none_or(|b| b.fixed))
+            .map(|l| self.bodies.get(l).is_none_or(|b| b.fixed))
             .collect();
-        if fixed.iter().all(|f| *f) {
-            self.temperature = 0.0;
-            return;
-        }
         let dense: HashMap<_, usize> = idx.iter().enumerate().map(|(d, i)| (*i, d)).collect();
-        let edges: Vec<(usize, usize)> = g
+        let edges = g
             .edge_indices()
             .filter_map(|e| g.edge_endpoints(e))
             .filter_map(|(a, b)| Some((*dense.get(&a)?, *dense.get(&b)?)))
             .filter(|(a, b)| a != b)
             .collect();
+        Sim {
+            labels,
+            pos,
+            fixed,
+            edges,
+        }
+    }
+
+    /// Runs `iterations` simulation steps over the free nodes.
+    pub fn step(&mut self, model: &GraphModel, iterations: usize) {
+        if self.settled() {
+            return;
+        }
+        let mut sim = match self.sim.take() {
+            Some(s) if s.labels.len() == model.graph.node_count() => s,
+            _ => self.build_sim(model),
+        };
+        if sim.fixed.iter().all(|f| *f) {
+            self.temperature = 0.0;
+            self.sim = Some(sim);
+            return;
+        }
+        let Sim {
+            pos, fixed, edges, ..
+        } = &mut sim;
         let mut disp = vec![Vec2::ZERO; pos.len()];
+        let mut grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
         for _ in 0..iterations {
             disp.iter_mut().for_each(|d| *d = Vec2::ZERO);
-            let mut grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
+            grid.values_mut().for_each(Vec::clear);
             for (i, p) in pos.iter().enumerate() {
                 let c = ((p.x / CUTOFF).floor() as i32, (p.y / CUTOFF).floor() as i32);
                 grid.entry(c).or_default().push(i);
@@ -191,7 +236,7 @@ impl Layout {
                     }
                 }
             }
-            for &(a, b) in &edges {
+            for &(a, b) in edges.iter() {
                 let d = pos[a] - pos[b];
                 let dist = d.length().max(0.01);
                 let f = d / dist * (dist * dist / K);
@@ -221,13 +266,17 @@ impl Layout {
             }
         }
         let settled = self.settled();
-        for (l, p) in labels.iter().zip(pos) {
-            if let Some(b) = self.bodies.get_mut(*l) {
-                b.pos = p;
+        for (i, l) in sim.labels.iter().enumerate() {
+            if let Some(b) = self.bodies.get_mut(l) {
+                b.pos = sim.pos[i];
                 // Settled nodes stay where they are from now on.
                 b.fixed |= settled;
             }
+            if settled {
+                sim.fixed[i] = true;
+            }
         }
+        self.sim = Some(sim);
     }
 }
 
