@@ -111,7 +111,10 @@ impl Layout {
                     .is_some_and(|n| !self.bodies.contains_key(&n.label))
             })
             .collect();
-        // Nodes with placed neighbours first, so chains grow outwards.
+        // With a placed neighbour: on a spiral around it (so a hub's many
+        // new peers do not pile up). Without: on a spiral around their
+        // group's spot, groups spread over a circle sized for the graph.
+        let mut around: HashMap<String, usize> = HashMap::new();
         for _round in 0..3 {
             let mut rest = Vec::new();
             for i in pending {
@@ -119,11 +122,12 @@ impl Layout {
                 let anchor = g
                     .neighbors(i)
                     .filter_map(|j| g.node_weight(j))
-                    .find_map(|m| self.bodies.get(&m.label).map(|b| b.pos));
+                    .find_map(|m| self.bodies.get(&m.label).map(|b| (m.label.clone(), b.pos)));
                 match anchor {
-                    Some(p) => {
-                        let h = hash(&n.label);
-                        let pos = p + unit(h) * K * (0.6 + (h >> 20) as f32 % 100.0 / 100.0);
+                    Some((a, p)) => {
+                        let k = around.entry(a).or_insert(1);
+                        let pos = p + spiral(*k + 2);
+                        *k += 1;
                         self.bodies
                             .insert(n.label.clone(), Body { pos, fixed: false });
                         added = true;
@@ -133,12 +137,14 @@ impl Layout {
             }
             pending = rest;
         }
+        let ring = (g.node_count() as f32).sqrt() * K;
         for i in pending {
             let Some(n) = g.node_weight(i) else { continue };
             let hg = hash(&n.group);
-            let center = unit(hg) * (4.0 * K + (hg >> 16) as f32 % 400.0);
-            let h = hash(&n.label);
-            let pos = pos2(0.0, 0.0) + center + unit(h) * K * ((h >> 24) as f32 % 200.0 / 100.0);
+            let center = unit(hg) * ring * (0.5 + (hg >> 16) as f32 % 100.0 / 200.0);
+            let k = around.entry(format!("group {}", n.group)).or_insert(0);
+            let pos = pos2(0.0, 0.0) + center + spiral(*k);
+            *k += 1;
             self.bodies
                 .insert(n.label.clone(), Body { pos, fixed: false });
             added = true;
