@@ -227,6 +227,8 @@ pub struct AppState {
     pub outbox: Vec<UiCommand>,
     /// IO graph series of the case.
     pub io: crate::panels::stats::IoSeries,
+    /// First flow start and last flow end of the case, ns.
+    bounds: Option<(i64, i64)>,
 }
 
 impl Default for AppState {
@@ -250,6 +252,7 @@ impl Default for AppState {
             export_path: String::new(),
             outbox: Vec::new(),
             io: Default::default(),
+            bounds: None,
         }
     }
 }
@@ -276,16 +279,19 @@ impl AppState {
         self.flow_detail = None;
         self.packet = None;
         self.io = crate::panels::stats::IoSeries::of(&case);
+        self.bounds = case
+            .flows
+            .iter()
+            .map(|f| f.start_ns)
+            .min()
+            .zip(case.flows.iter().map(|f| f.end_ns).max());
         self.case = Some(case);
         self.rebuild_graph();
     }
 
     /// First flow start and last flow end, ns.
     pub fn time_bounds(&self) -> Option<(i64, i64)> {
-        let c = self.case.as_ref()?;
-        let a = c.flows.iter().map(|f| f.start_ns).min()?;
-        let b = c.flows.iter().map(|f| f.end_ns).max()?;
-        Some((a, b))
+        self.bounds
     }
 
     /// The graph's time window in absolute ns.

@@ -46,6 +46,9 @@ impl Default for GraphView {
     }
 }
 
+/// Above this many edges, edges are drawn as one mesh of plain quads.
+const MESH_EDGES: usize = 1_000;
+
 fn node_radius(bytes: u64) -> f32 {
     (3.0 + (1.0 + bytes as f32).log2() / 2.5).min(14.0)
 }
@@ -128,9 +131,19 @@ impl GraphView {
         }
         let (zoom, pan) = (self.zoom, self.pan);
         let g = &model.graph;
+        // World positions by node index, looked up once per frame.
+        let mut world: Vec<Option<Pos2>> =
+            vec![None; g.node_indices().map(|n| n.index() + 1).max().unwrap_or(0)];
+        for n in g.node_indices() {
+            if let (Some(d), Some(slot)) = (g.node_weight(n), world.get_mut(n.index())) {
+                *slot = self.layout.pos(&d.label);
+            }
+        }
         let pos_of = |n: NodeIndex| -> Option<Pos2> {
-            g.node_weight(n)
-                .and_then(|d| self.layout.pos(&d.label))
+            world
+                .get(n.index())
+                .copied()
+                .flatten()
                 .map(|p| to_screen(p, zoom, pan))
         };
         let pointer = resp.hover_pos().or_else(|| resp.interact_pointer_pos());
@@ -184,9 +197,16 @@ impl GraphView {
             self.dragging = None;
         }
         let (zoom, pan) = (self.zoom, self.pan);
+        if let Some((n, p)) = self.dragging.zip(resp.interact_pointer_pos()) {
+            if let Some(slot) = world.get_mut(n.index()) {
+                *slot = Some(((p - center - pan) / zoom).to_pos2());
+            }
+        }
         let pos_of = |n: NodeIndex| -> Option<Pos2> {
-            g.node_weight(n)
-                .and_then(|d| self.layout.pos(&d.label))
+            world
+                .get(n.index())
+                .copied()
+                .flatten()
                 .map(|p| to_screen(p, zoom, pan))
         };
         let visible = rect.expand(20.0);
@@ -196,6 +216,7 @@ impl GraphView {
         let font = FontId::proportional(11.0);
         let mut shapes: Vec<Shape> = Vec::with_capacity(g.edge_count() + 2 * g.node_count());
         let mut labels: Vec<(Pos2, String, Color32)> = Vec::new();
+        let mut mesh = (g.edge_count() > MESH_EDGES).then(egui::Mesh::default);
         for e in g.edge_indices() {
             let (Some((a, b)), Some(d)) = (g.edge_endpoints(e), g.edge_weight(e)) else {
                 continue;
@@ -209,7 +230,19 @@ impl GraphView {
             let chosen = selected == Some(GraphPick::Edge(e)) || hit_edge == Some(e);
             let color = theme::severity_color(d.severity).unwrap_or(theme::edge(dark));
             let w = edge_width(d.bytes) * if chosen { 2.5 } else { 1.0 };
-            shapes.push(Shape::line_segment([sa, sb], Stroke::new(w, color)));
+            if let Some(m) = mesh.as_mut() {
+                // Large graphs: one plain quad per edge in a single mesh
+                // (no anti-aliasing fringe), far cheaper to tessellate.
+                let dir = (sb - sa).normalized().rot90() * (w * 0.5).max(0.5);
+                let i = m.vertices.len() as u32;
+                for p in [sa + dir, sa - dir, sb + dir, sb - dir] {
+                    m.colored_vertex(p, color);
+                }
+                m.add_triangle(i, i + 1, i + 2);
+                m.add_triangle(i + 1, i + 3, i + 2);
+            } else {
+                shapes.push(Shape::line_segment([sa, sb], Stroke::new(w, color)));
+            }
             if few_edges || chosen {
                 labels.push((
                     sa + (sb - sa) * 0.5,
@@ -217,6 +250,9 @@ impl GraphView {
                     text_color.gamma_multiply(0.7),
                 ));
             }
+        }
+        if let Some(m) = mesh {
+            shapes.push(Shape::mesh(m));
         }
         for n in g.node_indices() {
             let (Some(s), Some(d)) = (pos_of(n), g.node_weight(n)) else {
