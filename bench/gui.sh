@@ -3,6 +3,7 @@
 #
 #   bench/gui.sh                # both
 #   SIZE_MIB=256 bench/gui.sh   # smaller workload for the open test
+#   ONLY=open bench/gui.sh      # only the time to first graph (or ONLY=frames)
 #
 # 1. Frame time: `cargo bench -p osprey-ui --bench graph` (synthetic 2,000
 #    workloads / 100,000 flows; see ui/benches/graph.rs).
@@ -25,8 +26,12 @@ OSPREY="${OSPREY:-${CARGO_TARGET_DIR:-$REPO/target}/release/osprey}"
 
 log() { printf '[gui-bench] %s\n' "$*" >&2; }
 
-log "frame time (cargo bench -p osprey-ui --bench graph)"
-(cd "$REPO" && cargo bench -q -p osprey-ui --bench graph)
+ONLY="${ONLY:-}"
+if [[ "$ONLY" != open ]]; then
+    log "frame time (cargo bench -p osprey-ui --bench graph)"
+    (cd "$REPO" && cargo bench -q -p osprey-ui --bench graph)
+fi
+[[ "$ONLY" == frames ]] && exit 0
 
 mkdir -p "$BENCH_DIR"
 GEN_HASH="$(sha256sum "$GEN" | cut -c1-12)"

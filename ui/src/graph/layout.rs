@@ -41,7 +41,15 @@ pub struct Layout {
     bodies: HashMap<String, Body>,
     temperature: f32,
     sim: Option<Sim>,
+    /// Which slice of the nodes the next iteration moves (see `STRIDE_NODES`).
+    phase: usize,
+    /// Largest move in the current cycle of slices.
+    cycle_max: f32,
 }
+
+/// Above this many nodes an iteration moves one of three interleaved
+/// slices of the nodes, so that a frame's share of layout stays small.
+const STRIDE_NODES: usize = 500;
 
 impl Default for Layout {
     fn default() -> Self {
@@ -49,6 +57,8 @@ impl Default for Layout {
             bodies: HashMap::new(),
             temperature: START_TEMPERATURE,
             sim: None,
+            phase: 0,
+            cycle_max: 0.0,
         }
     }
 }
@@ -206,8 +216,11 @@ impl Layout {
             pos, fixed, edges, ..
         } = &mut sim;
         let mut disp = vec![Vec2::ZERO; pos.len()];
-        let mut grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
+        let mut grid: foldhash::HashMap<(i32, i32), Vec<usize>> = foldhash::HashMap::default();
+        let stride = if pos.len() > STRIDE_NODES { 3 } else { 1 };
         for _ in 0..iterations {
+            let phase = self.phase % stride;
+            let moves = |i: usize| !fixed[i] && i % stride == phase;
             disp.iter_mut().for_each(|d| *d = Vec2::ZERO);
             grid.values_mut().for_each(Vec::clear);
             for (i, p) in pos.iter().enumerate() {
@@ -216,7 +229,7 @@ impl Layout {
             }
             for (&(cx, cy), members) in &grid {
                 for &i in members {
-                    if fixed[i] {
+                    if !moves(i) {
                         continue;
                     }
                     for dx in -1..=1 {
@@ -251,7 +264,7 @@ impl Layout {
             }
             let mut max_move: f32 = 0.0;
             for i in 0..pos.len() {
-                if fixed[i] {
+                if !moves(i) {
                     continue;
                 }
                 // Weak gravity keeps disconnected parts together.
@@ -265,8 +278,15 @@ impl Layout {
                     max_move = max_move.max(d.length());
                 }
             }
+            // Cool once per full cycle of slices.
+            self.cycle_max = self.cycle_max.max(max_move);
+            self.phase = (phase + 1) % stride;
+            if self.phase != 0 {
+                continue;
+            }
+            let cycle_max = std::mem::take(&mut self.cycle_max);
             self.temperature =
-                (self.temperature * 0.97).min(max_move.max(SETTLED_TEMPERATURE * 0.5) * 1.5);
+                (self.temperature * 0.97).min(cycle_max.max(SETTLED_TEMPERATURE * 0.5) * 1.5);
             if self.settled() {
                 break;
             }
