@@ -6,7 +6,9 @@
 #   ONLY=open bench/gui.sh      # only the time to first graph (or ONLY=frames)
 #
 # 1. Frame time: `cargo bench -p osprey-ui --bench graph` (synthetic 2,000
-#    workloads / 100,000 flows; see ui/benches/graph.rs).
+#    workloads / 100,000 flows, CPU side: egui pass + tessellation; see
+#    ui/benches/graph.rs), then the same case in the real eframe/glow window
+#    under Xvfb with Mesa's software renderer (ui/examples/synthetic_frames.rs).
 # 2. Time to first graph: the real `osprey gui` under Xvfb opens the mixed
 #    workload of ../shared/bench/gen_pcap.py (cached in BENCH_DIR like
 #    bench/run.sh does); prints when the preview graph and the full case
@@ -31,12 +33,11 @@ if [[ "$ONLY" != open ]]; then
     log "frame time (cargo bench -p osprey-ui --bench graph)"
     (cd "$REPO" && cargo bench -q -p osprey-ui --bench graph)
 fi
-[[ "$ONLY" == frames ]] && exit 0
 
 mkdir -p "$BENCH_DIR"
 GEN_HASH="$(sha256sum "$GEN" | cut -c1-12)"
 F="$BENCH_DIR/bench-${SIZE_MIB}MiB-seed${SEED}-w${WORKERS}-${GEN_HASH}.pcap"
-if [[ ! -s "$F" ]]; then
+if [[ ! -s "$F" && "$ONLY" != frames ]]; then
     log "generating ${SIZE_MIB} MiB workload -> $F"
     python3 "$GEN" --size-mib "$SIZE_MIB" --out "$F.tmp" --workers "$WORKERS" --seed "$SEED" >/dev/null
     mv "$F.tmp" "$F"
@@ -64,6 +65,13 @@ done
 Xvfb ":$D" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
 XPID=$!
 for _ in $(seq 100); do [[ -e /tmp/.X11-unix/X$D ]] && break; sleep 0.1; done
+if [[ "$ONLY" != open ]]; then
+    log "frame time in the real window (llvmpipe) on :$D"
+    (cd "$REPO" && cargo build -q --release -p osprey-ui --example synthetic_frames)
+    DISPLAY=":$D" LIBGL_ALWAYS_SOFTWARE=1 \
+        "${CARGO_TARGET_DIR:-$REPO/target}/release/examples/synthetic_frames" 2>/dev/null
+fi
+[[ "$ONLY" == frames ]] && exit 0
 log "opening $(basename "$F") ($(du -h "$F" | cut -f1)) in osprey gui on :$D"
 DISPLAY=":$D" OSPREY_LOG=osprey_ui=info LIBGL_ALWAYS_SOFTWARE=1 \
     "$OSPREY" gui "$WORK/bench.pcap" 2>"$WORK/log" >/dev/null &
