@@ -2,7 +2,8 @@
 #
 #   make deps    system packages (+ a Rust toolchain via rustup if cargo is missing)
 #   make build   cargo build --release
-#   make run     deps + build + analyze samples/lab-basic.pcap into out/lab-basic, list its flows
+#   make run     deps + build + analyze samples/lab-basic.pcap into out/lab-basic, list its
+#                flows, then open the GUI on it (without a display: lists its alerts instead)
 #   make test    deps + fmt check + clippy (-D warnings) + cargo test
 #                then every fuzz target for FUZZ_SECS (30) seconds (fuzz/run.sh)
 #   make bench   bench/run.sh (SIZE_MIB=1024 by default; e.g. make bench SIZE_MIB=64)
@@ -26,7 +27,13 @@ CASE   ?= out/lab-basic
 FUZZ_SECS ?= 30
 HARDEN_FUZZ_SECS ?= 600
 
-APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3 hping3 curl iputils-ping iproute2 libxml2-utils
+# Live tests: hping3, curl, ping, iproute2. Policy tests: xmllint
+# (libxml2-utils). GUI: X11/GL client libraries for eframe (glow), Mesa's
+# software GL, and Xvfb + ImageMagick for the headless screenshot test
+# (tests/gui_xvfb.rs).
+APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3 \
+	hping3 curl iputils-ping iproute2 libxml2-utils \
+	xvfb xauth x11-apps imagemagick libxkbcommon-x11-0 libgl1 libegl1 libgl1-mesa-dri
 
 .PHONY: deps build run test bench harden lab lab-attacks clean
 
@@ -64,6 +71,7 @@ build:
 run: deps build
 	$(OSPREY) analyze $(SAMPLE) -o $(CASE)
 	$(OSPREY) flows $(CASE)
+	$(OSPREY) gui $(CASE)
 
 test: deps
 	$(CARGO) fmt --all -- --check

@@ -1,13 +1,20 @@
 //! `osprey flows`: the conversation table of a case.
 
 use anyhow::Result;
+use osprey_analysis::filter::{Filter, FlowAlerts};
 use std::io::Write;
 use std::path::Path;
 
-/// Prints the flows of a case as a table or as JSON lines.
-pub fn run(case_dir: &Path, json: bool) -> Result<()> {
+/// Prints the flows of a case (those passing `filter`, when given) as a
+/// table or as JSON lines.
+pub fn run(case_dir: &Path, json: bool, filter: Option<&str>) -> Result<()> {
     let case = crate::open_case(case_dir)?;
-    let flows = case.flows()?;
+    let mut flows = case.flows()?;
+    if let Some(expr) = filter {
+        let f = Filter::parse(expr)?;
+        let alerts = FlowAlerts::new(&case.alerts()?);
+        flows.retain(|x| f.matches(x, &alerts));
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if json {

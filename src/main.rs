@@ -13,6 +13,7 @@ mod alerts;
 mod check;
 mod export;
 mod flows;
+mod gui;
 mod interfaces;
 mod live;
 mod policy;
@@ -34,12 +35,22 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Network forensics for container networks"
 )]
 struct Cli {
+    /// With no command, the GUI opens (`osprey gui`).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open the desktop GUI on a capture or a case directory (the default
+    /// command); without a display, falls back to `osprey analyze`.
+    Gui {
+        /// pcap/pcapng file or case directory.
+        input: Option<PathBuf>,
+        /// Open on this alert's drill-down.
+        #[arg(long)]
+        alert: Option<u64>,
+    },
     /// Analyse captures into a case directory (case.sqlite + eve.jsonl).
     Analyze {
         /// pcap or pcapng files; several are merged in timestamp order.
@@ -124,6 +135,10 @@ enum Command {
         /// One JSON object per line instead of a table.
         #[arg(long)]
         json: bool,
+        /// Only flows passing this filter, e.g.
+        /// `ip.addr == 10.244.0.5 && app == http && bytes > 1000`.
+        #[arg(long)]
+        filter: Option<String>,
     },
     /// Export flows' or alerts' packets, byte-identical, to pcap (or
     /// pcapng).
@@ -131,12 +146,16 @@ enum Command {
         /// Case directory.
         case_dir: PathBuf,
         /// Flow id (repeatable).
-        #[arg(long = "flow", required_unless_present = "alerts")]
+        #[arg(long = "flow", required_unless_present_any = ["alerts", "filter"])]
         flows: Vec<u64>,
         /// Alert id (repeatable): its evidence (the whole flows involved
         /// and the evidence frames).
         #[arg(long = "alert")]
         alerts: Vec<u64>,
+        /// Every flow passing this filter expression (as `osprey flows
+        /// --filter`).
+        #[arg(long)]
+        filter: Option<String>,
         /// Output file; pcapng when it ends in `.pcapng`.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
@@ -206,7 +225,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
+    let Some(command) = cli.command else {
+        return gui::run(None, None);
+    };
+    let result = match command {
+        Command::Gui { input, alert } => return gui::run(input, alert),
         Command::Analyze {
             inputs,
             case_dir,
@@ -254,7 +277,11 @@ fn main() -> ExitCode {
             }
             record::run(&capture.opts(), &dir, ring_size, ring_files, &cfg)
         }
-        Command::Flows { case_dir, json } => flows::run(&case_dir, json),
+        Command::Flows {
+            case_dir,
+            json,
+            filter,
+        } => flows::run(&case_dir, json, filter.as_deref()),
         Command::Alerts { case_dir, json } => alerts::run(&case_dir, json),
         Command::Interfaces { json } => interfaces::run(json),
         Command::Policy { command } => policy::run(command),
@@ -266,8 +293,9 @@ fn main() -> ExitCode {
             case_dir,
             flows,
             alerts,
+            filter,
             output,
-        } => export::run(&case_dir, &flows, &alerts, &output),
+        } => export::run(&case_dir, &flows, &alerts, filter.as_deref(), &output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,14 +5,18 @@
 
 #![forbid(unsafe_code)]
 
+pub mod case_export;
 pub mod community_id;
 pub mod decode;
 pub mod detect;
+pub mod dissect;
 pub mod dpi;
 pub mod eve;
+pub mod filter;
 pub mod flow;
 pub mod live;
 pub mod model;
 pub mod pipeline;
 pub mod policy;
+pub mod preview;
 pub mod store;

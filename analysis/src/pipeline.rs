@@ -22,6 +22,8 @@ use osprey_capture::merge::MergedSource;
 use osprey_capture::{CaptureError, FrameSource, RawFrame};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Frames per reader batch.
@@ -46,6 +48,9 @@ pub struct AnalyzeConfig {
     /// Policy every ended flow is checked against (`policy_violation`
     /// alerts); needs detection.
     pub policy: Option<std::sync::Arc<crate::policy::check::PolicyChecker>>,
+    /// Set to true (from another thread) to stop the run: it then ends
+    /// with `AnalyzeError::Cancelled` and leaves no case behind.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// Progress report, a few times a second.
@@ -104,6 +109,9 @@ pub enum AnalyzeError {
     /// The detection rules are invalid.
     #[error("{0}")]
     Rules(#[from] RuleError),
+    /// `AnalyzeConfig::cancel` was set.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 enum ReaderMsg {
@@ -166,8 +174,17 @@ pub fn analyze(
     let mut engine = Engine::new(cfg, rules, store_tx);
     let mut summary = Summary::default();
     let mut fatal = None;
+    let mut cancelled = false;
     let mut last_progress = Instant::now();
     for msg in frame_rx.iter() {
+        if cfg
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            cancelled = true;
+            break;
+        }
         match msg {
             ReaderMsg::Frames(frames, pos) => {
                 for frame in &frames {
@@ -206,7 +223,7 @@ pub fn analyze(
     drop(frame_rx);
     tracing::debug!(elapsed = ?started.elapsed(), "input read");
     let reader_ok = reader.join().is_ok();
-    if fatal.is_none() {
+    if fatal.is_none() && !cancelled {
         engine.finish();
         tracing::debug!(elapsed = ?started.elapsed(), "flows drained");
         engine.send(StoreMsg::Captures(captures.clone()));
@@ -221,9 +238,12 @@ pub fn analyze(
         .join()
         .map_err(|_| AnalyzeError::Worker("store"))?;
     let store = match (store, fatal, reader_ok) {
-        (Ok(s), None, true) => s,
+        (Ok(s), None, true) if !cancelled => s,
         (Ok(s), fatal, _) => {
             s.abandon();
+            if cancelled {
+                return Err(AnalyzeError::Cancelled);
+            }
             // Not a clean end: an input failed, or the reader died.
             return Err(fatal.map_or(AnalyzeError::Worker("reader"), AnalyzeError::Input));
         }

@@ -306,6 +306,18 @@ impl CaseReader {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Application records (DPI) of a flow: `(ts_ns, event_type, JSON
+    /// record)`, in time order.
+    pub fn app_events(&self, flow_id: u64) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT ts_ns, event_type, record FROM app_events WHERE flow_id = ?1 ORDER BY ts_ns, id",
+        )?;
+        let rows = st.query_map(params![flow_id as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// True when a flow with this id exists.
     pub fn has_flow(&self, id: u64) -> Result<bool, StoreError> {
         Ok(self.conn.query_row(

@@ -1,0 +1,92 @@
+//! The real eframe/glow window on the synthetic benchmark case (2,000
+//! workloads, 100,000 flows), repainting continuously: prints frame-time
+//! percentiles, then closes. Run under Xvfb for Mesa's software renderer
+//! (`bench/gui.sh`):
+//!
+//! - `cpu`: eframe's own frame time (`Frame::info().cpu_usage`: UI pass,
+//!   tessellation and GL painting, without the buffer swap);
+//! - `wall`: time between frames (everything, swap and rasterisation
+//!   included; no vsync under Xvfb).
+
+#[path = "../benches/synthetic.rs"]
+mod synthetic;
+
+use eframe::egui;
+use osprey_ui::OspreyApp;
+use std::sync::Arc;
+use std::time::Instant;
+
+const SETTLED_FRAMES: usize = 100;
+
+struct Bench {
+    app: OspreyApp,
+    cpu: [Vec<f64>; 2],
+    wall: [Vec<f64>; 2],
+    last: Option<Instant>,
+    frames: usize,
+}
+
+fn report(name: &str, v: &mut [f64]) {
+    v.sort_by(f64::total_cmp);
+    let p = |q: f64| {
+        v.get(((v.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "{name}: {} frames, p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        v.len(),
+        p(0.5),
+        p(0.95),
+        p(0.99),
+        p(1.0)
+    );
+}
+
+impl eframe::App for Bench {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let k = usize::from(self.app.state().graph.view.layout.settled());
+        self.frames += 1;
+        if self.frames > 5 {
+            if let Some(c) = frame.info().cpu_usage {
+                self.cpu[k].push(f64::from(c) * 1e3);
+            }
+            if let Some(t) = self.last {
+                self.wall[k].push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        self.last = Some(Instant::now());
+        self.app.ui(ui);
+        ui.ctx().request_repaint();
+        let done = self.wall[1].len() == SETTLED_FRAMES || self.frames == 5_000;
+        if done {
+            report("cpu, settling", &mut self.cpu[0]);
+            report("cpu, settled", &mut self.cpu[1]);
+            report("wall, settling", &mut self.wall[0]);
+            report("wall, settled", &mut self.wall[1]);
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+fn main() -> Result<(), eframe::Error> {
+    let mut app = OspreyApp::new(None);
+    app.state_mut().set_case(Arc::new(synthetic::synthetic()));
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Osprey synthetic frames",
+        options,
+        Box::new(move |_cc| {
+            Ok(Box::new(Bench {
+                app,
+                cpu: [Vec::new(), Vec::new()],
+                wall: [Vec::new(), Vec::new()],
+                last: None,
+                frames: 0,
+            }))
+        }),
+    )
+}

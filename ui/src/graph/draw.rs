@@ -1,0 +1,323 @@
+//! Paints the connection graph with egui's painter and handles its input:
+//! wheel/pinch zoom, drag the background to pan, drag a node to pin it,
+//! click a node or an edge to select it, hover for counts.
+
+use super::layout::Layout;
+use super::model::GraphModel;
+use crate::theme;
+use eframe::egui::{self, Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
+use petgraph::stable_graph::{EdgeIndex, NodeIndex};
+
+/// What the graph shows selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphPick {
+    /// A workload.
+    Node(NodeIndex),
+    /// A conversation.
+    Edge(EdgeIndex),
+}
+
+/// Pan/zoom and interaction state kept across frames.
+#[derive(Debug, Clone)]
+pub struct GraphView {
+    /// Node positions.
+    pub layout: Layout,
+    /// Screen pixels per world unit.
+    pub zoom: f32,
+    /// Screen offset of the world origin from the canvas centre.
+    pub pan: Vec2,
+    dragging: Option<NodeIndex>,
+    /// Screen rectangle of the canvas in the last frame (for PNG export).
+    pub last_rect: Option<Rect>,
+    /// Keep the whole graph in view until the user pans, zooms or drags.
+    pub auto_fit: bool,
+}
+
+impl Default for GraphView {
+    fn default() -> Self {
+        GraphView {
+            layout: Layout::default(),
+            zoom: 1.0,
+            pan: Vec2::ZERO,
+            dragging: None,
+            last_rect: None,
+            auto_fit: true,
+        }
+    }
+}
+
+/// Above this many edges, edges are drawn as one mesh of plain quads.
+const MESH_EDGES: usize = 1_000;
+
+fn node_radius(bytes: u64) -> f32 {
+    (3.0 + (1.0 + bytes as f32).log2() / 2.5).min(14.0)
+}
+
+fn edge_width(bytes: u64) -> f32 {
+    (0.6 + (1.0 + bytes as f32).log2() / 8.0).min(5.0)
+}
+
+fn dist_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
+    let ab = b - a;
+    let t = ((p - a).dot(ab) / ab.length_sq().max(1e-6)).clamp(0.0, 1.0);
+    p.distance(a + ab * t)
+}
+
+impl GraphView {
+    /// Centres the view on a node.
+    pub fn focus(&mut self, model: &GraphModel, n: NodeIndex) {
+        if let Some(p) = model
+            .graph
+            .node_weight(n)
+            .and_then(|d| self.layout.pos(&d.label))
+        {
+            self.pan = -p.to_vec2() * self.zoom;
+        }
+    }
+
+    /// Zooms and pans so that every node is in `rect`.
+    pub fn fit(&mut self, model: &GraphModel, rect: Rect) {
+        let mut bb = Rect::NOTHING;
+        for d in model.graph.node_weights() {
+            if let Some(p) = self.layout.pos(&d.label) {
+                bb.extend_with(p);
+            }
+        }
+        if !(bb.width() >= 0.0 && bb.height() >= 0.0) {
+            return;
+        }
+        let size = bb.size().max(Vec2::splat(120.0));
+        let zoom = ((rect.width() - 80.0) / size.x).min((rect.height() - 80.0) / size.y);
+        self.zoom = zoom.clamp(0.02, 2.5);
+        self.pan = -bb.center().to_vec2() * self.zoom;
+    }
+
+    /// Draws the graph in the remaining space; returns a click.
+    pub fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        model: &GraphModel,
+        selected: Option<GraphPick>,
+    ) -> Option<GraphPick> {
+        let (resp, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+        let rect = resp.rect;
+        self.last_rect = Some(rect);
+        let dark = ui.visuals().dark_mode;
+        painter.rect_filled(rect, 0.0, theme::canvas(dark));
+        if self.auto_fit {
+            self.fit(model, rect);
+        }
+        let center = rect.center();
+        let to_screen = |p: Pos2, zoom: f32, pan: Vec2| center + pan + p.to_vec2() * zoom;
+        if resp.hovered() {
+            let (scroll, pinch, pointer) = ui.input(|i| {
+                (
+                    i.smooth_scroll_delta.y,
+                    i.zoom_delta(),
+                    i.pointer.hover_pos(),
+                )
+            });
+            let factor = pinch * (scroll / 400.0).exp();
+            if (factor - 1.0).abs() > 1e-4 {
+                self.auto_fit = false;
+                let new_zoom = (self.zoom * factor).clamp(0.02, 20.0);
+                // Zoom about the pointer.
+                if let Some(ptr) = pointer {
+                    let world = (ptr - center - self.pan) / self.zoom;
+                    self.pan = ptr - center - world * new_zoom;
+                }
+                self.zoom = new_zoom;
+            }
+        }
+        let (zoom, pan) = (self.zoom, self.pan);
+        let g = &model.graph;
+        // World positions by node index, looked up once per frame.
+        let mut world: Vec<Option<Pos2>> =
+            vec![None; g.node_indices().map(|n| n.index() + 1).max().unwrap_or(0)];
+        for n in g.node_indices() {
+            if let (Some(d), Some(slot)) = (g.node_weight(n), world.get_mut(n.index())) {
+                *slot = self.layout.pos(&d.label);
+            }
+        }
+        let pos_of = |n: NodeIndex| -> Option<Pos2> {
+            world
+                .get(n.index())
+                .copied()
+                .flatten()
+                .map(|p| to_screen(p, zoom, pan))
+        };
+        let pointer = resp.hover_pos().or_else(|| resp.interact_pointer_pos());
+        // Hit test: nodes first, then edges.
+        let mut hit_node = None;
+        let mut hit_edge = None;
+        if let Some(p) = pointer {
+            let mut best = f32::MAX;
+            for n in g.node_indices() {
+                if let (Some(s), Some(d)) = (pos_of(n), g.node_weight(n)) {
+                    let r = node_radius(d.bytes) * zoom.sqrt().max(0.5) + 3.0;
+                    let dist = s.distance(p);
+                    if dist < r && dist < best {
+                        best = dist;
+                        hit_node = Some(n);
+                    }
+                }
+            }
+            if hit_node.is_none() {
+                let mut best = 5.0;
+                for e in g.edge_indices() {
+                    if let Some((a, b)) = g.edge_endpoints(e) {
+                        if let (Some(sa), Some(sb)) = (pos_of(a), pos_of(b)) {
+                            let d = dist_to_segment(p, sa, sb);
+                            if d < best {
+                                best = d;
+                                hit_edge = Some(e);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Drag: a node pins, the background pans.
+        if resp.drag_started() {
+            self.dragging = hit_node;
+            self.auto_fit = false;
+        }
+        if resp.dragged() {
+            match self.dragging {
+                Some(n) => {
+                    if let (Some(p), Some(d)) = (resp.interact_pointer_pos(), g.node_weight(n)) {
+                        let world = ((p - center - self.pan) / self.zoom).to_pos2();
+                        self.layout.pin(&d.label, world);
+                    }
+                }
+                None => self.pan += resp.drag_delta(),
+            }
+        }
+        if resp.drag_stopped() {
+            self.dragging = None;
+        }
+        let (zoom, pan) = (self.zoom, self.pan);
+        if let Some((n, p)) = self.dragging.zip(resp.interact_pointer_pos()) {
+            if let Some(slot) = world.get_mut(n.index()) {
+                *slot = Some(((p - center - pan) / zoom).to_pos2());
+            }
+        }
+        let pos_of = |n: NodeIndex| -> Option<Pos2> {
+            world
+                .get(n.index())
+                .copied()
+                .flatten()
+                .map(|p| to_screen(p, zoom, pan))
+        };
+        let visible = rect.expand(20.0);
+        let few_edges = g.edge_count() <= 200 || zoom > 1.5;
+        let few_nodes = g.node_count() <= 300 || zoom > 1.2;
+        let text_color = ui.visuals().text_color();
+        let font = FontId::proportional(11.0);
+        let mut shapes: Vec<Shape> = Vec::with_capacity(g.edge_count() + 2 * g.node_count());
+        let mut labels: Vec<(Pos2, String, Color32)> = Vec::new();
+        let mut mesh = (g.edge_count() > MESH_EDGES).then(egui::Mesh::default);
+        for e in g.edge_indices() {
+            let (Some((a, b)), Some(d)) = (g.edge_endpoints(e), g.edge_weight(e)) else {
+                continue;
+            };
+            let (Some(sa), Some(sb)) = (pos_of(a), pos_of(b)) else {
+                continue;
+            };
+            if !visible.contains(sa) && !visible.contains(sb) {
+                continue;
+            }
+            let chosen = selected == Some(GraphPick::Edge(e)) || hit_edge == Some(e);
+            let color = theme::severity_color(d.severity).unwrap_or(theme::edge(dark));
+            let w = edge_width(d.bytes) * if chosen { 2.5 } else { 1.0 };
+            if let Some(m) = mesh.as_mut() {
+                // Large graphs: one plain quad per edge in a single mesh
+                // (no anti-aliasing fringe), far cheaper to tessellate.
+                let dir = (sb - sa).normalized().rot90() * (w * 0.5).max(0.5);
+                let i = m.vertices.len() as u32;
+                for p in [sa + dir, sa - dir, sb + dir, sb - dir] {
+                    m.colored_vertex(p, color);
+                }
+                m.add_triangle(i, i + 1, i + 2);
+                m.add_triangle(i + 1, i + 3, i + 2);
+            } else {
+                shapes.push(Shape::line_segment([sa, sb], Stroke::new(w, color)));
+            }
+            if few_edges || chosen {
+                labels.push((
+                    sa + (sb - sa) * 0.5,
+                    d.label(),
+                    text_color.gamma_multiply(0.7),
+                ));
+            }
+        }
+        if let Some(m) = mesh {
+            shapes.push(Shape::mesh(m));
+        }
+        for n in g.node_indices() {
+            let (Some(s), Some(d)) = (pos_of(n), g.node_weight(n)) else {
+                continue;
+            };
+            if !visible.contains(s) {
+                continue;
+            }
+            let r = node_radius(d.bytes) * zoom.sqrt().clamp(0.5, 2.0);
+            let fill = theme::severity_color(d.severity)
+                .unwrap_or_else(|| theme::group_color(&d.group, dark));
+            shapes.push(Shape::circle_filled(s, r, fill));
+            let chosen = selected == Some(GraphPick::Node(n)) || hit_node == Some(n);
+            if chosen {
+                shapes.push(Shape::circle_stroke(
+                    s,
+                    r + 3.0,
+                    Stroke::new(2.0, theme::accent(dark)),
+                ));
+            }
+            if few_nodes || chosen {
+                labels.push((s + Vec2::new(0.0, r + 7.0), d.label.clone(), text_color));
+            }
+        }
+        painter.extend(shapes);
+        for (p, t, c) in labels {
+            painter.text(p, Align2::CENTER_CENTER, t, font.clone(), c);
+        }
+        painter.text(
+            rect.left_bottom() + Vec2::new(8.0, -8.0),
+            Align2::LEFT_BOTTOM,
+            format!(
+                "{} workloads · {} conversations{}",
+                g.node_count(),
+                g.edge_count(),
+                if self.layout.settled() {
+                    ""
+                } else {
+                    " · laying out..."
+                }
+            ),
+            font.clone(),
+            text_color.gamma_multiply(0.7),
+        );
+        let resp = if let Some(n) = hit_node.and_then(|n| g.node_weight(n)) {
+            resp.on_hover_text_at_pointer(format!(
+                "{}\n{}\n{} flows · {} packets · {} bytes",
+                n.label, n.group, n.flows, n.packets, n.bytes
+            ))
+        } else if let Some(e) = hit_edge.and_then(|e| g.edge_weight(e)) {
+            resp.on_hover_text_at_pointer(format!(
+                "{}\n{} flows · {} packets · {} bytes",
+                e.label(),
+                e.flows.len(),
+                e.packets,
+                e.bytes
+            ))
+        } else {
+            resp
+        };
+        if resp.clicked() {
+            return hit_node
+                .map(GraphPick::Node)
+                .or(hit_edge.map(GraphPick::Edge));
+        }
+        None
+    }
+}

@@ -1,0 +1,234 @@
+//! The connection graph: workloads as nodes, conversations as edges, over
+//! a petgraph `StableGraph` so indices stay valid as the graph grows.
+//!
+//! A node is an endpoint address. Case data carries no pod metadata yet, so
+//! nodes are grouped by network: private IPv4 addresses by their /24 (one
+//! node's pod CIDR in Kubernetes), other private ranges by prefix, and
+//! everything else as "external".
+
+use osprey_analysis::filter::FlowAlerts;
+use osprey_analysis::store::query::FlowSummary;
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableUnGraph};
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+/// A workload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeData {
+    /// Address.
+    pub label: String,
+    /// Group (network) it belongs to.
+    pub group: String,
+    /// Flows touching it.
+    pub flows: u64,
+    /// Packets, both directions.
+    pub packets: u64,
+    /// Bytes, both directions.
+    pub bytes: u64,
+    /// Most severe alert of its flows (1 high … 3 low).
+    pub severity: Option<u8>,
+}
+
+/// A conversation between two workloads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeData {
+    /// Flow ids.
+    pub flows: Vec<u64>,
+    /// Bytes, both directions.
+    pub bytes: u64,
+    /// Packets, both directions.
+    pub packets: u64,
+    /// Application protocols seen.
+    pub apps: BTreeSet<String>,
+    /// Most severe alert of its flows.
+    pub severity: Option<u8>,
+}
+
+impl EdgeData {
+    /// "http, dns" or the transport when nothing was identified.
+    pub fn label(&self) -> String {
+        let apps: Vec<&str> = self.apps.iter().map(String::as_str).collect();
+        apps.join(", ")
+    }
+}
+
+/// Group name of an address.
+pub fn group_of(addr: &str) -> String {
+    match addr.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) if a.is_private() || a.is_loopback() || a.is_link_local() => {
+            let o = a.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        Ok(IpAddr::V6(a)) if (a.segments()[0] & 0xfe00) == 0xfc00 || a.is_loopback() => {
+            let s = a.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => "external".to_string(),
+    }
+}
+
+/// Nodes and edges built from flows.
+#[derive(Default)]
+pub struct GraphModel {
+    /// The graph.
+    pub graph: StableUnGraph<NodeData, EdgeData>,
+    nodes: HashMap<String, NodeIndex>,
+    edges: HashMap<(NodeIndex, NodeIndex), EdgeIndex>,
+}
+
+fn merge_sev(a: Option<u8>, b: Option<u8>) -> Option<u8> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+impl GraphModel {
+    /// The graph of the flows overlapping `window` (all when `None`).
+    pub fn build(flows: &[FlowSummary], alerts: &FlowAlerts, window: Option<(i64, i64)>) -> Self {
+        let mut m = GraphModel::default();
+        for f in flows {
+            if let Some((a, b)) = window {
+                if f.end_ns < a || f.start_ns > b {
+                    continue;
+                }
+            }
+            m.add_flow(f, alerts.severity(f.id));
+        }
+        m
+    }
+
+    /// Node of an address, created when new.
+    fn node(&mut self, addr: &str) -> NodeIndex {
+        if let Some(i) = self.nodes.get(addr) {
+            return *i;
+        }
+        let i = self.graph.add_node(NodeData {
+            label: addr.to_string(),
+            group: group_of(addr),
+            flows: 0,
+            packets: 0,
+            bytes: 0,
+            severity: None,
+        });
+        self.nodes.insert(addr.to_string(), i);
+        i
+    }
+
+    /// Adds one flow.
+    pub fn add_flow(&mut self, f: &FlowSummary, severity: Option<u8>) {
+        let a = self.node(&f.src_ip);
+        let b = self.node(&f.dest_ip);
+        let bytes = f.bytes_toserver + f.bytes_toclient;
+        let packets = f.pkts_toserver + f.pkts_toclient;
+        for n in [a, b] {
+            if let Some(d) = self.graph.node_weight_mut(n) {
+                d.flows += 1;
+                d.bytes += bytes;
+                d.packets += packets;
+                d.severity = merge_sev(d.severity, severity);
+            }
+        }
+        let key = (a.min(b), a.max(b));
+        let e = match self.edges.get(&key) {
+            Some(e) => *e,
+            None => {
+                let e = self.graph.add_edge(
+                    key.0,
+                    key.1,
+                    EdgeData {
+                        flows: Vec::new(),
+                        bytes: 0,
+                        packets: 0,
+                        apps: BTreeSet::new(),
+                        severity: None,
+                    },
+                );
+                self.edges.insert(key, e);
+                e
+            }
+        };
+        if let Some(d) = self.graph.edge_weight_mut(e) {
+            d.flows.push(f.id);
+            d.bytes += bytes;
+            d.packets += packets;
+            let app = if f.app_proto.is_empty() || f.app_proto == "failed" {
+                osprey_analysis::eve::proto_name(f.proto).to_ascii_lowercase()
+            } else {
+                f.app_proto.clone()
+            };
+            d.apps.insert(app);
+            d.severity = merge_sev(d.severity, severity);
+        }
+    }
+
+    /// Node by address.
+    pub fn find(&self, addr: &str) -> Option<NodeIndex> {
+        self.nodes.get(addr).copied()
+    }
+
+    /// Nodes whose address contains `needle` (case-insensitive), sorted.
+    pub fn search(&self, needle: &str) -> Vec<NodeIndex> {
+        let n = needle.trim().to_ascii_lowercase();
+        if n.is_empty() {
+            return Vec::new();
+        }
+        let mut hits: Vec<(String, NodeIndex)> = self
+            .nodes
+            .iter()
+            .filter(|(k, _)| k.to_ascii_lowercase().contains(&n))
+            .map(|(k, i)| (k.clone(), *i))
+            .collect();
+        hits.sort();
+        hits.into_iter().map(|(_, i)| i).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(id: u64, a: &str, b: &str, app: &str, start: i64) -> FlowSummary {
+        FlowSummary {
+            id,
+            community_id: String::new(),
+            proto: 6,
+            src_ip: a.into(),
+            src_port: 1,
+            dest_ip: b.into(),
+            dest_port: 2,
+            app_proto: app.into(),
+            pkts_toserver: 1,
+            pkts_toclient: 1,
+            bytes_toserver: 10,
+            bytes_toclient: 20,
+            start_ns: start,
+            end_ns: start + 5,
+            state: String::new(),
+            vlan: None,
+            tunnel: None,
+        }
+    }
+
+    #[test]
+    fn nodes_edges_and_windows() {
+        let flows = vec![
+            flow(1, "10.0.0.1", "10.0.0.2", "http", 0),
+            flow(2, "10.0.0.2", "10.0.0.1", "", 100),
+            flow(3, "10.0.0.1", "8.8.8.8", "dns", 200),
+        ];
+        let m = GraphModel::build(&flows, &FlowAlerts::default(), None);
+        assert_eq!(m.graph.node_count(), 3);
+        assert_eq!(m.graph.edge_count(), 2);
+        let (a, b) = (m.find("10.0.0.1"), m.find("10.0.0.2"));
+        let e = a.zip(b).and_then(|(a, b)| m.graph.find_edge(a, b));
+        let d = e.and_then(|e| m.graph.edge_weight(e)).cloned();
+        assert_eq!(d.as_ref().map(|d| d.flows.clone()), Some(vec![1, 2]));
+        assert_eq!(d.map(|d| d.label()), Some("http, tcp".to_string()));
+        assert_eq!(group_of("8.8.8.8"), "external");
+        assert_eq!(group_of("10.244.1.7"), "10.244.1.0/24");
+        let w = GraphModel::build(&flows, &FlowAlerts::default(), Some((90, 150)));
+        assert_eq!(w.graph.node_count(), 2);
+        assert_eq!(m.search("8.8").len(), 1);
+    }
+}
