@@ -100,6 +100,12 @@ def main():
             write(f"{out}/capture_file", "shared-" + name, head)
     write(f"{out}/rules", "default.toml",
           open(os.path.join(REPO, "assets", "rules", "default.toml"), "rb").read())
+    for i, expr in enumerate([
+        "ip.addr == 10.244.0.5 && app == http && bytes > 1000",
+        "!(tcp.port == 443 || udp.port == 53) && packets >= 3",
+        "app contains \"ht\" && severity <= 2",
+    ]):
+        write(f"{out}/filter", f"expr-{i}", expr.encode())
     write(f"{out}/tcp_reasm", "seed", bytes([2, 0, 0, 8]) + b"GET / HT" + bytes([2, 8, 0, 4]) + b"TP/1")
     print(f"seeds from {len(samples)} samples, {n} frames -> {out}")
 
