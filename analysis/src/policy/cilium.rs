@@ -123,29 +123,23 @@ pub fn cilium_policies(policy: &Policy) -> Result<Vec<Manifest>, PolicyError> {
             }
         }
         let name = format!("osprey-{}", dns_name(&g.name));
-        let obj = json!({
-            "apiVersion": "cilium.io/v2",
-            "kind": "CiliumNetworkPolicy",
-            "metadata": {
-                "name": name,
-                "namespace": ns,
-                "labels": { "app.kubernetes.io/managed-by": "osprey" },
-            },
-            "spec": {
-                "endpointSelector": endpoint(&ns, &pod_labels(g), false),
-                "ingress": ingress,
-                "egress": egress,
-            },
-        });
-        let mut yaml = format!("# Osprey policy for group `{}`.\n", g.name);
+        let mut header = format!("# Osprey policy for group `{}`.\n", g.name);
         for s in &skipped {
-            yaml.push_str(&format!("# Left out (no port): {s}\n"));
+            header.push_str(&format!("# Left out (no port): {s}\n"));
         }
-        yaml.push_str(&super::to_yaml(&obj)?);
-        out.push(Manifest {
-            file: format!("{name}.yaml"),
-            yaml,
+        let spec = json!({
+            "endpointSelector": endpoint(&ns, &pod_labels(g), false),
+            "ingress": ingress,
+            "egress": egress,
         });
+        out.push(super::k8s::Manifest::build(
+            "cilium.io/v2",
+            "CiliumNetworkPolicy",
+            &name,
+            &ns,
+            spec,
+            &header,
+        )?);
     }
     Ok(out)
 }
@@ -157,27 +151,19 @@ pub fn quarantine(
     pods: &BTreeMap<String, String>,
 ) -> Result<Manifest, PolicyError> {
     let name = format!("osprey-quarantine-{}", dns_name(name));
-    let obj = json!({
-        "apiVersion": "cilium.io/v2",
-        "kind": "CiliumNetworkPolicy",
-        "metadata": {
-            "name": name,
-            "namespace": ns,
-            "labels": { "app.kubernetes.io/managed-by": "osprey" },
-        },
-        "spec": {
-            "endpointSelector": endpoint(ns, pods, false),
-            "ingress": [{}],
-            "egress": [{}],
-        },
+    let spec = json!({
+        "endpointSelector": endpoint(ns, pods, false),
+        "ingress": [{}],
+        "egress": [{}],
     });
-    Ok(Manifest {
-        file: format!("{name}.yaml"),
-        yaml: format!(
-            "# Quarantine: no traffic in or out of the selected pods.\n{}",
-            super::to_yaml(&obj)?
-        ),
-    })
+    super::k8s::Manifest::build(
+        "cilium.io/v2",
+        "CiliumNetworkPolicy",
+        &name,
+        ns,
+        spec,
+        "# Quarantine: no traffic in or out of the selected pods.\n",
+    )
 }
 
 #[cfg(test)]

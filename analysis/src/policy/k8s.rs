@@ -31,6 +31,35 @@ pub struct Manifest {
     pub yaml: String,
 }
 
+impl Manifest {
+    /// A policy object of `api_version`/`kind` named `name` in `ns`
+    /// (labelled as Osprey's) with `spec`, as YAML after the comment
+    /// lines of `header`, in `<name>.yaml`.
+    pub(super) fn build(
+        api_version: &str,
+        kind: &str,
+        name: &str,
+        ns: &str,
+        spec: Value,
+        header: &str,
+    ) -> Result<Manifest, PolicyError> {
+        let obj = json!({
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "labels": { "app.kubernetes.io/managed-by": "osprey" },
+            },
+            "spec": spec,
+        });
+        Ok(Manifest {
+            file: format!("{name}.yaml"),
+            yaml: format!("{header}{}", super::to_yaml(&obj)?),
+        })
+    }
+}
+
 /// A DNS-1123 name from any text: lower case, `[a-z0-9-]`, at most 63.
 pub fn dns_name(s: &str) -> String {
     let mut out: String = s
@@ -191,30 +220,24 @@ pub fn network_policies(policy: &Policy) -> Result<Vec<Manifest>, PolicyError> {
             }
         }
         let name = format!("osprey-{}", dns_name(&g.name));
-        let obj = json!({
-            "apiVersion": "networking.k8s.io/v1",
-            "kind": "NetworkPolicy",
-            "metadata": {
-                "name": name,
-                "namespace": ns,
-                "labels": { "app.kubernetes.io/managed-by": "osprey" },
-            },
-            "spec": {
-                "podSelector": { "matchLabels": labels(&pod_labels(g)) },
-                "policyTypes": ["Ingress", "Egress"],
-                "ingress": ingress,
-                "egress": egress,
-            },
-        });
-        let mut yaml = format!("# Osprey policy for group `{}`.\n", g.name);
+        let mut header = format!("# Osprey policy for group `{}`.\n", g.name);
         for s in &skipped {
-            yaml.push_str(&format!("# Not expressible in NetworkPolicy: {s}\n"));
+            header.push_str(&format!("# Not expressible in NetworkPolicy: {s}\n"));
         }
-        yaml.push_str(&super::to_yaml(&obj)?);
-        out.push(Manifest {
-            file: format!("{name}.yaml"),
-            yaml,
+        let spec = json!({
+            "podSelector": { "matchLabels": labels(&pod_labels(g)) },
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
         });
+        out.push(Manifest::build(
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            &name,
+            &ns,
+            spec,
+            &header,
+        )?);
     }
     Ok(out)
 }
@@ -226,26 +249,18 @@ pub fn quarantine(
     pods: &BTreeMap<String, String>,
 ) -> Result<Manifest, PolicyError> {
     let name = format!("osprey-quarantine-{}", dns_name(name));
-    let obj = json!({
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {
-            "name": name,
-            "namespace": ns,
-            "labels": { "app.kubernetes.io/managed-by": "osprey" },
-        },
-        "spec": {
-            "podSelector": { "matchLabels": labels(pods) },
-            "policyTypes": ["Ingress", "Egress"],
-        },
+    let spec = json!({
+        "podSelector": { "matchLabels": labels(pods) },
+        "policyTypes": ["Ingress", "Egress"],
     });
-    Ok(Manifest {
-        file: format!("{name}.yaml"),
-        yaml: format!(
-            "# Quarantine: no traffic in or out of the selected pods.\n{}",
-            super::to_yaml(&obj)?
-        ),
-    })
+    Manifest::build(
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        &name,
+        ns,
+        spec,
+        "# Quarantine: no traffic in or out of the selected pods.\n",
+    )
 }
 
 #[cfg(test)]
