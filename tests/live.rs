@@ -403,30 +403,37 @@ fn now_ns() -> i64 {
         .as_nanos() as i64
 }
 
-#[test]
-fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
+/// One pod namespace behind a veth in a node namespace (`10.N.0.2`, the
+/// node `10.N.0.1`), pinged from the node 500 times a second with `size`
+/// bytes of payload; names carry `letter` and a per-run tag.
+fn pinged_pod(letter: char, n: u8, size: &str) -> (Lab, String, String) {
     require("tcpdump");
     require("ping");
     let t = tag();
     let (node, pod, veth) = (
-        format!("olk{t}-node"),
-        format!("olk{t}-pod"),
-        format!("vk{t}"),
+        format!("ol{letter}{t}-node"),
+        format!("ol{letter}{t}-pod"),
+        format!("v{letter}{t}"),
     );
+    let (pod_ip, node_ip) = (format!("10.{n}.0.2"), format!("10.{n}.0.1/24"));
     let mut lab = Lab::new();
     lab.ns(&node);
-    lab.pod(&node, &pod, &veth, "10.79.0.2", None);
-    in_ns(&node, &["ip", "addr", "add", "10.79.0.1/24", "dev", &veth]);
+    lab.pod(&node, &pod, &veth, &pod_ip, None);
+    in_ns(&node, &["ip", "addr", "add", &node_ip, "dev", &veth]);
+    lab.spawn(&node, &["ping", "-q", "-i", "0.002", "-s", size, &pod_ip]);
+    (lab, node, veth)
+}
+
+#[test]
+fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
     // Steady traffic: 500 echo requests and replies a second.
-    lab.spawn(
-        &node,
-        &["ping", "-q", "-i", "0.002", "-s", "200", "10.79.0.2"],
-    );
+    let (_lab, node, veth) = pinged_pod('k', 79, "200");
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ring = d.join("ring");
     let mut checked = 0;
     let mut losses_ms = Vec::new();
+    let mut nothing_yet = 0;
     let mut rotations = 0;
     // Whether the last killed run left a file open.
     let mut left_open = false;
@@ -502,16 +509,20 @@ fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
                 std::fs::remove_file(&r.path).unwrap();
             }
         }
-        let last = last
-            .or_else(|| {
-                files
-                    .iter()
-                    .rev()
-                    .find_map(|f| read_frames(f).last().map(|x| x.ts_ns))
-            })
-            .unwrap();
-        losses_ms.push((kill_ns - last) as f64 / 1e6);
+        let last = last.or_else(|| {
+            files
+                .iter()
+                .rev()
+                .find_map(|f| read_frames(f).last().map(|x| x.ts_ns))
+        });
+        // Under a heavily loaded machine the first kill can come before
+        // any frame was captured: no loss to measure then.
+        match last {
+            Some(last) => losses_ms.push((kill_ns - last) as f64 / 1e6),
+            None => nothing_yet += 1,
+        }
     }
+    assert!(nothing_yet <= 5, "{nothing_yet} kills before any frame");
     assert!(rotations >= 20, "only {rotations} rotations");
     for f in ring_files(&ring) {
         assert!(Command::new("tcpdump")
@@ -574,22 +585,7 @@ impl Drop for Mount {
 
 #[test]
 fn a_full_disk_stops_the_recording_with_a_clear_error_and_keeps_valid_files() {
-    require("tcpdump");
-    require("ping");
-    let t = tag();
-    let (node, pod, veth) = (
-        format!("old{t}-node"),
-        format!("old{t}-pod"),
-        format!("vd{t}"),
-    );
-    let mut lab = Lab::new();
-    lab.ns(&node);
-    lab.pod(&node, &pod, &veth, "10.80.0.2", None);
-    in_ns(&node, &["ip", "addr", "add", "10.80.0.1/24", "dev", &veth]);
-    lab.spawn(
-        &node,
-        &["ping", "-q", "-i", "0.002", "-s", "1200", "10.80.0.2"],
-    );
+    let (_lab, node, veth) = pinged_pod('d', 80, "1200");
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small");
     std::fs::create_dir(&small).unwrap();
