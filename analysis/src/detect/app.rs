@@ -166,7 +166,12 @@ impl Detector {
 
     /// Injection findings over one request's inputs.
     fn request_findings(&mut self, e: &AppEvent, view: &content::http::RequestView<'_>) {
-        for m in content::http::inspect_request(view, 4) {
+        let on = content::http::Inspectors {
+            sqli: self.rules().get(Category::SqlInjection).is_some(),
+            xss: self.rules().get(Category::Xss).is_some(),
+            rce: self.rules().get(Category::RceInjection).is_some(),
+        };
+        for m in content::http::inspect_request(view, 4, on) {
             let (category, reason, fragment, extra) = match &m.finding {
                 Finding::Sqli(s) => (
                     Category::SqlInjection,

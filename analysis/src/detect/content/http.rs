@@ -210,15 +210,40 @@ pub fn inputs(req: &RequestView) -> Vec<Input> {
     out
 }
 
-/// Runs the detectors over one input: the first finding, if any.
-pub fn inspect_input(input: &Input) -> Option<Finding> {
-    if let Some(m) = rce::in_http_value(&input.value) {
+/// Which inspectors run (their rules are enabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inspectors {
+    /// SQL injection.
+    pub sqli: bool,
+    /// Cross-site scripting.
+    pub xss: bool,
+    /// Command/code injection.
+    pub rce: bool,
+}
+
+impl Inspectors {
+    /// All of them.
+    pub const ALL: Inspectors = Inspectors {
+        sqli: true,
+        xss: true,
+        rce: true,
+    };
+
+    /// Whether any runs.
+    pub fn any(self) -> bool {
+        self.sqli || self.xss || self.rce
+    }
+}
+
+/// Runs the inspectors `on` over one input: the first finding, if any.
+pub fn inspect_input(input: &Input, on: Inspectors) -> Option<Finding> {
+    if let Some(m) = on.rce.then(|| rce::in_http_value(&input.value)).flatten() {
         return Some(Finding::Rce(m));
     }
-    if let Some(m) = xss::in_http_value(&input.value) {
+    if let Some(m) = on.xss.then(|| xss::in_http_value(&input.value)).flatten() {
         return Some(Finding::Xss(m));
     }
-    if input.sql {
+    if input.sql && on.sqli {
         if let Some(m) = sqli::in_http_value(&input.value) {
             return Some(Finding::Sqli(m));
         }
@@ -226,15 +251,18 @@ pub fn inspect_input(input: &Input) -> Option<Finding> {
     None
 }
 
-/// Runs the detectors over every input of a request; at most
+/// Runs the inspectors `on` over every input of a request; at most
 /// `max_matches` findings, in input order (pass 1 for the first only).
-pub fn inspect_request(req: &RequestView, max_matches: usize) -> Vec<InputMatch> {
+pub fn inspect_request(req: &RequestView, max_matches: usize, on: Inspectors) -> Vec<InputMatch> {
     let mut out = Vec::new();
+    if !on.any() {
+        return out;
+    }
     for input in inputs(req) {
         if out.len() >= max_matches {
             break;
         }
-        if let Some(finding) = inspect_input(&input) {
+        if let Some(finding) = inspect_input(&input, on) {
             out.push(InputMatch { input, finding });
         }
     }
@@ -303,13 +331,13 @@ mod tests {
             headers,
             body: b"",
         };
-        let m = inspect_request(&req, 10);
+        let m = inspect_request(&req, 10, Inspectors::ALL);
         assert_eq!(m.len(), 3);
         assert!(matches!(m[0].finding, Finding::Sqli(_)));
         assert!(matches!(m[1].finding, Finding::Xss(_)));
         assert!(matches!(m[2].finding, Finding::Rce(_)));
         assert_eq!(m[2].input.location(), "header:user-agent");
-        assert_eq!(inspect_request(&req, 1).len(), 1);
+        assert_eq!(inspect_request(&req, 1, Inspectors::ALL).len(), 1);
         let many = format!("/?{}", "a=1&".repeat(10_000));
         let req = RequestView {
             uri: many.as_bytes(),

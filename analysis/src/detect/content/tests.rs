@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use super::http::{inspect_request, Finding, InputMatch, RequestView};
+use super::http::{inspect_request, Finding, InputMatch, Inspectors, RequestView};
 use super::{dlp, dns, rce, sqli, xss};
 use crate::dpi::parse::testutil::{shared_convos, shared_pcap, stream};
 use crate::flow::Direction;
@@ -28,6 +28,7 @@ impl Req {
                 body: &self.body,
             },
             max,
+            Inspectors::ALL,
         )
     }
 }
@@ -352,6 +353,7 @@ fn all_detectors(b: &[u8]) {
             body: b,
         },
         usize::MAX,
+        Inspectors::ALL,
     );
 }
 
@@ -570,6 +572,37 @@ fn hand_written_negatives_stay_silent() {
             value: v.as_bytes().to_vec(),
             sql: true,
         };
-        assert_eq!(super::http::inspect_input(&input), None, "{v}");
+        assert_eq!(
+            super::http::inspect_input(&input, Inspectors::ALL),
+            None,
+            "{v}"
+        );
     }
+}
+
+#[test]
+fn disabled_inspectors_do_not_run() {
+    let req = RequestView {
+        uri: b"/item?id=1%27%20UNION%20SELECT%20password%20FROM%20users--",
+        headers: &[],
+        body: b"",
+    };
+    let found = |on| {
+        inspect_request(&req, 4, on)
+            .into_iter()
+            .map(|m| matches!(m.finding, Finding::Sqli(_)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(found(Inspectors::ALL), [true]);
+    let no_sqli = Inspectors {
+        sqli: false,
+        ..Inspectors::ALL
+    };
+    assert!(found(no_sqli).is_empty());
+    let none = Inspectors {
+        sqli: false,
+        xss: false,
+        rce: false,
+    };
+    assert!(!none.any() && found(none).is_empty());
 }
