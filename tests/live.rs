@@ -15,6 +15,20 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// `count` SYNs from namespace `ns` to 10.77.0.10 on `port` (hping3's
+/// syntax: `++2000` walks up from 2000), 500 a second.
+fn hping_syns(ns: &str, port: &str, count: &str) {
+    let st = Command::new("ip")
+        .args(["netns", "exec", ns, "hping3", "-q", "-S", "-p", port])
+        .args(["-c", count, "-i", "u2000", "10.77.0.10"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    // hping3 exits 1 when some probes got no answer
+    assert!(st.success() || st.code() == Some(1), "hping3: {st}");
+}
+
 #[test]
 fn record_finds_the_packets_tcpdump_finds_and_names_the_pods() {
     for t in ["tcpdump", "ping", "curl", "hping3", "python3", "ip"] {
@@ -127,49 +141,9 @@ fn record_finds_the_packets_tcpdump_finds_and_names_the_pods() {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "200");
     }
-    let st = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &client,
-            "hping3",
-            "-q",
-            "-S",
-            "-p",
-            "8080",
-            "-c",
-            "300",
-            "-i",
-            "u2000",
-            "10.77.0.10",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success() || st.code() == Some(1), "hping3: {st}");
+    hping_syns(&client, "8080", "300");
     // A short scan (40 ports), for an alert between the two pods.
-    let st = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &client,
-            "hping3",
-            "-q",
-            "-S",
-            "-p",
-            "++2000",
-            "-c",
-            "40",
-            "-i",
-            "u2000",
-            "10.77.0.10",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success() || st.code() == Some(1), "hping3: {st}");
+    hping_syns(&client, "++2000", "40");
     // tcpdump's kernel blocks are handed over after its 1 s timeout.
     std::thread::sleep(Duration::from_millis(1500));
 
