@@ -11,6 +11,7 @@
 #   BENCH_DIR    cache + scratch dir (default /tmp/osprey-bench); the pcap is
 #                kept there between runs, keyed by size, seed and generator hash
 #   SHARED_DIR   the team's shared/ dir (default: ../shared beside the repo)
+#   REPEAT       runs of osprey and osprey-dpi, alternating (default 3; medians)
 #   SKIP_BUILD=1 do not run `cargo build --release` (use the existing binary)
 #   OSPREY       path of the osprey binary (default target/release/osprey)
 #
@@ -24,6 +25,7 @@ SHARED_DIR="${SHARED_DIR:-$REPO/../shared}"
 GEN="$SHARED_DIR/bench/gen_pcap.py"
 SIZE_MIB="${SIZE_MIB:-1024}"
 SEED="${SEED:-1}"
+REPEAT="${REPEAT:-3}"
 WORKERS=2
 BENCH_DIR="${BENCH_DIR:-/tmp/osprey-bench}"
 OSPREY="${OSPREY:-$REPO/target/release/osprey}"
@@ -98,16 +100,36 @@ timed() { # name cmd...   -> WALL[name] (s), RSS[name] (MiB), STATUS[name]
     if ((rc == 0)); then STATUS[$name]=ok; else STATUS[$name]="exit $rc"; fi
 }
 
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+maxof() { printf '%s\n' "$@" | sort -n | tail -n 1; }
+
 if [[ -z "$OSPREY_ERR" ]]; then
-    timed osprey "$OSPREY" analyze "$F" -o "$RUN/case"
-    if [[ "${STATUS[osprey]}" != ok ]]; then
-        OSPREY_ERR="osprey analyze ${STATUS[osprey]} (see $RUN/osprey.out)"
-        tail -n 20 "$RUN/osprey.out" >&2
+    # osprey and osprey-dpi alternate, REPEAT times each; the table shows
+    # each one's median wall time and highest RSS, so what detection costs
+    # is not one run's noise (this VM varies by up to 15% between runs).
+    walls_full=() walls_dpi=() rss_full=() rss_dpi=() pairs=()
+    for ((r = 1; r <= REPEAT; r++)); do
+        rm -rf "$RUN/case" "$RUN/case-dpi"
+        timed osprey "$OSPREY" analyze "$F" -o "$RUN/case"
+        if [[ "${STATUS[osprey]}" != ok ]]; then
+            OSPREY_ERR="osprey analyze ${STATUS[osprey]} (see $RUN/osprey.out)"
+            tail -n 20 "$RUN/osprey.out" >&2
+            break
+        fi
+        walls_full+=("${WALL[osprey]}") rss_full+=("${RSS[osprey]}")
+        timed osprey-dpi "$OSPREY" analyze "$F" -o "$RUN/case-dpi" --no-detect
+        walls_dpi+=("${WALL[osprey-dpi]}") rss_dpi+=("${RSS[osprey-dpi]}")
+        pairs+=("$(awk -v a="${WALL[osprey-dpi]}" -v b="${WALL[osprey]}" 'BEGIN { printf "%.0f%%", 100 * a / b }')")
+    done
+    if [[ -z "$OSPREY_ERR" ]]; then
+        WALL[osprey]="$(median "${walls_full[@]}")" RSS[osprey]="$(maxof "${rss_full[@]}")"
+        WALL[osprey-dpi]="$(median "${walls_dpi[@]}")" RSS[osprey-dpi]="$(maxof "${rss_dpi[@]}")"
+        DETECT_COST="detection: osprey runs at $(awk -v a="${WALL[osprey-dpi]}" -v b="${WALL[osprey]}" \
+            'BEGIN { printf "%.0f%%", 100 * a / b }') of osprey-dpi's packets/s (medians of $REPEAT alternating runs; each pair: ${pairs[*]})"
     fi
     # the summary's packet count, if it prints one ("packets: N" or "N packets")
     REPORTED[osprey]="$(grep -i -m1 -o -E 'packets[^0-9]{0,12}[0-9][0-9,_]*|[0-9][0-9,_]* packets' "$RUN/osprey.out" |
         head -n1 | tr -cd '0-9' || true)"
-    timed osprey-dpi "$OSPREY" analyze "$F" -o "$RUN/case-dpi" --no-detect
 else
     log "osprey: $OSPREY_ERR -- running the peers only"
     STATUS[osprey]="n/a"
@@ -121,6 +143,7 @@ timed ndpiReader ndpiReader -i "$F" -q
     echo "# osprey ingest benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -r)"
     echo "# workload: $(basename "$F") ($SIZE_MIB MiB, $BYTES bytes, $PACKETS packets per capinfos)"
     echo "# wall = elapsed ns clock around /usr/bin/time -v; RSS = its 'Maximum resident set size'"
+    echo "# osprey, osprey-dpi: median wall and highest RSS of $REPEAT alternating runs"
     echo "# x_osprey = tool wall / osprey wall (>1: slower than osprey)"
     printf '%-11s %12s %9s %12s %9s %9s %-8s %s\n' \
         tool packets wall_s packets/s x_osprey rss_MiB status reported_pkts
@@ -138,6 +161,7 @@ timed ndpiReader ndpiReader -i "$F" -q
         printf '%-11s %12s %9s %12s %9s %9s %-8s %s\n' "$t" "$PACKETS" "${WALL[$t]}" "$pps" "$ratio" \
             "${RSS[$t]:--}" "${STATUS[$t]}" "${REPORTED[$t]:--}"
     done
+    [[ -z "${DETECT_COST:-}" ]] || echo "# $DETECT_COST"
     if [[ -n "${REPORTED[osprey]:-}" && "${REPORTED[osprey]}" != "$PACKETS" ]]; then
         echo "# WARNING: osprey reported ${REPORTED[osprey]} packets, capinfos counted $PACKETS"
     fi
