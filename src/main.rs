@@ -202,9 +202,14 @@ impl CaptureArgs {
     }
 }
 
-/// Loads `--policy` into the engine configuration (exit 1 on a bad file).
-fn set_policy(cfg: &mut AnalyzeConfig, path: Option<PathBuf>) -> Result<(), ExitCode> {
-    if let Some(p) = path {
+/// The engine configuration of `analyze` and `record`: detection on or
+/// off, and `--policy` loaded (exit 1 on a bad file).
+fn engine_config(no_detect: bool, policy: Option<PathBuf>) -> Result<AnalyzeConfig, ExitCode> {
+    let mut cfg = AnalyzeConfig {
+        no_detect,
+        ..AnalyzeConfig::default()
+    };
+    if let Some(p) = policy {
         match policy::load_checker(&p) {
             Ok(c) => cfg.policy = Some(c),
             Err(e) => {
@@ -213,7 +218,7 @@ fn set_policy(cfg: &mut AnalyzeConfig, path: Option<PathBuf>) -> Result<(), Exit
             }
         }
     }
-    Ok(())
+    Ok(cfg)
 }
 
 fn main() -> ExitCode {
@@ -241,13 +246,10 @@ fn main() -> ExitCode {
             capture,
             policy,
         } => {
-            let mut cfg = AnalyzeConfig {
-                no_detect,
-                ..AnalyzeConfig::default()
+            let mut cfg = match engine_config(no_detect, policy) {
+                Ok(c) => c,
+                Err(code) => return code,
             };
-            if let Err(code) = set_policy(&mut cfg, policy) {
-                return code;
-            }
             if let Some(n) = max_flows {
                 cfg.flow.max_flows = n;
             }
@@ -268,13 +270,10 @@ fn main() -> ExitCode {
             no_detect,
             policy,
         } => {
-            let mut cfg = AnalyzeConfig {
-                no_detect,
-                ..AnalyzeConfig::default()
+            let cfg = match engine_config(no_detect, policy) {
+                Ok(c) => c,
+                Err(code) => return code,
             };
-            if let Err(code) = set_policy(&mut cfg, policy) {
-                return code;
-            }
             record::run(&capture.opts(), &dir, ring_size, ring_files, &cfg)
         }
         Command::Flows {
