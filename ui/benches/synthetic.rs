@@ -62,5 +62,6 @@ pub fn synthetic() -> CaseData {
         flows,
         alerts: Vec::new(),
         flow_alerts: FlowAlerts::default(),
+        workloads: Default::default(),
     }
 }

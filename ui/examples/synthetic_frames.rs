@@ -7,6 +7,9 @@
 //!   tessellation and GL painting, without the buffer swap);
 //! - `wall`: time between frames (everything, swap and rasterisation
 //!   included; no vsync under Xvfb).
+//!
+//! `OSPREY_BENCH_EMPTY=1` draws an empty window instead (the floor: clear,
+//! swap and the copy to the X server).
 
 #[path = "../benches/synthetic.rs"]
 mod synthetic;
@@ -24,6 +27,7 @@ struct Bench {
     wall: [Vec<f64>; 2],
     last: Option<Instant>,
     frames: usize,
+    empty: bool,
 }
 
 fn report(name: &str, v: &mut [f64]) {
@@ -45,7 +49,7 @@ fn report(name: &str, v: &mut [f64]) {
 
 impl eframe::App for Bench {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        let k = usize::from(self.app.state().graph.view.layout.settled());
+        let k = usize::from(self.empty || self.app.state().graph.view.layout.settled());
         self.frames += 1;
         if self.frames > 5 {
             if let Some(c) = frame.info().cpu_usage {
@@ -56,7 +60,11 @@ impl eframe::App for Bench {
             }
         }
         self.last = Some(Instant::now());
-        self.app.ui(ui);
+        if self.empty {
+            egui::CentralPanel::default().show(ui, |ui| ui.label("empty"));
+        } else {
+            self.app.ui(ui);
+        }
         ui.ctx().request_repaint();
         let done = self.wall[1].len() == SETTLED_FRAMES || self.frames == 5_000;
         if done {
@@ -86,6 +94,7 @@ fn main() -> Result<(), eframe::Error> {
                 wall: [Vec::new(), Vec::new()],
                 last: None,
                 frames: 0,
+                empty: std::env::var_os("OSPREY_BENCH_EMPTY").is_some(),
             }))
         }),
     )

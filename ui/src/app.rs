@@ -6,6 +6,8 @@
 
 use crate::command::{UiCommand, WorkerEvent};
 use crate::graph::draw::GraphPick;
+use crate::icons;
+use crate::live::LiveBackend;
 use crate::panels;
 use crate::state::{AppState, Selected, View};
 use crate::theme;
@@ -30,6 +32,7 @@ pub struct OspreyApp {
     error: Option<String>,
     pending_alert: Option<u64>,
     open_started: Option<Instant>,
+    backend: Option<Arc<dyn LiveBackend>>,
 }
 
 impl OspreyApp {
@@ -48,7 +51,15 @@ impl OspreyApp {
             error: None,
             pending_alert: None,
             open_started: None,
+            backend: None,
         }
+    }
+
+    /// Takes live frames from `backend` instead of this machine's
+    /// interfaces (tests); call before the first frame.
+    pub fn with_live_backend(mut self, backend: Arc<dyn LiveBackend>) -> Self {
+        self.backend = Some(backend);
+        self
     }
 
     /// Opens on the alerts view with this alert drilled into once the
@@ -106,6 +117,9 @@ impl OspreyApp {
             }
             WorkerEvent::CaseLoaded(case) => {
                 st.progress = None;
+                st.live.running.clear();
+                st.live.waiting = false;
+                st.live.held = None;
                 st.set_case(case);
                 if let Some(t) = self.open_started.take() {
                     tracing::info!(elapsed_ms = t.elapsed().as_millis() as u64, "case loaded");
@@ -123,12 +137,43 @@ impl OspreyApp {
                 }
             }
             WorkerEvent::Packet(p) => st.packet = Some(p),
+            WorkerEvent::Interfaces(list) => {
+                st.live.chosen.retain(|n| list.iter().any(|i| i.name == *n));
+                st.live.interfaces = Some(list);
+            }
+            WorkerEvent::LiveStarted(names) => {
+                self.error = None;
+                st.live.waiting = false;
+                st.status = format!("capturing on {}", names.join(", "));
+                st.live.running = names;
+                st.live.updates = 0;
+                st.case = None;
+                st.graph = Default::default();
+                st.selected = crate::state::Selected::None;
+                st.flow_detail = None;
+                st.packet = None;
+            }
+            WorkerEvent::LiveUpdate { case, packets } => {
+                if st.live.is_running() && !st.live.waiting {
+                    st.live.packets = packets;
+                    if st.live.paused {
+                        st.live.held = Some(case);
+                    } else {
+                        st.update_live(case);
+                    }
+                }
+            }
+            WorkerEvent::LiveFailed(msg) => {
+                st.live.running.clear();
+                self.error = Some(msg);
+            }
             WorkerEvent::Done(msg) => {
                 self.error = None;
                 st.status = msg;
             }
             WorkerEvent::Failed(msg) => {
                 st.progress = None;
+                st.live.waiting = false;
                 self.error = Some(msg);
             }
         }
@@ -146,6 +191,10 @@ impl OspreyApp {
         if ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::T)))
         {
             self.state.dark = !self.state.dark;
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(Modifiers::COMMAND, Key::L)))
+        {
+            panels::live::toggle(&mut self.state);
         }
         if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
             self.state.selected = Selected::None;
@@ -170,7 +219,8 @@ impl OspreyApp {
                 )
                 .labelled_by(label.id);
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-            if (ui.button("Open").clicked() || enter) && !self.state.open_path.trim().is_empty() {
+            let open = ui.add(icons::button(ui, &icons::OPEN, "Open"));
+            if (open.clicked() || enter) && !self.state.open_path.trim().is_empty() {
                 let p = PathBuf::from(self.state.open_path.trim());
                 self.open(p);
             }
@@ -191,13 +241,34 @@ impl OspreyApp {
                     }
                 }
             }
+            ui.separator();
+            let live = if self.state.live.is_running() {
+                "Live (capturing)"
+            } else {
+                "Live"
+            };
+            let tint = ui.visuals().text_color();
+            let icon = egui::Image::new(icons::LIVE)
+                .fit_to_exact_size(egui::vec2(14.0, 14.0))
+                .tint(tint);
+            if ui
+                .add(egui::Button::selectable(self.state.live.show, (icon, live)))
+                .on_hover_text("Capture on this machine's interfaces (Ctrl+L)")
+                .clicked()
+            {
+                panels::live::toggle(&mut self.state);
+            }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let label = if self.state.dark {
                     "Light theme"
                 } else {
                     "Dark theme"
                 };
-                if ui.button(label).on_hover_text("Ctrl+T").clicked() {
+                if ui
+                    .add(icons::button(ui, &icons::THEME, label))
+                    .on_hover_text("Ctrl+T")
+                    .clicked()
+                {
                     self.state.dark = !self.state.dark;
                 }
             });
@@ -265,10 +336,13 @@ impl OspreyApp {
                 }
             }
             ui.separator();
-            if ui.button("Fit").clicked() {
+            if ui.add(icons::button(ui, &icons::FIT, "Fit")).clicked() {
                 st.graph.view.auto_fit = true;
             }
-            if ui.button("Save PNG").clicked() {
+            if ui
+                .add(icons::button(ui, &icons::SAVE, "Save PNG"))
+                .clicked()
+            {
                 if let Some(rect) = st.graph.view.last_rect {
                     let slot = self.shot.clone();
                     let ctx = ui.ctx().clone();
@@ -343,8 +417,13 @@ impl OspreyApp {
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         if self.worker.is_none() {
+            icons::install(&ctx);
             let c = ctx.clone();
-            match WorkerHandle::spawn(move || c.request_repaint()) {
+            let backend = self
+                .backend
+                .take()
+                .unwrap_or_else(|| Arc::new(crate::live::SystemBackend));
+            match WorkerHandle::spawn_with(move || c.request_repaint(), backend) {
                 Ok(w) => self.worker = Some(w),
                 Err(e) => self.error = Some(format!("cannot start the worker thread: {e}")),
             }
@@ -391,6 +470,12 @@ impl OspreyApp {
                 }
             });
         });
+        if self.state.live.show {
+            egui::Panel::left("live")
+                .default_size(300.0)
+                .resizable(true)
+                .show(ui, |ui| panels::live::show(ui, &mut self.state));
+        }
         if self.state.case.is_some() {
             egui::Panel::right("detail")
                 .default_size(520.0)

@@ -3,6 +3,8 @@
 //! The worker owns every file and the case database; the UI only ever
 //! holds what these messages carry.
 
+use crate::graph::model::FlowNames;
+use crate::live::IfaceRow;
 use osprey_analysis::case_export::Selection;
 use osprey_analysis::dissect::{Layer, StreamChunk};
 use osprey_analysis::filter::FlowAlerts;
@@ -33,6 +35,17 @@ pub enum UiCommand {
         /// Where.
         path: PathBuf,
     },
+    /// List the interfaces live capture can use.
+    ListInterfaces,
+    /// Start a live capture on these interfaces, analysed into `case_dir`.
+    StartLive {
+        /// The chosen interfaces.
+        ifaces: Vec<IfaceRow>,
+        /// Where the case goes (readable while it is written).
+        case_dir: PathBuf,
+    },
+    /// Stop the live capture and open its finished case.
+    StopLive,
     /// Write an RGBA image as PNG.
     WritePng {
         /// Width in pixels.
@@ -57,6 +70,8 @@ pub struct CaseData {
     pub alerts: Vec<AlertSummary>,
     /// Alert facts per flow (filter fields, colours).
     pub flow_alerts: FlowAlerts,
+    /// Workloads at the flows' ends (live captures), by flow id.
+    pub workloads: FlowNames,
 }
 
 /// One row of a flow's packet list.
@@ -121,8 +136,35 @@ pub enum WorkerEvent {
     Flow(Arc<FlowDetail>),
     /// A dissected frame.
     Packet(Arc<PacketDetail>),
+    /// The interfaces live capture can use.
+    Interfaces(Vec<IfaceRow>),
+    /// A live capture started on these interfaces.
+    LiveStarted(Vec<String>),
+    /// What the running live case holds so far (unsolicited, a few times
+    /// a second while frames come).
+    LiveUpdate {
+        /// Flows ended so far, alerts, no drill-down.
+        case: Arc<CaseData>,
+        /// Frames analysed so far.
+        packets: u64,
+    },
+    /// The live run ended on its own with this error (unsolicited).
+    LiveFailed(String),
     /// A command finished with a message for the status bar.
     Done(String),
     /// A command failed.
     Failed(String),
+}
+
+impl WorkerEvent {
+    /// Sent without a command asking for it (not an answer).
+    pub fn unsolicited(&self) -> bool {
+        matches!(
+            self,
+            WorkerEvent::Progress { .. }
+                | WorkerEvent::Preview(_)
+                | WorkerEvent::LiveUpdate { .. }
+                | WorkerEvent::LiveFailed(_)
+        )
+    }
 }

@@ -12,6 +12,8 @@
 pub mod app;
 pub mod command;
 pub mod graph;
+pub mod icons;
+pub mod live;
 pub mod panels;
 pub mod state;
 pub mod theme;

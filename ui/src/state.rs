@@ -227,6 +227,8 @@ pub struct AppState {
     pub outbox: Vec<UiCommand>,
     /// IO graph series of the case.
     pub io: crate::panels::stats::IoSeries,
+    /// Live capture panel.
+    pub live: crate::panels::live::LiveState,
     /// First flow start and last flow end of the case, ns.
     bounds: Option<(i64, i64)>,
 }
@@ -252,6 +254,7 @@ impl Default for AppState {
             export_path: String::new(),
             outbox: Vec::new(),
             io: Default::default(),
+            live: Default::default(),
             bounds: None,
         }
     }
@@ -278,6 +281,27 @@ impl AppState {
         self.selected = Selected::None;
         self.flow_detail = None;
         self.packet = None;
+        self.install(case);
+    }
+
+    /// Installs a snapshot of a running live case: the graph keeps its
+    /// layout (new nodes join, old ones stay put), the selection and the
+    /// table's filter and sort stay; no drill-down until it ends.
+    pub fn update_live(&mut self, case: Arc<CaseData>) {
+        self.status = format!(
+            "live: {} flows ended, {} alerts, {} frames",
+            case.flows.len(),
+            case.alerts.len(),
+            self.live.packets
+        );
+        self.flows.refresh(&case);
+        self.preview = true;
+        self.live.updates += 1;
+        self.install(case);
+    }
+
+    /// Series, bounds and graph of a new case.
+    fn install(&mut self, case: Arc<CaseData>) {
         self.io = crate::panels::stats::IoSeries::of(&case);
         self.bounds = case
             .flows
@@ -305,7 +329,7 @@ impl AppState {
     pub fn rebuild_graph(&mut self) {
         let window = self.window_ns();
         if let Some(c) = &self.case {
-            self.graph.model = GraphModel::build(&c.flows, &c.flow_alerts, window);
+            self.graph.model = GraphModel::build(&c.flows, &c.flow_alerts, &c.workloads, window);
             self.graph.view.layout.sync(&self.graph.model);
         }
     }

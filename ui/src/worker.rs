@@ -3,6 +3,7 @@
 //! UI thread never blocks on it (see `WorkerHandle::poll`).
 
 use crate::command::{CaseData, FlowDetail, PacketDetail, PacketRow, UiCommand, WorkerEvent};
+use crate::live::{LiveBackend, LiveRun, SystemBackend};
 use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
 use osprey_analysis::case_export::{self, FrameReader};
 use osprey_analysis::dissect::{self, StreamFrame};
@@ -37,9 +38,17 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Starts the worker; `wake` is called after each event (the UI's
-    /// `request_repaint`).
+    /// Starts the worker with this machine's interfaces for live capture;
+    /// `wake` is called after each event (the UI's `request_repaint`).
     pub fn spawn(wake: impl Fn() + Send + Sync + 'static) -> std::io::Result<Self> {
+        Self::spawn_with(wake, Arc::new(SystemBackend))
+    }
+
+    /// Starts the worker with `backend` as the live source.
+    pub fn spawn_with(
+        wake: impl Fn() + Send + Sync + 'static,
+        backend: Arc<dyn LiveBackend>,
+    ) -> std::io::Result<Self> {
         let (tx, cmd_rx) = bounded::<UiCommand>(64);
         let (ev_tx, rx) = bounded::<WorkerEvent>(64);
         let cancel = Arc::new(AtomicBool::new(false));
@@ -54,10 +63,14 @@ impl WorkerHandle {
                     tx: ev_tx,
                     cancel: c,
                     wake: Arc::new(wake),
+                    backend,
+                    live: None,
                 };
                 for cmd in cmd_rx.iter() {
                     w.handle(cmd);
                 }
+                // The UI is gone: end a capture it left running.
+                drop(w.live.take());
             })?;
         Ok(WorkerHandle {
             tx,
@@ -101,7 +114,7 @@ impl WorkerHandle {
         loop {
             match self.rx.try_recv() {
                 Ok(ev) => {
-                    if !matches!(ev, WorkerEvent::Progress { .. } | WorkerEvent::Preview(_)) {
+                    if !ev.unsolicited() {
                         self.pending = self.pending.saturating_sub(1);
                     }
                     out.push(ev);
@@ -125,6 +138,8 @@ struct Worker {
     tx: Sender<WorkerEvent>,
     cancel: Arc<AtomicBool>,
     wake: Wake,
+    backend: Arc<dyn LiveBackend>,
+    live: Option<LiveRun>,
 }
 
 /// Where a capture's case goes: `<capture>.osprey/` beside it, or a
@@ -159,7 +174,30 @@ impl Worker {
 
     fn handle(&mut self, cmd: UiCommand) {
         let result = match cmd {
-            UiCommand::Open(path) => self.open(&path),
+            UiCommand::Open(path) => {
+                // Opening something else ends a live run first.
+                drop(self.live.take());
+                self.open(&path)
+            }
+            UiCommand::ListInterfaces => self.backend.interfaces().map(WorkerEvent::Interfaces),
+            UiCommand::StartLive { ifaces, case_dir } => {
+                drop(self.live.take());
+                self.case = None;
+                self.frames = None;
+                let names = ifaces.iter().map(|i| i.name.clone()).collect();
+                LiveRun::spawn(
+                    &*self.backend,
+                    &ifaces,
+                    &case_dir,
+                    self.tx.clone(),
+                    self.wake.clone(),
+                )
+                .map(|run| {
+                    self.live = Some(run);
+                    WorkerEvent::LiveStarted(names)
+                })
+            }
+            UiCommand::StopLive => self.stop_live(),
             UiCommand::LoadFlow(id) => self.load_flow(id),
             UiCommand::LoadPacket(n) => self.load_packet(n),
             UiCommand::Export { selection, path } => self.export(&selection, &path),
@@ -179,6 +217,14 @@ impl Worker {
             Ok(ev) => self.emit(ev),
             Err(msg) => self.emit(WorkerEvent::Failed(msg)),
         }
+    }
+
+    /// Ends the live run and opens its finished case.
+    fn stop_live(&mut self) -> Result<WorkerEvent, String> {
+        let run = self.live.take().ok_or("no live capture is running")?;
+        let dir = run.case_dir.clone();
+        run.stop()?;
+        self.open(&dir)
     }
 
     fn case(&self) -> Result<&CaseReader, String> {
@@ -213,6 +259,12 @@ impl Worker {
         let case = CaseReader::open(&case_dir).map_err(|e| e.to_string())?;
         let flows = case.flows().map_err(|e| e.to_string())?;
         let alerts = case.alerts().map_err(|e| e.to_string())?;
+        let workloads = case
+            .flow_workloads()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|w| (w.flow_id, w))
+            .collect();
         self.frames = Some(FrameReader::new(&case).map_err(|e| e.to_string())?);
         self.case = Some(case);
         self.locations.clear();
@@ -222,6 +274,7 @@ impl Worker {
             flows,
             alerts,
             flow_alerts,
+            workloads,
         })))
     }
 
@@ -246,6 +299,7 @@ impl Worker {
                         flows,
                         alerts: Vec::new(),
                         flow_alerts: FlowAlerts::default(),
+                        workloads: Default::default(),
                     };
                     let _ = tx.send(WorkerEvent::Preview(Arc::new(case)));
                     wake();

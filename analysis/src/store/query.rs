@@ -7,6 +7,26 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// A pod or named network namespace that held an address.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Workload {
+    /// Pod (or netns) name.
+    pub name: String,
+    /// Kubernetes namespace, when known.
+    pub namespace: Option<String>,
+}
+
+/// The workloads at both ends of a flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowWorkloads {
+    /// Flow id.
+    pub flow_id: u64,
+    /// Client's workload.
+    pub src: Option<Workload>,
+    /// Server's workload.
+    pub dest: Option<Workload>,
+}
+
 /// One flow as listed by `osprey flows`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowSummary {
@@ -151,6 +171,22 @@ impl CaseReader {
                 db.display()
             )));
         }
+        Ok(CaseReader { conn })
+    }
+
+    /// Opens the case a durable live run (`StoreWriter::create_durable`)
+    /// is still writing, read-only: what it has committed so far (ended
+    /// flows, alerts, frames). The caller must not keep it open across the
+    /// run's end, which renames the file.
+    pub fn open_running(case_dir: &Path) -> Result<Self, StoreError> {
+        let db = case_dir.join(".case.sqlite.partial");
+        if !db.is_file() {
+            return Err(StoreError::NotACase(format!(
+                "{} not found (no live run is writing this case)",
+                db.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         Ok(CaseReader { conn })
     }
 
@@ -314,6 +350,34 @@ impl CaseReader {
         )?;
         let rows = st.query_map(params![flow_id as i64], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Who each flow's endpoints were (`flow_workloads`), for the flows
+    /// with at least one attributed endpoint, by flow id. Empty for a case
+    /// without workload rows (offline, or older than the table).
+    pub fn flow_workloads(&self) -> Result<Vec<FlowWorkloads>, StoreError> {
+        let any: Option<bool> = self
+            .conn
+            .query_row("SELECT EXISTS(SELECT 1 FROM workloads)", [], |r| r.get(0))
+            .optional()
+            .unwrap_or(None);
+        if any != Some(true) {
+            return Ok(Vec::new());
+        }
+        let mut st = self.conn.prepare(
+            "SELECT flow_id, src_workload, src_namespace, dest_workload, dest_namespace FROM flow_workloads WHERE src_workload IS NOT NULL OR dest_workload IS NOT NULL ORDER BY flow_id",
+        )?;
+        let who = |name: Option<String>, namespace: Option<String>| {
+            name.map(|name| Workload { name, namespace })
+        };
+        let rows = st.query_map([], |r| {
+            Ok(FlowWorkloads {
+                flow_id: r.get::<_, i64>(0)? as u64,
+                src: who(r.get(1)?, r.get(2)?),
+                dest: who(r.get(3)?, r.get(4)?),
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -3,10 +3,11 @@
 //! click a node or an edge to select it, hover for counts.
 
 use super::layout::Layout;
-use super::model::GraphModel;
-use crate::theme;
+use super::model::{GraphModel, NodeKind};
+use crate::{icons, theme};
 use eframe::egui::{self, Align2, Color32, FontId, Pos2, Rect, Sense, Shape, Stroke, Vec2};
 use petgraph::stable_graph::{EdgeIndex, NodeIndex};
+use std::collections::BTreeMap;
 
 /// What the graph shows selected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +46,15 @@ impl Default for GraphView {
         }
     }
 }
+
+/// Groups (namespaces, networks) named on the canvas, at most.
+const MAX_GROUP_LABELS: usize = 40;
+
+/// Zoomed out (below [`LOD_ZOOM`]), at most this many visible edges are
+/// drawn: the heaviest, plus every alerting or selected one.
+const EDGE_BUDGET: usize = 3_000;
+/// Zoom under which the edge budget applies.
+const LOD_ZOOM: f32 = 1.0;
 
 /// Above this many edges, edges are drawn as one mesh of plain quads.
 const MESH_EDGES: usize = 1_000;
@@ -217,7 +227,24 @@ impl GraphView {
         let mut shapes: Vec<Shape> = Vec::with_capacity(g.edge_count() + 2 * g.node_count());
         let mut labels: Vec<(Pos2, String, Color32)> = Vec::new();
         let mut mesh = (g.edge_count() > MESH_EDGES).then(egui::Mesh::default);
-        for e in g.edge_indices() {
+        // Level of detail: a big graph seen whole draws its heaviest
+        // edges, thinner (fill rate is what a software renderer lacks).
+        let lod = g.edge_count() > EDGE_BUDGET && zoom < LOD_ZOOM;
+        let unranked: Vec<EdgeIndex>;
+        let order = match model.ranked_edges() {
+            Some(r) => r,
+            None => {
+                unranked = g.edge_indices().collect();
+                &unranked
+            }
+        };
+        let thin = if g.edge_count() > MESH_EDGES {
+            zoom.sqrt().clamp(0.4, 1.0)
+        } else {
+            1.0
+        };
+        let (mut drawn, mut skipped) = (0usize, 0usize);
+        for &e in order {
             let (Some((a, b)), Some(d)) = (g.edge_endpoints(e), g.edge_weight(e)) else {
                 continue;
             };
@@ -228,8 +255,13 @@ impl GraphView {
                 continue;
             }
             let chosen = selected == Some(GraphPick::Edge(e)) || hit_edge == Some(e);
+            if lod && drawn >= EDGE_BUDGET && d.severity.is_none() && !chosen {
+                skipped += 1;
+                continue;
+            }
+            drawn += 1;
             let color = theme::severity_color(d.severity).unwrap_or(theme::edge(dark));
-            let w = edge_width(d.bytes) * if chosen { 2.5 } else { 1.0 };
+            let w = edge_width(d.bytes) * thin * if chosen { 2.5 } else { 1.0 };
             if let Some(m) = mesh.as_mut() {
                 // Large graphs: one plain quad per edge in a single mesh
                 // (no anti-aliasing fringe), far cheaper to tessellate.
@@ -254,6 +286,20 @@ impl GraphView {
         if let Some(m) = mesh {
             shapes.push(Shape::mesh(m));
         }
+        // Icons only where they can be seen: few nodes, or zoomed in.
+        let icon_tint = theme::canvas(dark);
+        let mut icon_of = std::collections::HashMap::new();
+        if few_nodes {
+            for kind in [NodeKind::Pod, NodeKind::Internal, NodeKind::External] {
+                for alert in [false, true] {
+                    if let Some(t) = icons::texture(ui.ctx(), icons::node(kind, alert)) {
+                        icon_of.insert((kind, alert), t);
+                    }
+                }
+            }
+        }
+        // Each group's name above its nodes: (sum of x, count, top).
+        let mut groups: BTreeMap<&str, (f32, f32, f32)> = BTreeMap::new();
         for n in g.node_indices() {
             let (Some(s), Some(d)) = (pos_of(n), g.node_weight(n)) else {
                 continue;
@@ -265,6 +311,19 @@ impl GraphView {
             let fill = theme::severity_color(d.severity)
                 .unwrap_or_else(|| theme::group_color(&d.group, dark));
             shapes.push(Shape::circle_filled(s, r, fill));
+            if r >= 6.0 {
+                if let Some(t) = icon_of.get(&(d.kind, d.severity.is_some())) {
+                    let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+                    let at = Rect::from_center_size(s, Vec2::splat(r * 1.25));
+                    shapes.push(Shape::image(*t, at, uv, icon_tint));
+                }
+            }
+            let gr = groups
+                .entry(d.group.as_str())
+                .or_insert((0.0, 0.0, f32::MAX));
+            gr.0 += s.x;
+            gr.1 += 1.0;
+            gr.2 = gr.2.min(s.y - r);
             let chosen = selected == Some(GraphPick::Node(n)) || hit_node == Some(n);
             if chosen {
                 shapes.push(Shape::circle_stroke(
@@ -281,13 +340,30 @@ impl GraphView {
         for (p, t, c) in labels {
             painter.text(p, Align2::CENTER_CENTER, t, font.clone(), c);
         }
+        if groups.len() > 1 && groups.len() <= MAX_GROUP_LABELS {
+            let group_font = FontId::proportional(13.0);
+            for (name, (sx, count, top)) in &groups {
+                painter.text(
+                    Pos2::new(sx / count, top - 10.0),
+                    Align2::CENTER_BOTTOM,
+                    *name,
+                    group_font.clone(),
+                    theme::group_color(name, dark),
+                );
+            }
+        }
         painter.text(
             rect.left_bottom() + Vec2::new(8.0, -8.0),
             Align2::LEFT_BOTTOM,
             format!(
-                "{} workloads · {} conversations{}",
+                "{} workloads · {} conversations{}{}",
                 g.node_count(),
                 g.edge_count(),
+                if skipped > 0 {
+                    format!(" · {drawn} heaviest shown, zoom in for all")
+                } else {
+                    String::new()
+                },
                 if self.layout.settled() {
                     ""
                 } else {

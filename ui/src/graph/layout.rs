@@ -339,7 +339,7 @@ mod tests {
         let mut flows: Vec<FlowSummary> = (0..30)
             .map(|i| flow(i, "10.0.0.1", &format!("10.0.0.{}", i + 2)))
             .collect();
-        let m = GraphModel::build(&flows, &FlowAlerts::default(), None);
+        let m = GraphModel::build(&flows, &FlowAlerts::default(), &Default::default(), None);
         let mut l = Layout::default();
         l.sync(&m);
         for _ in 0..200 {
@@ -348,7 +348,7 @@ mod tests {
         assert!(l.settled());
         let before: Vec<Option<Pos2>> = (2..32).map(|i| l.pos(&format!("10.0.0.{i}"))).collect();
         flows.push(flow(99, "10.0.0.5", "10.0.1.1"));
-        let m2 = GraphModel::build(&flows, &FlowAlerts::default(), None);
+        let m2 = GraphModel::build(&flows, &FlowAlerts::default(), &Default::default(), None);
         l.sync(&m2);
         assert!(!l.settled());
         let new_before = l.pos("10.0.1.1");

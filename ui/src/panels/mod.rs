@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod detail;
 pub mod flows;
 pub mod hexdump;
+pub mod live;
 pub mod packets;
 pub mod stats;
 pub mod stream;

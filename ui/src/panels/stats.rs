@@ -117,7 +117,7 @@ pub fn show(ui: &mut egui::Ui, st: &mut AppState) {
         .column(Column::exact(80.0))
         .column(Column::remainder())
         .header(20.0, |mut h| {
-            for n in ["Address", "Group", "Flows", "Packets", "Bytes", "Alert"] {
+            for n in ["Workload", "Group", "Flows", "Packets", "Bytes", "Alert"] {
                 h.col(|ui| {
                     ui.label(RichText::new(n).strong());
                 });

@@ -1,0 +1,118 @@
+//! The GUI's live source on a real interface (root): a pod namespace made
+//! by the test behind a veth whose host end has no address, pinging a
+//! neighbour pinned in its ARP table, so echo requests cross the veth and
+//! go no further. The GUI lists the veth with the namespace behind it,
+//! captures on it, and the finished case shows the ICMP flow in the flows
+//! table and the pod in the graph. The namespace (and with it the veth
+//! pair) is deleted at the end.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::lab::*;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use osprey_ui::OspreyApp;
+use std::time::{Duration, Instant};
+
+fn step_until(h: &mut Harness<'static, OspreyApp>, what: &str, done: impl Fn(&OspreyApp) -> bool) {
+    let t0 = Instant::now();
+    while !done(h.state()) {
+        h.step();
+        assert!(t0.elapsed() < Duration::from_secs(60), "timed out: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.step();
+}
+
+#[test]
+fn gui_captures_a_pinged_pod_and_shows_its_icmp_flow() {
+    common::require("ping");
+    let t = tag();
+    let (pod, veth) = (format!("og{t}-pod"), format!("vg{t}"));
+    let mut lab = Lab::new();
+    lab.ns(&pod);
+    sh(&[
+        "ip", "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &pod,
+    ]);
+    // The host end: no address, no IPv6, so only the pod's frames cross it.
+    sh(&[
+        "sysctl",
+        "-qw",
+        &format!("net.ipv6.conf.{veth}.disable_ipv6=1"),
+    ]);
+    sh(&["ip", "link", "set", &veth, "up"]);
+    in_ns(&pod, &["ip", "addr", "add", "10.213.0.2/24", "dev", "eth0"]);
+    in_ns(&pod, &["ip", "link", "set", "eth0", "up"]);
+    in_ns(
+        &pod,
+        &[
+            "ip",
+            "neigh",
+            "add",
+            "10.213.0.9",
+            "lladdr",
+            "02:00:00:00:02:09",
+            "dev",
+            "eth0",
+            "nud",
+            "permanent",
+        ],
+    );
+    lab.spawn(&pod, &["ping", "-q", "-i", "0.05", "10.213.0.9"]);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let case_dir = tmp.path().join("case");
+    let mut h = Harness::builder()
+        .with_size((1280.0, 800.0))
+        .with_max_steps(1_000)
+        .build_ui_state(|ui, app: &mut OspreyApp| app.ui(ui), OspreyApp::new(None));
+    h.step();
+    h.get_by_label("Live").click();
+    step_until(&mut h, "interfaces listed", |a| {
+        a.state().live.interfaces.is_some()
+    });
+    let row = format!("{veth} · {pod}");
+    assert!(
+        h.query_by_label(&row).is_some(),
+        "{veth} listed with its netns"
+    );
+    h.get_by_label(&row).click();
+    h.step();
+    h.state_mut().state_mut().live.case_dir = case_dir.display().to_string();
+    h.get_by_label("Start capture").click();
+    h.step();
+    step_until(&mut h, "capture started", |a| a.state().live.is_running());
+    step_until(&mut h, "frames analysed", |a| a.state().live.packets >= 20);
+    h.get_by_label("Stop capture").click();
+    h.step();
+    step_until(&mut h, "the finished case", |a| {
+        !a.busy() && !a.state().live.is_running() && a.state().case.is_some() && !a.state().preview
+    });
+
+    let st = h.state().state();
+    let case = st.case.as_ref().unwrap();
+    assert_eq!(case.dir, case_dir);
+    let icmp: Vec<_> = st
+        .flows
+        .rows
+        .iter()
+        .map(|i| &case.flows[*i])
+        .filter(|f| f.proto == 1 && f.src_ip == "10.213.0.2" && f.dest_ip == "10.213.0.9")
+        .collect();
+    assert_eq!(icmp.len(), 1, "one ICMP flow in the flows table");
+    assert!(icmp[0].pkts_toserver >= 20);
+    // The pod's address is a node named after the namespace behind it.
+    let m = &st.graph.model;
+    let hits = m.search("10.213.0.2");
+    assert_eq!(hits.len(), 1);
+    let node = m.graph.node_weight(hits[0]).unwrap();
+    assert_eq!(node.label, pod, "attributed to the pod's namespace");
+    drop(h);
+    drop(lab);
+    assert!(
+        !std::path::Path::new(&format!("/sys/class/net/{veth}")).exists(),
+        "veth removed with the namespace"
+    );
+}
