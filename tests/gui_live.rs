@@ -111,8 +111,13 @@ fn gui_captures_a_pinged_pod_and_shows_its_icmp_flow() {
     assert_eq!(node.label, pod, "attributed to the pod's namespace");
     drop(h);
     drop(lab);
-    assert!(
-        !std::path::Path::new(&format!("/sys/class/net/{veth}")).exists(),
-        "veth removed with the namespace"
-    );
+    // The kernel tears the pair down with the namespace, asynchronously.
+    let gone = Instant::now();
+    while std::path::Path::new(&format!("/sys/class/net/{veth}")).exists() {
+        assert!(
+            gone.elapsed() < Duration::from_secs(10),
+            "veth removed with the namespace"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
