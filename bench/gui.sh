@@ -8,7 +8,8 @@
 # 1. Frame time: `cargo bench -p osprey-ui --bench graph` (synthetic 2,000
 #    workloads / 100,000 flows, CPU side: egui pass + tessellation; see
 #    ui/benches/graph.rs), then the same case in the real eframe/glow window
-#    under Xvfb with Mesa's software renderer (ui/examples/synthetic_frames.rs).
+#    under Xvfb with Mesa's software renderer (ui/examples/synthetic_frames.rs),
+#    then an empty window the same way (the floor: clear, swap, copy to X).
 # 2. Time to first graph: the real `osprey gui` under Xvfb opens the mixed
 #    workload of ../shared/bench/gen_pcap.py (cached in BENCH_DIR like
 #    bench/run.sh does); prints when the preview graph and the full case
@@ -70,6 +71,10 @@ if [[ "$ONLY" != open ]]; then
     (cd "$REPO" && cargo build -q --release -p osprey-ui --example synthetic_frames)
     DISPLAY=":$D" LIBGL_ALWAYS_SOFTWARE=1 \
         "${CARGO_TARGET_DIR:-$REPO/target}/release/examples/synthetic_frames" 2>/dev/null
+    log "the floor: an empty window, same setup"
+    DISPLAY=":$D" LIBGL_ALWAYS_SOFTWARE=1 OSPREY_BENCH_EMPTY=1 \
+        "${CARGO_TARGET_DIR:-$REPO/target}/release/examples/synthetic_frames" 2>/dev/null |
+        grep "wall, settled" | sed 's/^/empty window: /'
 fi
 [[ "$ONLY" == frames ]] && exit 0
 log "opening $(basename "$F") ($(du -h "$F" | cut -f1)) in osprey gui on :$D"

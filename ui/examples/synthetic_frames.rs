@@ -9,7 +9,8 @@
 //!   included; no vsync under Xvfb).
 //!
 //! `OSPREY_BENCH_EMPTY=1` draws an empty window instead (the floor: clear,
-//! swap and the copy to the X server).
+//! swap and the copy to the X server). `OSPREY_BENCH_SETTLE=1` settles the
+//! layout before the window opens (only settled frames are measured).
 
 #[path = "../benches/synthetic.rs"]
 mod synthetic;
@@ -80,6 +81,12 @@ impl eframe::App for Bench {
 fn main() -> Result<(), eframe::Error> {
     let mut app = OspreyApp::new(None);
     app.state_mut().set_case(Arc::new(synthetic::synthetic()));
+    if std::env::var_os("OSPREY_BENCH_SETTLE").is_some() {
+        let g = &mut app.state_mut().graph;
+        while !g.view.layout.settled() {
+            g.view.layout.step(&g.model, 1);
+        }
+    }
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
         ..Default::default()
