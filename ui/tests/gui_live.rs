@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crossbeam_channel::bounded;
+use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use osprey_analysis::live::LiveSource;
@@ -220,4 +221,42 @@ fn workload_rows_make_pod_nodes_grouped_by_namespace() {
     h.step();
     assert!(h.query_by_label("shop/web-7d9f").is_some());
     assert!(h.query_all_by_label("shop").next().is_some());
+}
+
+/// Lists one interface and cannot open it.
+struct DeniedBackend;
+
+impl LiveBackend for DeniedBackend {
+    fn interfaces(&self) -> Result<Vec<IfaceRow>, String> {
+        FakeBackend.interfaces()
+    }
+
+    fn start(&self, ifaces: &[IfaceRow]) -> Result<Started, String> {
+        Err(format!("veth capture denied on {}", ifaces[0].name))
+    }
+}
+
+#[test]
+fn a_capture_that_cannot_start_says_why_and_can_be_retried() {
+    let mut h = Harness::builder()
+        .with_size((1280.0, 800.0))
+        .with_max_steps(1_000)
+        .build_ui_state(
+            |ui, app: &mut OspreyApp| app.ui(ui),
+            OspreyApp::new(None).with_live_backend(Arc::new(DeniedBackend)),
+        );
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::L);
+    step_until(&mut h, "interfaces listed", |a| {
+        a.state().live.interfaces.is_some()
+    });
+    h.get_by_label("veth-db · shop/db").click();
+    h.step();
+    h.get_by_label("Start capture").click();
+    h.step();
+    step_until(&mut h, "the answer", |a| !a.busy());
+    assert!(h.query_by_label("veth capture denied on veth-db").is_some());
+    let live = &h.state().state().live;
+    assert!(!live.is_running() && !live.waiting);
+    assert!(h.state().state().case.is_none());
 }
