@@ -2,6 +2,8 @@
 # Runs every fuzz target for a while (cargo-fuzz / libFuzzer).
 #
 #   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]    default 30 s, all targets
+#   FUZZ_RUNS=10000000 fuzz/run.sh 3600 decode ...   stop each target after
+#       that many executions (SECONDS_PER_TARGET is then only a ceiling)
 #
 # Seeds are made at run time (fuzz/seeds.py: samples/ and slices of
 # ../shared/pcaps) into fuzz/corpus/ (not tracked). A crash leaves its input
@@ -29,13 +31,17 @@ if [[ $# -eq 0 ]]; then
 else
     for t in $TARGETS; do cargo fuzz build -s none -a "$t" 2>&1 | tail -n 3; done
 fi
+limit=(-max_total_time="$SECS")
+if [[ -n "${FUZZ_RUNS:-}" ]]; then
+    limit+=(-runs="$FUZZ_RUNS")
+fi
 status=0
 printf '%-18s %12s %10s %s\n' target executions exec/s result | tee results-latest.txt
 for t in $TARGETS; do
     mkdir -p "corpus/$t" "artifacts/$t"
     log="artifacts/$t.log"
     if cargo fuzz run -s none -a "$t" "corpus/$t" -- \
-        -max_total_time="$SECS" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 >"$log" 2>&1; then
+        "${limit[@]}" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 >"$log" 2>&1; then
         result=ok
     else
         result="FAILED (see fuzz/$log)"

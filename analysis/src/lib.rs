@@ -19,4 +19,5 @@ pub mod model;
 pub mod pipeline;
 pub mod policy;
 pub mod preview;
+mod stage;
 pub mod store;

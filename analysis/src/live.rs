@@ -139,7 +139,7 @@ pub fn analyze_live(
     } else {
         None
     };
-    let mut engine = Engine::new(cfg, rules, store_tx);
+    let mut engine = Engine::new(cfg, rules, store_tx).map_err(StoreError::Io)?;
     let mut captures: Vec<CaptureRow> = sources
         .iter()
         .enumerate()
@@ -280,10 +280,15 @@ pub fn analyze_live(
         flow_stats: stats,
         ..Summary::default()
     };
+    let detection_failed = engine.detection_failed;
     drop(engine);
     let store = store_thread
         .join()
         .map_err(|_| AnalyzeError::Worker("store"))??;
+    if detection_failed {
+        store.abandon();
+        return Err(AnalyzeError::Worker("detection"));
+    }
     let written = store.finish()?;
     summary.app_records = written.app_events;
     summary.elapsed = started.elapsed();

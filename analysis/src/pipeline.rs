@@ -6,7 +6,10 @@
 //! 2. The calling thread decodes, defragments, tracks flows and reassembles
 //!    streams. It is single-threaded on purpose: flow ids and every row are
 //!    then identical from run to run.
-//! 3. `osprey-store` owns SQLite and the EVE writer and writes in batches.
+//! 3. `osprey-detect` ([`crate::stage`]) runs detection over the facts the
+//!    engine hands it, in the engine's order, and forwards the engine's
+//!    store messages with the alerts in place (absent with `--no-detect`).
+//! 4. `osprey-store` owns SQLite and the EVE writer and writes in batches.
 
 use crate::decode::meta::{PacketMeta, Transport};
 use crate::decode::{Decoded, Decoder, DefragConfig};
@@ -15,6 +18,7 @@ use crate::dpi::AppProto;
 use crate::flow::table::{StreamEvent, Wire};
 use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
 use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
+use crate::stage::DetectStage;
 use crate::store::{Batch, CaptureRow, StoreError, StoreMsg, StoreWriter};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use osprey_capture::file::FileSource;
@@ -171,7 +175,7 @@ pub fn analyze(
         .spawn(move || reader_loop(sources, sizes, frame_tx, recycle_rx))
         .map_err(StoreError::Io)?;
 
-    let mut engine = Engine::new(cfg, rules, store_tx);
+    let mut engine = Engine::new(cfg, rules, store_tx).map_err(StoreError::Io)?;
     let mut summary = Summary::default();
     let mut fatal = None;
     let mut cancelled = false;
@@ -233,16 +237,20 @@ pub fn analyze(
     let flows_by_proto = std::mem::take(&mut engine.flows_by_proto);
     let alert_counts = std::mem::take(&mut engine.alert_counts);
     let packets = engine.pkt_no;
+    let detection_failed = engine.detection_failed;
     drop(engine);
     let store = store_thread
         .join()
         .map_err(|_| AnalyzeError::Worker("store"))?;
     let store = match (store, fatal, reader_ok) {
-        (Ok(s), None, true) if !cancelled => s,
+        (Ok(s), None, true) if !cancelled && !detection_failed => s,
         (Ok(s), fatal, _) => {
             s.abandon();
             if cancelled {
                 return Err(AnalyzeError::Cancelled);
+            }
+            if detection_failed {
+                return Err(AnalyzeError::Worker("detection"));
             }
             // Not a clean end: an input failed, or the reader died.
             return Err(fatal.map_or(AnalyzeError::Worker("reader"), AnalyzeError::Input));
@@ -350,22 +358,33 @@ pub(crate) struct Engine {
     pub(crate) anomaly_counts: BTreeMap<&'static str, u64>,
     pub(crate) flows_by_proto: BTreeMap<String, u64>,
     last_expire_ns: i64,
-    /// `None` when detection is off.
-    detector: Option<Detector>,
+    /// The detection thread; `None` when detection is off (or once
+    /// finished).
+    detector: Option<DetectStage>,
     pub(crate) alert_counts: BTreeMap<&'static str, u64>,
+    /// The detection thread panicked: the case is incomplete.
+    pub(crate) detection_failed: bool,
 }
 
 impl Engine {
-    pub(crate) fn new(cfg: &AnalyzeConfig, rules: RuleSet, store: Sender<StoreMsg>) -> Self {
-        Engine {
-            detector: (!cfg.no_detect).then(|| {
-                let mut d = Detector::new(rules);
-                if let Some(p) = &cfg.policy {
-                    d.set_policy(p.clone());
-                }
-                d
-            }),
+    pub(crate) fn new(
+        cfg: &AnalyzeConfig,
+        rules: RuleSet,
+        store: Sender<StoreMsg>,
+    ) -> std::io::Result<Self> {
+        let detector = if cfg.no_detect {
+            None
+        } else {
+            let mut d = Detector::new(rules);
+            if let Some(p) = &cfg.policy {
+                d.set_policy(p.clone());
+            }
+            Some(DetectStage::spawn(d, store.clone())?)
+        };
+        Ok(Engine {
+            detector,
             alert_counts: BTreeMap::new(),
+            detection_failed: false,
             decoder: Decoder::new(cfg.defrag),
             table: FlowTable::new(cfg.flow.clone()),
             store,
@@ -378,13 +397,20 @@ impl Engine {
             anomaly_counts: BTreeMap::new(),
             flows_by_proto: BTreeMap::new(),
             last_expire_ns: i64::MIN,
-        }
+        })
     }
 
-    pub(crate) fn send(&self, msg: StoreMsg) {
-        // The store thread only hangs up after a write error, which it
-        // reports itself when joined.
-        let _ = self.store.send(msg);
+    /// Sends `msg` to the store, through the detection stage when it runs
+    /// (which keeps it in its place among the alerts).
+    pub(crate) fn send(&mut self, msg: StoreMsg) {
+        match self.detector.as_mut() {
+            Some(d) => d.store(msg),
+            // The store thread only hangs up after a write error, which it
+            // reports itself when joined.
+            None => {
+                let _ = self.store.send(msg);
+            }
+        }
     }
 
     pub(crate) fn frame(&mut self, frame: &RawFrame) {
@@ -456,21 +482,6 @@ impl Engine {
         self.flush_ended();
         if let Some(d) = self.detector.as_mut() {
             d.tick(now_ns);
-        }
-        self.send_alerts();
-    }
-
-    /// Hands closed alerts to the store.
-    fn send_alerts(&mut self) {
-        let Some(d) = self.detector.as_mut() else {
-            return;
-        };
-        let alerts = d.take_alerts();
-        for a in &alerts {
-            *self.alert_counts.entry(a.category.name()).or_default() += 1;
-        }
-        if !alerts.is_empty() {
-            self.send(StoreMsg::Alerts(alerts));
         }
     }
 
@@ -565,13 +576,13 @@ impl Engine {
             if let Some(f) = flow.filter(|f| f.new_flow && ip.proto == 6) {
                 d.flow_started(ip.src, ts_ns, f.id);
             }
-            d.packet(&PacketFacts {
+            d.packet(PacketFacts {
                 ts_ns,
                 pkt_no,
                 src: ip.src,
                 dst: ip.dst,
                 proto: ip.proto,
-                tcp,
+                tcp: tcp.copied(),
                 dst_port,
                 icmp,
                 payload_len: payload.len(),
@@ -598,7 +609,7 @@ impl Engine {
         let ends = meta.ip.as_ref().map(|ip| (ip.src, ip.dst));
         for a in &meta.anomalies {
             if let Some(d) = self.detector.as_mut() {
-                d.decode_anomaly(a, ts_ns, pkt_no, flow_id, ends);
+                d.decode_anomaly(*a, ts_ns, pkt_no, flow_id, ends);
             }
             self.push_anomaly(AnomalyRow {
                 ts_ns,
@@ -628,7 +639,7 @@ impl Engine {
             let Some(d) = self.detector.as_mut() else {
                 break;
             };
-            d.flow_ended(&FlowEnd {
+            d.flow_ended(FlowEnd {
                 id: f.id,
                 client: (f.client.ip, f.client.port),
                 server: (f.server.ip, f.server.port),
@@ -654,25 +665,17 @@ impl Engine {
     }
 
     pub(crate) fn flush_rows(&mut self) {
-        let mut app_events = self.table.take_app_events();
-        if let Some(d) = self.detector.as_mut() {
-            for e in &app_events {
-                d.app_event(e);
-            }
-        }
-        // What only detection reads (request headers and bodies) is not
-        // logged: it goes no further than here.
-        for e in &mut app_events {
-            if let crate::dpi::parser::AppRecord::Http(tx) = &mut e.record {
-                tx.inspect = None;
-            }
-        }
-        let batch = Batch {
+        let mut batch = Batch {
             packets: std::mem::replace(&mut self.rows, Vec::with_capacity(ROW_BATCH)),
             pieces: self.table.take_pieces(),
-            app_events,
+            app_events: self.table.take_app_events(),
             flows: std::mem::take(&mut self.flows),
         };
+        // With detection on, the stage reads the application records
+        // first, then strips them.
+        if self.detector.is_none() {
+            crate::stage::strip_inspection(&mut batch);
+        }
         self.send(StoreMsg::Batch(batch));
     }
 
@@ -689,10 +692,12 @@ impl Engine {
             let batch = std::mem::take(&mut self.anomalies);
             self.send(StoreMsg::Anomalies(batch));
         }
-        if let Some(d) = self.detector.as_mut() {
-            d.finish();
+        if let Some(d) = self.detector.take() {
+            match d.finish() {
+                Some(counts) => self.alert_counts = counts,
+                None => self.detection_failed = true,
+            }
         }
-        self.send_alerts();
     }
 }
 

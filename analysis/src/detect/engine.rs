@@ -1,5 +1,5 @@
-//! The detection engine: one per pipeline, on the engine thread (no
-//! locks). It is fed facts — each packet's headers and what the flow
+//! The detection engine: one per pipeline, on a thread of its own
+//! ([`crate::stage`]; no locks). It is fed facts — each packet's headers and what the flow
 //! table did with it, decode anomalies, ended flows, application records —
 //! and turns them into [`Alert`]s by the rules of a [`RuleSet`]. Parsers
 //! and the flow table never decide alerts; this module never parses.
@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 /// What the engine knows about one packet.
 #[derive(Debug, Clone, Copy)]
-pub struct PacketFacts<'a> {
+pub struct PacketFacts {
     /// Capture time.
     pub ts_ns: i64,
     /// Frame number (the last frame of a reassembled datagram).
@@ -33,7 +33,7 @@ pub struct PacketFacts<'a> {
     /// IP protocol.
     pub proto: u8,
     /// TCP header, for TCP.
-    pub tcp: Option<&'a TcpMeta>,
+    pub tcp: Option<TcpMeta>,
     /// Destination port (TCP/UDP).
     pub dst_port: Option<u16>,
     /// ICMP type and code, for ICMP/ICMPv6.
@@ -62,7 +62,7 @@ pub struct FlowFacts {
 
 /// What the engine knows about an ended flow.
 #[derive(Debug, Clone, Copy)]
-pub struct FlowEnd<'a> {
+pub struct FlowEnd {
     /// Flow id.
     pub id: u64,
     /// Client and server.
@@ -72,7 +72,7 @@ pub struct FlowEnd<'a> {
     /// IP protocol.
     pub proto: u8,
     /// Identified application protocol name.
-    pub app_proto: &'a str,
+    pub app_proto: &'static str,
     /// First and last packet.
     pub first_ts_ns: i64,
     /// Last packet.
@@ -190,19 +190,19 @@ impl Detector {
     }
 
     /// One packet.
-    pub fn packet(&mut self, p: &PacketFacts<'_>) {
+    pub fn packet(&mut self, p: &PacketFacts) {
         if let Some(f) = p.flow.filter(|f| f.closed) {
             self.session_closed(f.id);
         }
         match (p.tcp, p.icmp) {
-            (Some(t), _) => self.tcp_packet(p, t),
+            (Some(t), _) => self.tcp_packet(p, &t),
             (None, Some((icmp_type, _))) => self.icmp_packet(p, icmp_type),
             (None, None) if p.proto == 17 => self.udp_packet(p),
             _ => {}
         }
     }
 
-    fn tcp_packet(&mut self, p: &PacketFacts<'_>, t: &TcpMeta) {
+    fn tcp_packet(&mut self, p: &PacketFacts, t: &TcpMeta) {
         let syn = t.has(TcpMeta::SYN);
         let ack = t.has(TcpMeta::ACK);
         if p.flow.is_some_and(|f| f.established) {
@@ -259,7 +259,7 @@ impl Detector {
     }
 
     /// TCP flag combinations no stack sends, and SACK with a tiny MSS.
-    fn tcp_flag_checks(&mut self, p: &PacketFacts<'_>, t: &TcpMeta) {
+    fn tcp_flag_checks(&mut self, p: &PacketFacts, t: &TcpMeta) {
         const FIN: u8 = TcpMeta::FIN;
         const SYN: u8 = TcpMeta::SYN;
         const RST: u8 = TcpMeta::RST;
@@ -300,7 +300,7 @@ impl Detector {
     }
 
     /// A connection attempt or a UDP probe from `src` to `dst:port`.
-    fn probe(&mut self, p: &PacketFacts<'_>, udp: bool) {
+    fn probe(&mut self, p: &PacketFacts, udp: bool) {
         let (Some(port), Some(rule)) = (p.dst_port, self.rules.get(Category::PortScan)) else {
             return;
         };
@@ -339,7 +339,7 @@ impl Detector {
         }
     }
 
-    fn icmp_packet(&mut self, p: &PacketFacts<'_>, icmp_type: u8) {
+    fn icmp_packet(&mut self, p: &PacketFacts, icmp_type: u8) {
         if let Some(rule) = self.rules.get(Category::IcmpFlood) {
             let threshold = rule.threshold.unwrap_or(u64::MAX);
             let s = self.icmp_to.hit(p.dst, p.ts_ns);
@@ -357,7 +357,7 @@ impl Detector {
         }
     }
 
-    fn udp_packet(&mut self, p: &PacketFacts<'_>) {
+    fn udp_packet(&mut self, p: &PacketFacts) {
         if let Some(rule) = self.rules.get(Category::UdpFlood) {
             let (threshold, ratio) = (
                 rule.threshold.unwrap_or(u64::MAX),
@@ -459,7 +459,7 @@ impl Detector {
     }
 
     /// A flow ended.
-    pub fn flow_ended(&mut self, f: &FlowEnd<'_>) {
+    pub fn flow_ended(&mut self, f: &FlowEnd) {
         self.session_closed(f.id);
         self.payload_done(f);
         // Unanswered TCP attempts to many hosts on one port.
@@ -473,7 +473,7 @@ impl Detector {
     }
 
     /// Raises `policy_violation` when the policy does not allow the flow.
-    fn policy_check(&mut self, f: &FlowEnd<'_>) {
+    fn policy_check(&mut self, f: &FlowEnd) {
         let Some(policy) = self.policy.as_ref() else {
             return;
         };
@@ -571,7 +571,7 @@ impl Detector {
     /// moves data) are counted per
     /// client and server, and `sessions` of them in a window raise
     /// `brute_force`.
-    fn ssh_session(&mut self, f: &FlowEnd<'_>) {
+    fn ssh_session(&mut self, f: &FlowEnd) {
         // Payload bytes, not packets or wire bytes: how TCP cut the stream
         // must not matter. The client's key exchange alone is ~1.5 KB.
         let short = f.last_ts_ns - f.first_ts_ns <= 30_000_000_000;
@@ -643,13 +643,7 @@ impl Detector {
 
     /// Raises `category` for a packet: source and destination of the
     /// packet, folded per (category, src, dst, `disc`).
-    fn raise(
-        &mut self,
-        c: Category,
-        p: &PacketFacts<'_>,
-        disc: u64,
-        meta: &[(&'static str, String)],
-    ) {
+    fn raise(&mut self, c: Category, p: &PacketFacts, disc: u64, meta: &[(&'static str, String)]) {
         self.raise_to(c, p, Some(p.src), Some(p.dst), disc, meta, &[p.pkt_no]);
     }
 
@@ -657,7 +651,7 @@ impl Detector {
     fn raise_to(
         &mut self,
         c: Category,
-        p: &PacketFacts<'_>,
+        p: &PacketFacts,
         src: Option<IpAddr>,
         dst: Option<IpAddr>,
         disc: u64,

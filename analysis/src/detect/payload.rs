@@ -145,7 +145,7 @@ impl Detector {
 
     /// End of a flow: numbers at the very end of its payload are judged,
     /// and its payload state is forgotten.
-    pub(super) fn payload_done(&mut self, f: &super::engine::FlowEnd<'_>) {
+    pub(super) fn payload_done(&mut self, f: &super::engine::FlowEnd) {
         for dir in [Direction::ToServer, Direction::ToClient] {
             let Some(st) = self.dlp.remove(&(f.id, dir.idx() as u8)) else {
                 continue;
