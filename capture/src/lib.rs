@@ -28,6 +28,7 @@ pub mod frame;
 pub mod iface;
 pub mod live;
 pub mod merge;
+pub mod privsep;
 pub mod ring;
 pub mod workload;
 pub mod writer;
