@@ -6,7 +6,8 @@ use anyhow::{bail, Context, Result};
 use osprey_analysis::live::{self as alive, LiveSink, LiveSource, LiveSummary, NoSink};
 use osprey_analysis::pipeline::AnalyzeConfig;
 use osprey_capture::iface;
-use osprey_capture::live::{LiveCapture, LiveConfig};
+use osprey_capture::live::{LiveConfig, LiveIface};
+use osprey_capture::privsep::HelperCapture;
 use osprey_capture::workload;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,7 +136,7 @@ pub fn run<S: LiveSink>(
     opts: &LiveOpts,
     case_dir: &Path,
     cfg: &AnalyzeConfig,
-    make_sink: impl FnOnce(&[(String, Option<String>)], &LiveCapture, &LiveConfig) -> Result<S>,
+    make_sink: impl FnOnce(&[(String, Option<String>)], &[LiveIface], &LiveConfig) -> Result<S>,
 ) -> Result<(Result<LiveSummary>, S)> {
     let ifaces = resolve(&opts.patterns)?;
     let live_cfg = LiveConfig {
@@ -146,9 +147,9 @@ pub fn run<S: LiveSink>(
         ..LiveConfig::default()
     };
     let names: Vec<String> = ifaces.iter().map(|(n, _)| n.clone()).collect();
-    let (capture, rx) = LiveCapture::start(&names, &live_cfg)?;
+    let (mut capture, rx) = HelperCapture::start(&names, &live_cfg)?;
     let stop = capture.stop_flag();
-    let mut sink = match make_sink(&ifaces, &capture, &live_cfg) {
+    let mut sink = match make_sink(&ifaces, capture.interfaces(), &live_cfg) {
         Ok(s) => s,
         Err(e) => {
             stop.store(true, Ordering::SeqCst);
@@ -188,8 +189,15 @@ pub fn run<S: LiveSink>(
         &mut sink,
         &mut |_| {},
     );
-    drop(capture);
-    Ok((summary.map_err(anyhow::Error::from), sink))
+    capture.stop();
+    let summary = match capture.error() {
+        // What was captured before is in the case (and the sink).
+        Some(e) => Err(anyhow::anyhow!(
+            "{e}: capture stopped early; every frame read before is kept"
+        )),
+        None => summary.map_err(anyhow::Error::from),
+    };
+    Ok((summary, sink))
 }
 
 /// `osprey analyze --live`.

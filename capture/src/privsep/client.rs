@@ -78,9 +78,11 @@ pub fn helper_path() -> std::io::Result<PathBuf> {
 /// options that carry `names` and `cfg`.
 pub fn helper_args(names: &[String], cfg: &LiveConfig) -> Vec<OsString> {
     let mut a: Vec<OsString> = vec![HELPER_COMMAND.into()];
+    // `--opt=value`: a value starting with `-` stays a value.
     for n in names {
-        a.push("-i".into());
-        a.push(n.into());
+        let mut arg = OsString::from("--interface=");
+        arg.push(n);
+        a.push(arg);
     }
     a.push(format!("--snaplen={}", cfg.snaplen).into());
     a.push(format!("--buffer-bytes={}", cfg.buffer_bytes).into());
@@ -89,8 +91,9 @@ pub fn helper_args(names: &[String], cfg: &LiveConfig) -> Vec<OsString> {
         a.push("--promisc".into());
     }
     if let Some(f) = &cfg.filter {
-        a.push("--filter".into());
-        a.push(f.into());
+        let mut arg = OsString::from("--filter=");
+        arg.push(f);
+        a.push(arg);
     }
     a
 }
