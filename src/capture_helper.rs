@@ -120,7 +120,13 @@ mod tests {
         assert_eq!(a.ifaces, names);
         let got = a.config();
         assert_eq!(
-            (got.snaplen, got.promisc, got.filter, got.buffer_bytes, got.timeout_ms),
+            (
+                got.snaplen,
+                got.promisc,
+                got.filter,
+                got.buffer_bytes,
+                got.timeout_ms
+            ),
             (96, true, cfg.filter, 1 << 20, 7)
         );
         // A snaplen over the stream's cap is refused.

@@ -103,6 +103,8 @@ fn tcpdump(node: &str, d: &Path, veth: &str) -> (Child, PathBuf) {
             veth,
             "-w",
             pcap.to_str().unwrap(),
+            // Not the neighbour probes, which come at any time.
+            "icmp",
         ],
     );
     wait_for(&d.join(format!("tcpdump-{veth}.err")), "listening on");
@@ -158,7 +160,11 @@ fn record_as_nobody_with_a_setcap_helper_keeps_what_tcpdump_keeps() {
     sh(&["setcap", "cap_net_raw+ep", helper.to_str().unwrap()]);
     let ring = d.join("ring");
     std::fs::create_dir(&ring).unwrap();
-    sh(&["chown", &format!("{NOBODY}:{NOBODY}"), ring.to_str().unwrap()]);
+    sh(&[
+        "chown",
+        &format!("{NOBODY}:{NOBODY}"),
+        ring.to_str().unwrap(),
+    ]);
 
     let (dump, pcap) = tcpdump(&node, d, &veth);
     // `ip netns exec` and `setpriv` exec: the child is the recorder.
@@ -168,7 +174,14 @@ fn record_as_nobody_with_a_setcap_helper_keeps_what_tcpdump_keeps() {
         .arg("--clear-groups")
         .arg(&main)
         .args(["record", "-i", &veth, "-o", ring.to_str().unwrap()])
-        .args(["--ring-size", "1MiB", "--ring-files", "50"])
+        .args([
+            "--filter",
+            "icmp",
+            "--ring-size",
+            "1MiB",
+            "--ring-files",
+            "50",
+        ])
         .env("OSPREY_CAPTURE_HELPER", &helper)
         .stdout(std::fs::File::create(d.join("record.out")).unwrap())
         .stderr(std::fs::File::create(d.join("record.err")).unwrap())
@@ -187,7 +200,11 @@ fn record_as_nobody_with_a_setcap_helper_keeps_what_tcpdump_keeps() {
     eprintln!(
         "recorder {rec_pid}: CapEff {main_eff:016x} CapPrm {main_prm:016x}; helper {helper_pid}: CapEff/Prm/Inh/Amb {helper_caps:016x?}"
     );
-    assert_eq!((main_eff, main_prm), (0, 0), "the recorder holds capabilities");
+    assert_eq!(
+        (main_eff, main_prm),
+        (0, 0),
+        "the recorder holds capabilities"
+    );
     assert_eq!(helper_caps, vec![NET_RAW, NET_RAW, 0, 0]);
 
     // 600 echo requests and their replies, plus a few large ones.
@@ -197,7 +214,17 @@ fn record_as_nobody_with_a_setcap_helper_keeps_what_tcpdump_keeps() {
     );
     in_ns(
         &pod,
-        &["ping", "-q", "-c", "5", "-i", "0.2", "-s", "3000", "10.81.0.1"],
+        &[
+            "ping",
+            "-q",
+            "-c",
+            "5",
+            "-i",
+            "0.2",
+            "-s",
+            "3000",
+            "10.81.0.1",
+        ],
     );
     // tcpdump's kernel blocks are handed over after its 1 s timeout.
     std::thread::sleep(Duration::from_millis(1500));
@@ -211,7 +238,19 @@ fn record_as_nobody_with_a_setcap_helper_keeps_what_tcpdump_keeps() {
     let ours = ring_frames(&ring);
     let theirs = read_frames(&pcap);
     assert!(theirs.len() >= 1200, "tcpdump saw only {}", theirs.len());
-    assert_eq!(ours.len(), theirs.len(), "frames, osprey vs tcpdump");
+    let show = |x: &[RawFrame], y: &[RawFrame]| {
+        x.iter()
+            .filter(|f| !y.iter().any(|g| g.data == f.data))
+            .map(|f| format!("{} {:02x?}", f.ts_ns, &f.data[..f.data.len().min(48)]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ours.len(),
+        theirs.len(),
+        "frames, osprey vs tcpdump; only osprey: {:?}; only tcpdump: {:?}",
+        show(&ours, &theirs),
+        show(&theirs, &ours)
+    );
     let mut a: Vec<(i64, &Vec<u8>)> = ours.iter().map(|f| (f.ts_ns, &f.data)).collect();
     let mut b: Vec<(i64, &Vec<u8>)> = theirs.iter().map(|f| (f.ts_ns, &f.data)).collect();
     a.sort();
@@ -271,7 +310,10 @@ fn wait_exit(c: &mut Child, limit: Duration) -> std::process::ExitStatus {
 #[test]
 fn a_killed_helper_ends_the_recording_with_a_clear_error_and_valid_files() {
     let (mut lab, node, _pod, veth) = pod_lab('k', 82);
-    lab.spawn(&node, &["ping", "-q", "-i", "0.002", "-s", "200", "10.82.0.2"]);
+    lab.spawn(
+        &node,
+        &["ping", "-q", "-i", "0.002", "-s", "200", "10.82.0.2"],
+    );
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let mut rec = root_recorder(&node, d, &veth, None);
@@ -286,7 +328,10 @@ fn a_killed_helper_ends_the_recording_with_a_clear_error_and_valid_files() {
     let t0 = Instant::now();
     let st = wait_exit(&mut rec, Duration::from_secs(15));
     let err = std::fs::read_to_string(d.join("record.err")).unwrap();
-    eprintln!("{err}(exit {st} {:.2} s after the kill)", t0.elapsed().as_secs_f64());
+    eprintln!(
+        "{err}(exit {st} {:.2} s after the kill)",
+        t0.elapsed().as_secs_f64()
+    );
     assert!(!st.success(), "{err}");
     assert!(
         err.contains("capture helper ended without finishing its stream")
@@ -344,10 +389,12 @@ fn a_helper_sending_garbage_ends_the_recording_and_keeps_the_frames_before() {
     let err = stderr(&out);
     eprintln!("{err}");
     assert!(!out.status.success(), "{err}");
-    assert!(t0.elapsed() < Duration::from_secs(15), "waited for the duration");
     assert!(
-        err.contains("capture helper sent a bad stream")
-            && err.contains("unknown record kind 9"),
+        t0.elapsed() < Duration::from_secs(15),
+        "waited for the duration"
+    );
+    assert!(
+        err.contains("capture helper sent a bad stream") && err.contains("unknown record kind 9"),
         "{err}"
     );
     let frames = ring_frames(&ring);

@@ -8,8 +8,8 @@
 
 use super::framing::{HelloIface, RecordWriter};
 use crate::live::{LiveCapture, LiveConfig, LiveError};
-use caps::{CapSet, CapsHashSet};
 pub use caps::Capability;
+use caps::{CapSet, CapsHashSet};
 use crossbeam_channel::RecvTimeoutError;
 use std::io::{self, BufWriter, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
