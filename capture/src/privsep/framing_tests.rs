@@ -127,7 +127,7 @@ fn a_cut_at_every_offset_keeps_every_whole_record_before_it() {
     let mut ends = Vec::new();
     let mut at = 0;
     for r in &records {
-        at += encode(&[r.clone()]).len();
+        at += encode(std::slice::from_ref(r)).len();
         ends.push(at);
     }
     for cut in 0..bytes.len() {
