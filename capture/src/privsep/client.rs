@@ -445,3 +445,32 @@ fn count_drops(batch: &[RawFrame], drops: &mut [u64]) {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn start_err(path: &str) -> HelperError {
+        HelperCapture::start_with(Path::new(path), &["lo".into()], &LiveConfig::default())
+            .err()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_helper_that_cannot_run_or_says_nothing_is_a_clear_error() {
+        let e = start_err("/nonexistent/osprey-helper");
+        assert!(matches!(e, HelperError::Spawn { .. }), "{e}");
+        assert!(e.to_string().contains("/nonexistent/osprey-helper"), "{e}");
+        // Exits 1 without a hello.
+        let e = start_err("/bin/false");
+        assert!(matches!(e, HelperError::Died { .. }), "{e}");
+        assert!(e.to_string().contains("exit status: 1"), "{e}");
+    }
+
+    #[test]
+    fn a_helper_capture_moves_to_another_thread() {
+        fn send<T: Send>() {}
+        send::<HelperCapture>();
+    }
+}
