@@ -27,12 +27,13 @@ CASE   ?= out/lab-basic
 FUZZ_SECS ?= 30
 HARDEN_FUZZ_SECS ?= 600
 
-# Live tests: hping3, curl, ping, iproute2. Policy tests: xmllint
+# Live tests: hping3, curl, ping, iproute2; the privilege-split test:
+# setcap (libcap2-bin; setpriv is util-linux, always there). Policy tests: xmllint
 # (libxml2-utils). GUI: X11/GL client libraries for eframe (glow), Mesa's
 # software GL, and Xvfb + ImageMagick for the headless screenshot test
 # (tests/gui_xvfb.rs).
 APT_PKGS := build-essential libpcap-dev pkg-config tshark tcpdump libndpi-bin time python3 \
-	hping3 curl iputils-ping iproute2 libxml2-utils \
+	hping3 curl iputils-ping iproute2 libcap2-bin libxml2-utils \
 	xvfb xauth x11-apps imagemagick libxkbcommon-x11-0 libgl1 libegl1 libgl1-mesa-dri
 
 .PHONY: deps build run test bench harden lab lab-attacks clean

@@ -42,6 +42,22 @@ def write(d, name, data):
         f.write(data)
 
 
+def helper_stream(fs, names):
+    """A capture helper's record stream (capture/src/privsep/framing.rs):
+    hello, the frames, stats, end."""
+    def rec(kind, body):
+        return struct.pack("<B3xI", kind, len(body)) + body
+    hello = b"OSPRYCAP" + struct.pack("<HH", 1, len(names))
+    for name in names:
+        hello += struct.pack("<IIH", 1, 262144, len(name)) + name
+    out = rec(1, hello)
+    for i, (ts, _, data) in enumerate(fs):
+        out += rec(2, struct.pack("<IqII", i % len(names), ts, len(data), len(data)) + data)
+    for i in range(len(names)):
+        out += rec(3, struct.pack("<I6Q", i, len(fs), 1000, 0, len(fs), 0, 0))
+    return out + rec(4, b"interface went down") + rec(5, b"")
+
+
 def main():
     out = sys.argv[1]
     shared = sys.argv[2] if len(sys.argv) > 2 else os.path.join(REPO, "..", "shared", "pcaps")
@@ -89,6 +105,9 @@ def main():
             train += struct.pack("<H", len(ip)) + ip
             rt += struct.pack("<qH", ts, len(data)) + data
         if fs:
+            # the first byte: how many chunk sizes follow (1 + b % 8)
+            write(f"{out}/capture_framing", base,
+                  bytes([3, 200, 7, 64]) + helper_stream(fs[:16], [b"veth0", b"eth1"]))
             write(f"{out}/defrag", base, train[:64 * 1024])
             write(f"{out}/export_roundtrip", base, rt[:64 * 1024])
     # small slices of the shared corpus: the first 16 KiB of a few captures

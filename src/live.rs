@@ -6,7 +6,8 @@ use anyhow::{bail, Context, Result};
 use osprey_analysis::live::{self as alive, LiveSink, LiveSource, LiveSummary, NoSink};
 use osprey_analysis::pipeline::AnalyzeConfig;
 use osprey_capture::iface;
-use osprey_capture::live::{LiveCapture, LiveConfig};
+use osprey_capture::live::{LiveConfig, LiveIface};
+use osprey_capture::privsep::HelperCapture;
 use osprey_capture::workload;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,7 +136,7 @@ pub fn run<S: LiveSink>(
     opts: &LiveOpts,
     case_dir: &Path,
     cfg: &AnalyzeConfig,
-    make_sink: impl FnOnce(&[(String, Option<String>)], &LiveCapture, &LiveConfig) -> Result<S>,
+    make_sink: impl FnOnce(&[(String, Option<String>)], &[LiveIface], &LiveConfig) -> Result<S>,
 ) -> Result<(Result<LiveSummary>, S)> {
     let ifaces = resolve(&opts.patterns)?;
     let live_cfg = LiveConfig {
@@ -146,9 +147,9 @@ pub fn run<S: LiveSink>(
         ..LiveConfig::default()
     };
     let names: Vec<String> = ifaces.iter().map(|(n, _)| n.clone()).collect();
-    let (capture, rx) = LiveCapture::start(&names, &live_cfg)?;
+    let (capture, rx) = HelperCapture::start(&names, &live_cfg)?;
     let stop = capture.stop_flag();
-    let mut sink = match make_sink(&ifaces, &capture, &live_cfg) {
+    let sink = match make_sink(&ifaces, capture.interfaces(), &live_cfg) {
         Ok(s) => s,
         Err(e) => {
             stop.store(true, Ordering::SeqCst);
@@ -174,6 +175,7 @@ pub fn run<S: LiveSink>(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let mut sink = StopsCapture { sink, capture };
     let summary = alive::analyze_live(
         rx,
         &sources,
@@ -188,8 +190,43 @@ pub fn run<S: LiveSink>(
         &mut sink,
         &mut |_| {},
     );
-    drop(capture);
-    Ok((summary.map_err(anyhow::Error::from), sink))
+    let StopsCapture { sink, mut capture } = sink;
+    capture.stop();
+    let summary = match capture.error() {
+        // What was captured before is in the case (and the sink).
+        Some(e) => Err(anyhow::anyhow!(
+            "{e}: capture stopped early; every frame read before is kept"
+        )),
+        None => summary.map_err(anyhow::Error::from),
+    };
+    Ok((summary, sink))
+}
+
+/// The sink, and the capture it stops once the frames have ended: a
+/// helper that died or sent garbage is then the sink's error, so the
+/// case's captures are marked `stopped` with the reason.
+struct StopsCapture<S> {
+    sink: S,
+    capture: HelperCapture,
+}
+
+impl<S: LiveSink> LiveSink for StopsCapture<S> {
+    fn frames(&mut self, frames: &[osprey_capture::RawFrame]) -> Result<(), String> {
+        self.sink.frames(frames)
+    }
+
+    fn idle(&mut self) -> Result<(), String> {
+        self.sink.idle()
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        let r = self.sink.finish();
+        self.capture.stop();
+        match self.capture.error() {
+            Some(e) => r.and(Err(e.to_string())),
+            None => r,
+        }
+    }
 }
 
 /// `osprey analyze --live`.

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod alerts;
+mod capture_helper;
 mod check;
 mod export;
 mod flows;
@@ -160,6 +161,10 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// The capture helper: the only process that needs CAP_NET_RAW;
+    /// `analyze --live` and `record` run it and read its stdout.
+    #[command(hide = true)]
+    CaptureHelper(capture_helper::HelperArgs),
 }
 
 /// Live capture options (`analyze --live`, `record`).
@@ -235,6 +240,7 @@ fn main() -> ExitCode {
     };
     let result = match command {
         Command::Gui { input, alert } => return gui::run(input, alert),
+        Command::CaptureHelper(args) => return capture_helper::run(&args),
         Command::Analyze {
             inputs,
             case_dir,

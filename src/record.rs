@@ -60,9 +60,8 @@ pub fn run(
             p.display()
         );
     }
-    let (s, sink) = live::run(opts, &case_dir, cfg, |ifaces, capture, live_cfg| {
-        let interfaces = capture
-            .interfaces()
+    let (s, sink) = live::run(opts, &case_dir, cfg, |ifaces, captured, live_cfg| {
+        let interfaces = captured
             .iter()
             .zip(ifaces)
             .map(|(c, (_, label))| RingIface {

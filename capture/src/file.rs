@@ -31,7 +31,7 @@
 //! here, because the reader must know exact offsets, check every length
 //! before buffering, and give precise reasons for malformed input.
 
-mod buffer;
+pub(crate) mod buffer;
 mod pcapng;
 
 #[cfg(test)]

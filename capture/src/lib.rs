@@ -19,6 +19,9 @@
 //!   host side of each veth, the namespace, processes, container and pod
 //!   behind it. Live capture is a later addition behind the same
 //!   [`FrameSource`] trait.
+//! - [`live::LiveCapture`] captures interfaces in-process (libpcap);
+//!   [`privsep::HelperCapture`] runs it in a separate helper process that
+//!   alone holds `CAP_NET_RAW`, and reads its frames back over a pipe.
 
 #![forbid(unsafe_code)]
 
@@ -28,6 +31,7 @@ pub mod frame;
 pub mod iface;
 pub mod live;
 pub mod merge;
+pub mod privsep;
 pub mod ring;
 pub mod workload;
 pub mod writer;

@@ -10,10 +10,10 @@
 use std::io::{self, Read};
 
 /// Buffer size: room for the largest legal record several times over.
-pub(super) const BUF_BYTES: usize = 1 << 20;
+pub(crate) const BUF_BYTES: usize = 1 << 20;
 
 /// A window `buf[start..end]` onto the file, starting at file offset `pos`.
-pub(super) struct ChunkBuffer {
+pub(crate) struct ChunkBuffer {
     reader: Box<dyn Read + Send>,
     buf: Box<[u8]>,
     start: usize,
@@ -24,7 +24,7 @@ pub(super) struct ChunkBuffer {
 
 impl ChunkBuffer {
     /// Wraps `reader`, positioned at file offset 0.
-    pub(super) fn new(reader: Box<dyn Read + Send>, capacity: usize) -> ChunkBuffer {
+    pub(crate) fn new(reader: Box<dyn Read + Send>, capacity: usize) -> ChunkBuffer {
         ChunkBuffer {
             reader,
             buf: vec![0; capacity].into_boxed_slice(),
@@ -37,13 +37,13 @@ impl ChunkBuffer {
 
     /// File offset of the first unconsumed byte.
     #[inline]
-    pub(super) fn pos(&self) -> u64 {
+    pub(crate) fn pos(&self) -> u64 {
         self.pos
     }
 
     /// The buffered, unconsumed bytes (starting at [`Self::pos`]).
     #[inline]
-    pub(super) fn data(&self) -> &[u8] {
+    pub(crate) fn data(&self) -> &[u8] {
         &self.buf[self.start..self.end]
     }
 
@@ -52,7 +52,7 @@ impl ChunkBuffer {
     /// Returns `Ok(false)` when the input ends first (whatever was there is
     /// still in `data()`), or when `n` exceeds the buffer capacity.
     #[inline]
-    pub(super) fn fill(&mut self, n: usize) -> io::Result<bool> {
+    pub(crate) fn fill(&mut self, n: usize) -> io::Result<bool> {
         if self.end - self.start >= n {
             return Ok(true);
         }
@@ -85,7 +85,7 @@ impl ChunkBuffer {
 
     /// Marks `n` buffered bytes as used. `n` must not exceed `data().len()`.
     #[inline]
-    pub(super) fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         let n = n.min(self.end - self.start);
         self.start += n;
         self.pos += n as u64;
