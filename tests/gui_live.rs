@@ -3,7 +3,8 @@
 //! neighbour pinned in its ARP table, so echo requests cross the veth and
 //! go no further. The GUI lists the veth with the namespace behind it,
 //! captures on it, and the finished case shows the ICMP flow in the flows
-//! table and the pod in the graph. The namespace (and with it the veth
+//! table and the pod in the graph; frames come through the capture helper
+//! process (`osprey capture-helper`). The namespace (and with it the veth
 //! pair) is deleted at the end.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -64,6 +65,9 @@ fn gui_captures_a_pinged_pod_and_shows_its_icmp_flow() {
 
     let tmp = tempfile::tempdir().unwrap();
     let case_dir = tmp.path().join("case");
+    // The GUI captures through the privilege-split helper: here the osprey
+    // binary, not this test executable.
+    std::env::set_var("OSPREY_CAPTURE_HELPER", env!("CARGO_BIN_EXE_osprey"));
     let mut h = Harness::builder()
         .with_size((1280.0, 800.0))
         .with_max_steps(1_000)
@@ -85,6 +89,8 @@ fn gui_captures_a_pinged_pod_and_shows_its_icmp_flow() {
     h.step();
     step_until(&mut h, "capture started", |a| a.state().live.is_running());
     step_until(&mut h, "frames analysed", |a| a.state().live.packets >= 20);
+    let helpers = helper_processes(&veth);
+    assert_eq!(helpers, 1, "one capture helper process holds {veth}");
     h.get_by_label("Stop capture").click();
     h.step();
     step_until(&mut h, "the finished case", |a| {
@@ -120,4 +126,19 @@ fn gui_captures_a_pinged_pod_and_shows_its_icmp_flow() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Running `osprey capture-helper` processes whose arguments name `iface`.
+fn helper_processes(iface: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| {
+            let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+            args.iter().any(|a| *a == b"capture-helper")
+                && args
+                    .iter()
+                    .any(|a| a.ends_with(iface.as_bytes()) || *a == iface.as_bytes())
+        })
+        .count()
 }

@@ -21,7 +21,8 @@ use osprey_analysis::filter::FlowAlerts;
 use osprey_analysis::live::{self as alive, LiveOptions, LiveSource, LiveSummary, NoSink};
 use osprey_analysis::pipeline::{AnalyzeConfig, Progress};
 use osprey_analysis::store::CaseReader;
-use osprey_capture::live::{LiveCapture, LiveConfig};
+use osprey_capture::live::LiveConfig;
+use osprey_capture::privsep::HelperCapture;
 use osprey_capture::{iface, workload, RawFrame};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,8 +54,33 @@ pub struct Started {
     pub sources: Vec<LiveSource>,
     /// Set to stop the capture.
     pub stop: Arc<AtomicBool>,
-    /// Keeps the capture alive; dropped (threads joined) after the run.
-    pub guard: Box<dyn Send>,
+    /// Keeps the capture alive; ended after the run.
+    pub guard: Box<dyn CaptureGuard>,
+}
+
+/// What keeps a capture running, ended once the pipeline is done with it.
+pub trait CaptureGuard: Send {
+    /// Stops the capture and waits for it; why it failed, if it did.
+    fn end(self: Box<Self>) -> Result<(), String>;
+}
+
+impl CaptureGuard for HelperCapture {
+    fn end(mut self: Box<Self>) -> Result<(), String> {
+        self.stop();
+        match self.error() {
+            Some(e) => Err(format!(
+                "{e}: capture stopped early; every frame read before is kept"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl CaptureGuard for JoinHandle<()> {
+    fn end(self: Box<Self>) -> Result<(), String> {
+        self.join()
+            .map_err(|_| "the capture thread panicked".to_string())
+    }
 }
 
 /// Where the GUI's interfaces and frames come from.
@@ -89,12 +115,12 @@ impl LiveBackend for SystemBackend {
     }
 }
 
-/// Opens `ifaces` for capture. The GUI's only use of a capture API: a
-/// privilege-split capture process with the same interface replaces
-/// `LiveCapture` here.
+/// Opens `ifaces` for capture through the privilege-split capture helper
+/// (`osprey capture-helper`, the only process that needs `CAP_NET_RAW`;
+/// `$OSPREY_CAPTURE_HELPER` names it, else this executable).
 pub fn start_capture(ifaces: &[IfaceRow], cfg: &LiveConfig) -> Result<Started, String> {
     let names: Vec<String> = ifaces.iter().map(|i| i.name.clone()).collect();
-    let (capture, frames) = LiveCapture::start(&names, cfg).map_err(|e| e.to_string())?;
+    let (capture, frames) = HelperCapture::start(&names, cfg).map_err(|e| e.to_string())?;
     let sources = capture
         .interfaces()
         .iter()
@@ -217,9 +243,11 @@ fn run(
         &mut NoSink,
         &mut progress,
     );
-    drop(guard);
+    let ended = guard.end();
     let result = result.map_err(|e| format!("live analysis: {e}"));
-    if let Err(e) = &result {
+    // A capture that failed midway still leaves a finished case of what it
+    // read; the failure is shown.
+    if let Some(e) = result.as_ref().err().or(ended.as_ref().err()) {
         let _ = tx.try_send(WorkerEvent::LiveFailed(e.clone()));
         wake();
     }
