@@ -77,6 +77,10 @@ pub struct Summary {
     pub anomalies: BTreeMap<&'static str, u64>,
     /// Flow-table counters.
     pub flow_stats: FlowStats,
+    /// Configured memory budgets in bytes, by name ([`crate::memcap`]).
+    pub memcap_budgets: Vec<(&'static str, u64)>,
+    /// Cap and emergency-mode counters, by name ([`crate::memcap`]).
+    pub memcap_counters: Vec<(&'static str, u64)>,
     /// Application-layer records written (EVE http/dns/tls/ssh events).
     pub app_records: u64,
     /// Alerts written, by category.
@@ -171,6 +175,7 @@ pub fn analyze(
         .spawn(move || reader_loop(sources, sizes, frame_tx, recycle_rx))
         .map_err(StoreError::Io)?;
 
+    let budgets = crate::memcap::budgets(&cfg.flow, &cfg.defrag, rules.limits.max_tracked_keys);
     let mut engine = Engine::new(cfg, rules, store_tx);
     let mut summary = Summary::default();
     let mut fatal = None;
@@ -227,6 +232,12 @@ pub fn analyze(
         engine.finish();
         tracing::debug!(elapsed = ?started.elapsed(), "flows drained");
         engine.send(StoreMsg::Captures(captures.clone()));
+        summary.memcap_counters = engine.memcap_counters();
+        summary.memcap_budgets = budgets;
+        engine.send(StoreMsg::Memcap {
+            budgets: summary.memcap_budgets.clone(),
+            counters: summary.memcap_counters.clone(),
+        });
     }
     let stats = engine.table.stats();
     let anomalies = std::mem::take(&mut engine.anomaly_counts);
@@ -379,6 +390,12 @@ impl Engine {
             flows_by_proto: BTreeMap::new(),
             last_expire_ns: i64::MIN,
         }
+    }
+
+    /// Cap and emergency counters so far ([`crate::memcap::counters`]).
+    pub(crate) fn memcap_counters(&self) -> Vec<(&'static str, u64)> {
+        let drops = self.detector.as_ref().map_or(0, Detector::window_drops);
+        crate::memcap::counters(&self.table.stats(), &self.decoder.stats(), drops)
     }
 
     pub(crate) fn send(&self, msg: StoreMsg) {
