@@ -5,7 +5,7 @@
 //!
 //! | budget | default | when it bites |
 //! |---|---|---|
-//! | `flow` ([`FlowConfig::memcap_bytes`], also [`FlowConfig::max_flows`]) | 128 MiB, 262,144 flows | the flow nearest its timeout is evicted (`flow_evicted`) |
+//! | `flow` ([`FlowConfig::memcap_bytes`], also [`FlowConfig::max_flows`]) | 256 MiB, 262,144 flows | the flow nearest its timeout is evicted (`flow_evicted`) |
 //! | `stream` ([`FlowConfig::stream_memcap_bytes`]) | 256 MiB | oldest buffering streams give up their holes (`stream_memcap_sheds`) |
 //! | `dpi` ([`FlowConfig::dpi_memcap_bytes`]) | 32 MiB | oldest probing flows stop probing (`dpi_memcap_sheds`) |
 //! | `defrag` ([`DefragConfig::max_bytes`]) | 16 MiB, 4,096 trains | oldest train dropped (`defrag_evicted`) |

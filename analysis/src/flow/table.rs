@@ -36,8 +36,9 @@ const NS: i64 = 1_000_000_000;
 pub struct FlowConfig {
     /// Most flows held at once (default 262,144).
     pub max_flows: usize,
-    /// Flow memory budget, Suricata's `flow.memcap` (default 128 MiB):
-    /// [`FLOW_BYTES`] per flow plus its pending frame list.
+    /// Flow memory budget, Suricata's `flow.memcap` (default 256 MiB, room
+    /// for `max_flows` flows): [`FLOW_BYTES`] per flow plus its pending
+    /// frame list.
     pub memcap_bytes: usize,
     /// Global reassembly budget over every TCP stream, Suricata's
     /// `stream.reassembly.memcap` (default 256 MiB).
@@ -68,7 +69,7 @@ impl Default for FlowConfig {
     fn default() -> Self {
         FlowConfig {
             max_flows: 262_144,
-            memcap_bytes: 128 << 20,
+            memcap_bytes: 256 << 20,
             stream_memcap_bytes: 256 << 20,
             dpi_memcap_bytes: 32 << 20,
             timeouts: Timeouts {
