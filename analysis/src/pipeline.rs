@@ -32,6 +32,8 @@ const FRAME_BATCH: usize = 512;
 const ROW_BATCH: usize = 8_192;
 /// Ended flows per store batch.
 const FLOW_BATCH: usize = 2_048;
+/// Ended fragment trains held before an early expiry round hands them out.
+const ENDED_TRAINS_MAX: usize = 1_024;
 
 /// Engine configuration.
 #[derive(Debug, Clone, Default)]
@@ -417,7 +419,9 @@ impl Engine {
             orig_len: frame.orig_len,
             link_type: frame.link_type.0,
         });
-        if frame.ts_ns > self.last_expire_ns.saturating_add(1_000_000_000) {
+        if frame.ts_ns > self.last_expire_ns.saturating_add(1_000_000_000)
+            || self.decoder.ended_pending() >= ENDED_TRAINS_MAX
+        {
             self.expire(frame.ts_ns);
         }
         match self.decoder.decode(frame, pkt_no) {

@@ -445,15 +445,6 @@ fn without_pressure_there_is_no_emergency() {
 }
 
 #[test]
-fn flow_bytes_covers_the_structures_of_a_flow() {
-    assert!(
-        FLOW_BYTES >= memory::FLOW_STRUCT_BYTES,
-        "{}",
-        memory::FLOW_STRUCT_BYTES
-    );
-}
-
-#[test]
 fn flow_byte_budget_evicts_like_the_flow_count() {
     let mut r = Run::new(FlowConfig {
         memcap_bytes: 10 * FLOW_BYTES,

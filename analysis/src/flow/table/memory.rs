@@ -95,8 +95,8 @@ impl Default for EmergencyConfig {
 /// rounding. Two SYN floods that filled a 64 MiB and a 256 MiB flow budget
 /// (release build, no detection) differed by 932 bytes of peak RSS per
 /// extra flow; [`FLOW_BYTES`] rounds that up. `tests/flood.rs` checks
-/// peak RSS against the budgets, and a unit test that it covers the
-/// structures' own sizes.
+/// peak RSS against the budgets; the build checks that it covers the
+/// structures' own sizes ([`FLOW_STRUCT_BYTES`]).
 pub const FLOW_BYTES: usize = 960;
 
 /// The part of [`FLOW_BYTES`] the structures themselves take (no spare
@@ -107,6 +107,8 @@ pub const FLOW_STRUCT_BYTES: usize = std::mem::size_of::<Flow>()
     + 1
     + std::mem::size_of::<(i64, u64, u32)>()
     + std::mem::size_of::<Option<Box<Flow>>>();
+
+const _: () = assert!(FLOW_BYTES >= FLOW_STRUCT_BYTES);
 
 /// What a flow is charged against the budgets.
 #[derive(Debug, Clone, Copy, Default)]
