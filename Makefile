@@ -7,8 +7,9 @@
 #   make test    deps + fmt check + clippy (-D warnings) + cargo test
 #                then every fuzz target for FUZZ_SECS (30) seconds (fuzz/run.sh)
 #   make bench   bench/run.sh (SIZE_MIB=1024 by default; e.g. make bench SIZE_MIB=64)
-#   make harden  hardening at local sizes: 10,000 mutated captures, every
-#                fuzz target for HARDEN_FUZZ_SECS (600) seconds
+#   make harden  hardening at local sizes: 10,000 mutated captures, the full-size
+#                floods (release binary), every fuzz target for
+#                HARDEN_FUZZ_SECS (600) seconds
 #   make lab     re-record samples/lab-basic.pcap{,ng} in network namespaces (root)
 #   make lab-attacks  re-record samples/attacks/*.pcap + ground-truth.tsv (root; ONLY="a b" for a subset)
 
@@ -84,9 +85,14 @@ bench: deps
 	bash bench/run.sh
 
 # Hardening runs at their local sizes (CI runs the same tests at CI sizes
-# inside `make test`): 10,000 mutated captures.
+# inside `make test`): 10,000 mutated captures; floods of 5 M spoofed SYNs,
+# 1 M never-completing fragments and 20,000 holey streams, each then a real
+# attack, through the release binary at default memory budgets.
 harden: deps
 	OSPREY_MUTANTS=10000 $(CARGO) test --test mutants -- --nocapture
+	$(CARGO) build --release --bin osprey
+	OSPREY_FLOOD_FULL=1 OSPREY_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/osprey" \
+	    $(CARGO) test --test flood -- --nocapture
 	bash fuzz/run.sh $(HARDEN_FUZZ_SECS)
 
 lab:

@@ -68,6 +68,8 @@ enum Command {
         /// Most flows held at once (memory cap of the flow table).
         #[arg(long)]
         max_flows: Option<usize>,
+        #[command(flatten)]
+        memcaps: MemcapArgs,
         /// Never expire idle flows (Wireshark's conversation semantics);
         /// flows still end on port reuse, eviction and end of input.
         #[arg(long)]
@@ -207,6 +209,41 @@ impl CaptureArgs {
     }
 }
 
+/// Memory budgets (README "Memory caps"; Suricata's names in brackets).
+#[derive(clap::Args, Debug)]
+struct MemcapArgs {
+    /// Flow-table memory, e.g. 128MiB [flow.memcap].
+    #[arg(long, value_parser = live::parse_size)]
+    flow_memcap: Option<u64>,
+    /// Reassembly memory of all TCP streams [stream.reassembly.memcap].
+    #[arg(long, value_parser = live::parse_size)]
+    stream_memcap: Option<u64>,
+    /// Memory of flows being identified (DPI probe buffers).
+    #[arg(long, value_parser = live::parse_size)]
+    dpi_memcap: Option<u64>,
+    /// IP defragmentation memory [defrag.memcap].
+    #[arg(long, value_parser = live::parse_size)]
+    defrag_memcap: Option<u64>,
+}
+
+impl MemcapArgs {
+    fn apply(&self, cfg: &mut AnalyzeConfig) {
+        let size = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        if let Some(v) = self.flow_memcap {
+            cfg.flow.memcap_bytes = size(v);
+        }
+        if let Some(v) = self.stream_memcap {
+            cfg.flow.stream_memcap_bytes = size(v);
+        }
+        if let Some(v) = self.dpi_memcap {
+            cfg.flow.dpi_memcap_bytes = size(v);
+        }
+        if let Some(v) = self.defrag_memcap {
+            cfg.defrag.max_bytes = size(v);
+        }
+    }
+}
+
 /// The engine configuration of `analyze` and `record`: detection on or
 /// off, and `--policy` loaded (exit 1 on a bad file).
 fn engine_config(no_detect: bool, policy: Option<PathBuf>) -> Result<AnalyzeConfig, ExitCode> {
@@ -245,6 +282,7 @@ fn main() -> ExitCode {
             inputs,
             case_dir,
             max_flows,
+            memcaps,
             no_idle_timeout,
             rules,
             no_detect,
@@ -259,6 +297,7 @@ fn main() -> ExitCode {
             if let Some(n) = max_flows {
                 cfg.flow.max_flows = n;
             }
+            memcaps.apply(&mut cfg);
             if no_idle_timeout {
                 cfg.flow = cfg.flow.without_idle_timeouts();
             }
@@ -390,6 +429,19 @@ fn print_summary(case_dir: &std::path::Path, s: &pipeline::Summary) -> std::io::
         "flow table: peak {} flows, {} evicted, {} timed out, {} port reuse",
         fs.peak_flows, fs.evicted, fs.timed_out, fs.port_reuse
     )?;
+    let mib = |b: u64| b as f64 / f64::from(1 << 20);
+    let by: Vec<String> = s
+        .memcap_budgets
+        .iter()
+        .map(|(n, b)| format!("{n} {:.1} MiB", mib(*b)))
+        .collect();
+    writeln!(out, "memcaps:   {}", by.join(", "))?;
+    let by: Vec<String> = s
+        .memcap_counters
+        .iter()
+        .map(|(n, v)| format!("{n} {v}"))
+        .collect();
+    writeln!(out, "memcap counters: {}", by.join(", "))?;
     writeln!(
         out,
         "speed:     {:.0} packets/s ({:.2} s)",

@@ -15,6 +15,7 @@ pub mod eve;
 pub mod filter;
 pub mod flow;
 pub mod live;
+pub mod memcap;
 pub mod model;
 pub mod pipeline;
 pub mod policy;

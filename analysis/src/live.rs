@@ -139,6 +139,7 @@ pub fn analyze_live(
     } else {
         None
     };
+    let budgets = crate::memcap::budgets(&cfg.flow, &cfg.defrag, rules.limits.max_tracked_keys);
     let mut engine = Engine::new(cfg, rules, store_tx).map_err(StoreError::Io)?;
     let mut captures: Vec<CaptureRow> = sources
         .iter()
@@ -246,6 +247,11 @@ pub fn analyze_live(
         }
     }
     engine.send(StoreMsg::Captures(captures.clone()));
+    let memcap_counters = engine.memcap_counters();
+    engine.send(StoreMsg::Memcap {
+        budgets: budgets.clone(),
+        counters: memcap_counters.clone(),
+    });
     if !dup_rows.is_empty() {
         engine.send(StoreMsg::Live(LiveRows::Duplicates(dup_rows)));
     }
@@ -278,6 +284,8 @@ pub fn analyze_live(
         packets: engine.pkt_no,
         bytes: captures.iter().map(|c| c.bytes).sum(),
         flow_stats: stats,
+        memcap_budgets: budgets,
+        memcap_counters,
         ..Summary::default()
     };
     let detection_failed = engine.detection_failed;

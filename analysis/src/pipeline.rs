@@ -36,6 +36,8 @@ const FRAME_BATCH: usize = 512;
 const ROW_BATCH: usize = 8_192;
 /// Ended flows per store batch.
 const FLOW_BATCH: usize = 2_048;
+/// Ended fragment trains held before an early expiry round hands them out.
+const ENDED_TRAINS_MAX: usize = 1_024;
 
 /// Engine configuration.
 #[derive(Debug, Clone, Default)]
@@ -81,6 +83,10 @@ pub struct Summary {
     pub anomalies: BTreeMap<&'static str, u64>,
     /// Flow-table counters.
     pub flow_stats: FlowStats,
+    /// Configured memory budgets in bytes, by name ([`crate::memcap`]).
+    pub memcap_budgets: Vec<(&'static str, u64)>,
+    /// Cap and emergency-mode counters, by name ([`crate::memcap`]).
+    pub memcap_counters: Vec<(&'static str, u64)>,
     /// Application-layer records written (EVE http/dns/tls/ssh events).
     pub app_records: u64,
     /// Alerts written, by category.
@@ -175,6 +181,7 @@ pub fn analyze(
         .spawn(move || reader_loop(sources, sizes, frame_tx, recycle_rx))
         .map_err(StoreError::Io)?;
 
+    let budgets = crate::memcap::budgets(&cfg.flow, &cfg.defrag, rules.limits.max_tracked_keys);
     let mut engine = Engine::new(cfg, rules, store_tx).map_err(StoreError::Io)?;
     let mut summary = Summary::default();
     let mut fatal = None;
@@ -231,6 +238,12 @@ pub fn analyze(
         engine.finish();
         tracing::debug!(elapsed = ?started.elapsed(), "flows drained");
         engine.send(StoreMsg::Captures(captures.clone()));
+        summary.memcap_counters = engine.memcap_counters();
+        summary.memcap_budgets = budgets;
+        engine.send(StoreMsg::Memcap {
+            budgets: summary.memcap_budgets.clone(),
+            counters: summary.memcap_counters.clone(),
+        });
     }
     let stats = engine.table.stats();
     let anomalies = std::mem::take(&mut engine.anomaly_counts);
@@ -364,6 +377,8 @@ pub(crate) struct Engine {
     pub(crate) alert_counts: BTreeMap<&'static str, u64>,
     /// The detection thread panicked: the case is incomplete.
     pub(crate) detection_failed: bool,
+    /// Keys the detection windows dropped at their caps (set by `finish`).
+    detect_window_drops: u64,
 }
 
 impl Engine {
@@ -385,6 +400,7 @@ impl Engine {
             detector,
             alert_counts: BTreeMap::new(),
             detection_failed: false,
+            detect_window_drops: 0,
             decoder: Decoder::new(cfg.defrag),
             table: FlowTable::new(cfg.flow.clone()),
             store,
@@ -398,6 +414,16 @@ impl Engine {
             flows_by_proto: BTreeMap::new(),
             last_expire_ns: i64::MIN,
         })
+    }
+
+    /// Cap and emergency counters so far ([`crate::memcap::counters`]);
+    /// the detection windows' drops are known once detection finished.
+    pub(crate) fn memcap_counters(&self) -> Vec<(&'static str, u64)> {
+        crate::memcap::counters(
+            &self.table.stats(),
+            &self.decoder.stats(),
+            self.detect_window_drops,
+        )
     }
 
     /// Sends `msg` to the store, through the detection stage when it runs
@@ -426,7 +452,9 @@ impl Engine {
             orig_len: frame.orig_len,
             link_type: frame.link_type.0,
         });
-        if frame.ts_ns > self.last_expire_ns.saturating_add(1_000_000_000) {
+        if frame.ts_ns > self.last_expire_ns.saturating_add(1_000_000_000)
+            || self.decoder.ended_pending() >= ENDED_TRAINS_MAX
+        {
             self.expire(frame.ts_ns);
         }
         match self.decoder.decode(frame, pkt_no) {
@@ -694,7 +722,10 @@ impl Engine {
         }
         if let Some(d) = self.detector.take() {
             match d.finish() {
-                Some(counts) => self.alert_counts = counts,
+                Some(done) => {
+                    self.alert_counts = done.alerts;
+                    self.detect_window_drops = done.window_drops;
+                }
                 None => self.detection_failed = true,
             }
         }

@@ -36,6 +36,14 @@ pub const QUEUE_CHUNKS: usize = 8;
 /// Alerts raised, by category name.
 pub type AlertCounts = BTreeMap<&'static str, u64>;
 
+/// What the detection thread reports when it is done.
+pub(crate) struct Finished {
+    /// Alerts raised, by category name.
+    pub(crate) alerts: AlertCounts,
+    /// Keys its windows dropped at their caps.
+    pub(crate) window_drops: u64,
+}
+
 /// One thing the detector is told, or a message for the store.
 enum Fact {
     Packet(PacketFacts),
@@ -100,7 +108,7 @@ pub(crate) struct DetectStage {
     /// Emptied chunks coming back, so their allocations are reused.
     recycled: Receiver<Chunk>,
     chunk: Chunk,
-    thread: Option<JoinHandle<AlertCounts>>,
+    thread: Option<JoinHandle<Finished>>,
 }
 
 impl DetectStage {
@@ -124,7 +132,10 @@ impl DetectStage {
                     // A full queue only means a fresh allocation.
                     let _ = recycle_tx.try_send(chunk);
                 }
-                run.counts
+                Finished {
+                    window_drops: run.detector.window_drops(),
+                    alerts: run.counts,
+                }
             })?;
         Ok(DetectStage {
             tx: Some(tx),
@@ -241,9 +252,9 @@ impl DetectStage {
         self.hand_over();
     }
 
-    /// Ends the input, waits for the thread, and returns the alerts it
-    /// raised by category, or `None` if it panicked.
-    pub(crate) fn finish(mut self) -> Option<AlertCounts> {
+    /// Ends the input, waits for the thread, and returns what it did, or
+    /// `None` if it panicked.
+    pub(crate) fn finish(mut self) -> Option<Finished> {
         self.chunk.facts.push(Fact::Finish);
         self.hand_over();
         self.tx = None;

@@ -338,6 +338,11 @@ impl Defragmenter {
         }
     }
 
+    /// Trains ended since the last `expire` and not handed out yet.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Expire trains at capture time `now_ns` and hand out every train
     /// ended since the last call.
     pub(crate) fn expire(&mut self, now_ns: i64) -> Vec<ExpiredTrain> {

@@ -157,6 +157,14 @@ impl Decoder {
         self.defrag.expire(now_ns)
     }
 
+    /// Trains ended (evicted, stale, too large) since the last
+    /// [`Decoder::expire`], waiting to be handed out: a fragment flood
+    /// ends one per packet, so callers expire early once this grows
+    /// (each costs a few hundred bytes outside the defragmentation budget).
+    pub fn ended_pending(&self) -> usize {
+        self.defrag.pending()
+    }
+
     /// Defragmentation counters.
     pub fn stats(&self) -> DefragStats {
         self.defrag.stats()

@@ -779,6 +779,20 @@ impl Detector {
         }
     }
 
+    /// Keys the detection windows dropped to stay within
+    /// `max_tracked_keys` (each window table is capped on its own).
+    pub fn window_drops(&self) -> u64 {
+        self.syn_to.dropped
+            + self.icmp_to.dropped
+            + self.udp_to.dropped
+            + self.scans.dropped
+            + self.sweeps.dropped
+            + self.slow_http.dropped
+            + self.logins.dropped
+            + self.ssh_logins.dropped
+            + self.tunnels.dropped
+    }
+
     /// End of input: every alert is closed.
     pub fn finish(&mut self) {
         let all: Vec<Alert> = self.open.drain().map(|(_, a)| a).collect();

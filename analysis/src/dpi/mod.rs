@@ -230,6 +230,25 @@ impl Identifier {
         self.decided.is_some()
     }
 
+    /// Heap bytes held while probing (both directions' buffers), charged
+    /// against the flow table's DPI budget.
+    pub fn probe_bytes(&self) -> usize {
+        self.probing.as_ref().map_or(0, |p| {
+            p.buf[0].capacity()
+                + p.buf[1].capacity()
+                + p.arrivals.capacity() * std::mem::size_of::<(Direction, u16)>()
+        })
+    }
+
+    /// Ends probing early to give its memory back (the DPI budget is
+    /// exceeded): an undecided flow stays unknown. Identified flows and
+    /// their parsers are untouched.
+    pub fn stop_probing(&mut self) {
+        if self.decided.is_none() && self.probing.is_some() {
+            self.decide(None, false);
+        }
+    }
+
     /// Records dropped because the flow reached [`MAX_RECORDS_PER_FLOW`].
     pub fn dropped_records(&self) -> u32 {
         self.dropped

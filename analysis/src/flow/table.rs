@@ -9,9 +9,11 @@
 //! - flows expire on capture-time idle timeouts per protocol and state
 //!   (Suricata's defaults: TCP 60 s new / 600 s established / 60 s closed,
 //!   UDP and others 30 s new / 300 s established);
-//! - memory is bounded by [`FlowConfig::max_flows`]: when the table is full,
+//! - memory is bounded by [`FlowConfig::max_flows`] and the byte budgets of
+//!   [`memory`] (flows, reassembly, DPI probing): when the table is full,
 //!   the flow closest to its own timeout is evicted first (unanswered SYN
-//!   flood entries go before established conversations) and counted.
+//!   flood entries go before established conversations) and counted; under
+//!   pressure the emergency mode shortens the timeouts.
 //!
 //! Expiry uses a lazy deadline heap: each flow has one heap entry; when it
 //! surfaces, the real deadline is checked and the entry re-queued if the flow
@@ -32,36 +34,33 @@ const NS: i64 = 1_000_000_000;
 /// Flow-table limits and timeouts.
 #[derive(Debug, Clone)]
 pub struct FlowConfig {
-    /// Most flows held at once (default 262,144, about 120 MiB with
-    /// reassembly headers; each flow costs ~450 bytes plus buffered data).
+    /// Most flows held at once (default 262,144).
     pub max_flows: usize,
-    /// TCP flow before the handshake completes.
-    pub tcp_new_timeout_ns: i64,
-    /// Established TCP flow.
-    pub tcp_established_timeout_ns: i64,
-    /// TCP flow after FIN/RST.
-    pub tcp_closed_timeout_ns: i64,
-    /// Non-TCP flow that has seen one direction only.
-    pub other_new_timeout_ns: i64,
-    /// Non-TCP flow that has seen both directions.
-    pub other_established_timeout_ns: i64,
+    /// Flow memory budget, Suricata's `flow.memcap` (default 256 MiB, room
+    /// for `max_flows` flows): [`FLOW_BYTES`] per flow plus its pending
+    /// frame list.
+    pub memcap_bytes: usize,
+    /// Global reassembly budget over every TCP stream, Suricata's
+    /// `stream.reassembly.memcap` (default 256 MiB).
+    pub stream_memcap_bytes: usize,
+    /// Global budget of the bytes flows hold while their protocol is
+    /// being identified (default 32 MiB).
+    pub dpi_memcap_bytes: usize,
+    /// Idle timeouts.
+    pub timeouts: Timeouts,
+    /// Emergency mode: when it starts and ends, and its timeouts.
+    pub emergency: EmergencyConfig,
     /// Per-direction TCP reassembly limits.
     pub reasm: ReasmConfig,
 }
 
 impl FlowConfig {
-    /// Disables idle expiry: flows end only by port reuse, eviction or the
-    /// end of input, as conversations do in Wireshark.
+    /// Disables idle expiry, in emergency too: flows end only by port
+    /// reuse, eviction or the end of input, as conversations do in
+    /// Wireshark.
     pub fn without_idle_timeouts(mut self) -> Self {
-        for t in [
-            &mut self.tcp_new_timeout_ns,
-            &mut self.tcp_established_timeout_ns,
-            &mut self.tcp_closed_timeout_ns,
-            &mut self.other_new_timeout_ns,
-            &mut self.other_established_timeout_ns,
-        ] {
-            *t = i64::MAX;
-        }
+        self.timeouts = Timeouts::NEVER;
+        self.emergency.timeouts = Timeouts::NEVER;
         self
     }
 }
@@ -70,11 +69,17 @@ impl Default for FlowConfig {
     fn default() -> Self {
         FlowConfig {
             max_flows: 262_144,
-            tcp_new_timeout_ns: 60 * NS,
-            tcp_established_timeout_ns: 600 * NS,
-            tcp_closed_timeout_ns: 60 * NS,
-            other_new_timeout_ns: 30 * NS,
-            other_established_timeout_ns: 300 * NS,
+            memcap_bytes: 256 << 20,
+            stream_memcap_bytes: 256 << 20,
+            dpi_memcap_bytes: 32 << 20,
+            timeouts: Timeouts {
+                tcp_new_ns: 60 * NS,
+                tcp_established_ns: 600 * NS,
+                tcp_closed_ns: 60 * NS,
+                other_new_ns: 30 * NS,
+                other_established_ns: 300 * NS,
+            },
+            emergency: EmergencyConfig::default(),
             reasm: ReasmConfig::default(),
         }
     }
@@ -204,6 +209,8 @@ pub struct Flow {
     streams: Option<Box<TcpStreams>>,
     /// Reassembly ran and was finished (no second round on late data).
     stream_done: bool,
+    /// What the flow is charged against the memory budgets.
+    mem: memory::FlowMem,
 }
 
 impl Flow {
@@ -236,23 +243,23 @@ impl Flow {
         }
     }
 
-    fn timeout_ns(&self, cfg: &FlowConfig) -> i64 {
+    fn timeout_ns(&self, t: &Timeouts) -> i64 {
         if self.key.proto == 6 {
             match self.tcp_state {
-                TcpState::Closed => cfg.tcp_closed_timeout_ns,
-                TcpState::Established | TcpState::Closing => cfg.tcp_established_timeout_ns,
-                TcpState::None if self.pkts[1] > 0 => cfg.tcp_established_timeout_ns,
-                _ => cfg.tcp_new_timeout_ns,
+                TcpState::Closed => t.tcp_closed_ns,
+                TcpState::Established | TcpState::Closing => t.tcp_established_ns,
+                TcpState::None if self.pkts[1] > 0 => t.tcp_established_ns,
+                _ => t.tcp_new_ns,
             }
         } else if self.pkts[1] > 0 {
-            cfg.other_established_timeout_ns
+            t.other_established_ns
         } else {
-            cfg.other_new_timeout_ns
+            t.other_new_ns
         }
     }
 
-    fn deadline(&self, cfg: &FlowConfig) -> i64 {
-        self.last_ts_ns.saturating_add(self.timeout_ns(cfg))
+    fn deadline(&self, t: &Timeouts) -> i64 {
+        self.last_ts_ns.saturating_add(self.timeout_ns(t))
     }
 
     /// Folds the reassemblers' final statistics in and frees them.
@@ -388,7 +395,8 @@ pub struct FlowStats {
     pub created: u64,
     /// Flows ended by idle timeout.
     pub timed_out: u64,
-    /// Flows evicted because the table was full.
+    /// Flows evicted because the table was full (flow count or
+    /// [`FlowConfig::memcap_bytes`]).
     pub evicted: u64,
     /// Flows ended by port reuse.
     pub port_reuse: u64,
@@ -400,6 +408,24 @@ pub struct FlowStats {
     pub expectations_dropped: u64,
     /// Stream gaps (bytes that were never captured).
     pub gaps: u64,
+    /// Most bytes charged to the flow budget at once.
+    pub peak_flow_bytes: u64,
+    /// Most reassembly bytes held at once, all streams.
+    pub peak_stream_bytes: u64,
+    /// Most DPI probing bytes held at once, all flows.
+    pub peak_dpi_bytes: u64,
+    /// Flows whose reassembly memory was shed to meet
+    /// [`FlowConfig::stream_memcap_bytes`].
+    pub stream_memcap_sheds: u64,
+    /// Flows whose probing memory was shed to meet
+    /// [`FlowConfig::dpi_memcap_bytes`].
+    pub dpi_memcap_sheds: u64,
+    /// Times the emergency mode was entered.
+    pub emergency_entered: u64,
+    /// Times it was left.
+    pub emergency_left: u64,
+    /// Capture time spent in it (ns).
+    pub emergency_ns: u64,
 }
 
 /// The frames a packet came in, as (frame number, wire length): one, or
@@ -467,6 +493,8 @@ pub struct FlowTable {
     /// Announced connections not yet seen: listening endpoint →
     /// (announcing flow id, expiry time). At most [`MAX_EXPECTATIONS`].
     expected: HashMap<(IpAddr, u16), (u64, i64), foldhash::fast::RandomState>,
+    /// Budget totals and the emergency state.
+    mem: memory::MemState,
 }
 
 /// Most announced connections (FTP data channels) waited for at once;
@@ -494,6 +522,7 @@ impl FlowTable {
             app_events: Vec::new(),
             drain_order: None,
             expected: HashMap::default(),
+            mem: memory::MemState::default(),
         }
     }
 
@@ -526,6 +555,7 @@ impl FlowTable {
         let f = self.slots.get_mut(slot as usize)?.take()?;
         self.flows.remove(&f.key);
         self.free.push(slot);
+        self.release(&f);
         Some(*f)
     }
 
@@ -601,8 +631,9 @@ impl FlowTable {
                 new_flow = true;
                 self.make_room(ended, stream_out);
                 let flow = self.new_flow(pk, tcp.as_ref(), ts_ns);
-                let (deadline, id) = (flow.deadline(&self.cfg), flow.id);
+                let (deadline, id) = (flow.deadline(self.timeouts()), flow.id);
                 let slot = self.insert(flow);
+                self.charge_new();
                 self.deadlines.push(Reverse((deadline, id, slot)));
                 self.stats.peak_flows = self.stats.peak_flows.max(self.flows.len() as u64);
                 slot
@@ -679,6 +710,7 @@ impl FlowTable {
             _ => {}
         }
         let flow_id = flow.id;
+        self.account(slot, ts_ns, stream_out);
         if tcp.is_some() && self.app_events.len() > first_event {
             self.expect_announced(first_event, ts_ns);
         }
@@ -750,6 +782,7 @@ impl FlowTable {
             packets_seq: 0,
             streams: None,
             stream_done: false,
+            mem: memory::FlowMem::default(),
         };
         if parent_id.is_some() {
             flow.parent_id = parent_id;
@@ -765,7 +798,7 @@ impl FlowTable {
         ended: &mut Vec<Flow>,
         stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
     ) {
-        while self.flows.len() >= self.cfg.max_flows.max(1) {
+        while !self.room_for_one() {
             match self.pop_earliest(i64::MAX) {
                 Some(mut f) => {
                     f.end_reason = EndReason::Evicted;
@@ -792,7 +825,7 @@ impl FlowTable {
             if f.id != id {
                 continue; // stale entry of a flow that ended earlier
             }
-            let real = f.deadline(&self.cfg);
+            let real = f.deadline(self.timeouts());
             if real > deadline {
                 self.deadlines.push(Reverse((real, id, slot)));
                 continue;
@@ -809,12 +842,14 @@ impl FlowTable {
         ended: &mut Vec<Flow>,
         stream_out: &mut dyn FnMut(u64, Direction, StreamEvent<'_>),
     ) {
+        self.check_pressure(now_ns);
         while let Some(mut f) = self.pop_earliest(now_ns) {
             f.end_reason = EndReason::Timeout;
             f.conclude(&mut self.app_events, stream_out);
             self.stats.timed_out += 1;
             ended.push(f);
         }
+        self.check_pressure(now_ns);
     }
 
     /// Ends up to `max` remaining flows (end of input), in flow-id order;
@@ -831,6 +866,7 @@ impl FlowTable {
             // No expiry while draining: the deadline heap's memory goes
             // before the drain order is built.
             self.deadlines = BinaryHeap::new();
+            self.close_emergency();
         }
         let mut order = match self.drain_order.take() {
             Some(order) => order,
@@ -863,6 +899,10 @@ impl FlowTable {
         !done
     }
 }
+
+#[path = "table/memory.rs"]
+pub mod memory;
+pub use memory::{EmergencyConfig, Timeouts, FLOW_BYTES};
 
 #[path = "table/tcp.rs"]
 mod tcp;

@@ -367,3 +367,164 @@ fn long_flows_hand_out_their_frame_list_in_pieces() {
     assert_eq!(f[0].packets.last(), Some(&n));
     assert_eq!(f[0].pkts, [n, 0]);
 }
+
+/// A TCP segment of connection `n` (client 10.1.x.y:4000 → B:80).
+fn conn_seg(r: &mut Run, n: u32, flags: u8, seq: u32, payload: &[u8], ts: i64) {
+    let src = IpAddr::V4(Ipv4Addr::from(0x0a01_0000 + n));
+    let pk = key((src, 4000), (B, 80), 6);
+    let t = tcp(4000, 80, flags, seq, 0);
+    let data = &mut r.data;
+    let mut sink = |id: u64, dir: Direction, ev: StreamEvent<'_>| {
+        if let StreamEvent::Data { bytes, .. } = ev {
+            data.push((id, dir, bytes.to_vec()));
+        }
+    };
+    r.table.packet(
+        &pk,
+        Some(&t),
+        ts,
+        Wire {
+            frames: &[(0, 60 + payload.len() as u32)],
+        },
+        payload,
+        &mut r.ended,
+        &mut sink,
+    );
+}
+
+#[test]
+fn emergency_mode_enters_at_high_water_shortens_expiry_and_leaves_below_low_water() {
+    let s = 1_000_000_000i64;
+    let mut r = Run::new(FlowConfig {
+        max_flows: 20,
+        ..FlowConfig::default()
+    });
+    let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+    for n in 0..3 {
+        conn_seg(&mut r, n, SYN, 1, b"", 0);
+    }
+    for n in 3..18 {
+        conn_seg(&mut r, n, SYN, 1, b"", s);
+    }
+    // 18 of 20 flows: 90 %, under the 95 % mark.
+    assert!(!r.table.in_emergency());
+    r.table.expire(3 * s, &mut r.ended, &mut sink);
+    assert!(r.ended.is_empty());
+    conn_seg(&mut r, 18, SYN, 1, b"", s);
+    assert!(r.table.in_emergency());
+    assert_eq!(r.table.stats().emergency_entered, 1);
+    // Emergency: a SYN-only flow lasts 5 s instead of 60 s.
+    r.table.expire(5 * s + s / 2, &mut r.ended, &mut sink);
+    assert_eq!(r.ended.len(), 3);
+    assert!(r.ended.iter().all(|f| f.end_reason == EndReason::Timeout));
+    // 16 of 20 (80 %) is above the 70 % low-water mark: still in.
+    assert!(r.table.in_emergency());
+    r.table.expire(6 * s + s / 2, &mut r.ended, &mut sink);
+    assert_eq!(r.table.len(), 0);
+    assert!(!r.table.in_emergency());
+    let st = r.table.stats();
+    assert_eq!((st.emergency_entered, st.emergency_left), (1, 1));
+    assert_eq!(st.emergency_ns, (6 * s + s / 2 - s) as u64);
+    // Back to normal timeouts: a new SYN flow outlives 5 s.
+    conn_seg(&mut r, 30, SYN, 1, b"", 10 * s);
+    r.table.expire(20 * s, &mut r.ended, &mut sink);
+    assert_eq!(r.table.len(), 1);
+}
+
+#[test]
+fn without_pressure_there_is_no_emergency() {
+    let s = 1_000_000_000i64;
+    let mut r = Run::new(FlowConfig::default());
+    for n in 0..100 {
+        conn_seg(&mut r, n, SYN, 1, b"", 0);
+    }
+    let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
+    r.table.expire(30 * s, &mut r.ended, &mut sink);
+    assert!(r.ended.is_empty());
+    assert_eq!(r.table.stats().emergency_entered, 0);
+}
+
+#[test]
+fn flow_byte_budget_evicts_like_the_flow_count() {
+    let mut r = Run::new(FlowConfig {
+        memcap_bytes: 10 * FLOW_BYTES,
+        ..FlowConfig::default()
+    });
+    for n in 0..100 {
+        conn_seg(&mut r, n, SYN, 1, b"", i64::from(n));
+        assert!(r.table.len() <= 10);
+    }
+    // Each flow also pays for its frame list: 9 fit, not 10.
+    let st = r.table.stats();
+    assert!(st.evicted >= 90, "{st:?}");
+    assert!(st.peak_flow_bytes <= (10 * FLOW_BYTES) as u64 + 4096);
+}
+
+#[test]
+fn global_reassembly_budget_sheds_the_oldest_holey_streams() {
+    let mut r = Run::new(FlowConfig {
+        stream_memcap_bytes: 10_000,
+        ..FlowConfig::default()
+    });
+    let data = [b'x'; 2000];
+    for n in 0..20u32 {
+        let ts = i64::from(n);
+        conn_seg(&mut r, n, SYN, 1000, b"", ts);
+        // Bytes 0..100 never come: 2,000 bytes wait behind the hole.
+        conn_seg(&mut r, n, ACK, 1101, &data, ts);
+    }
+    let st = r.table.stats();
+    assert_eq!(st.stream_memcap_sheds, 15);
+    assert!(st.peak_stream_bytes <= 12_000);
+    // The shed streams delivered their data after a gap, oldest first.
+    let delivered: Vec<u64> = r.data.iter().map(|d| d.0).collect();
+    assert_eq!(delivered, (1..=15).collect::<Vec<u64>>());
+    assert!(r.data.iter().all(|d| d.2.len() == 2000));
+    // Streams keep going after a shed: in-order data flows straight on.
+    conn_seg(&mut r, 0, ACK, 3101, b"more", 30);
+    let first: Vec<&[u8]> = r
+        .data
+        .iter()
+        .filter(|d| d.0 == 1)
+        .map(|d| d.2.as_slice())
+        .collect();
+    assert_eq!(first, [&data[..], b"more"]);
+}
+
+#[test]
+fn dpi_budget_ends_probing_of_the_oldest_flows() {
+    let mut r = Run::new(FlowConfig {
+        dpi_memcap_bytes: 200,
+        ..FlowConfig::default()
+    });
+    for n in 0..20u32 {
+        conn_seg(&mut r, n, SYN, 1000, b"", i64::from(n));
+        // Too short to name a protocol: the probe waits for more.
+        conn_seg(&mut r, n, ACK, 1001, b"G", i64::from(n));
+    }
+    let st = r.table.stats();
+    assert!(st.dpi_memcap_sheds > 0, "{st:?}");
+    assert!(st.peak_dpi_bytes <= 300, "{st:?}");
+    // A flow whose probing was shed stays unknown, even when the rest of
+    // a request follows.
+    conn_seg(
+        &mut r,
+        0,
+        ACK,
+        1002,
+        b"ET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        30,
+    );
+    conn_seg(
+        &mut r,
+        19,
+        ACK,
+        1002,
+        b"ET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        30,
+    );
+    let ended = r.drain();
+    let app = |id: u64| ended.iter().find(|f| f.id == id).map(|f| f.app_proto);
+    assert_eq!(app(1), Some("unknown"));
+    assert_eq!(app(20), Some("http"));
+}

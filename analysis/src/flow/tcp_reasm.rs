@@ -417,6 +417,28 @@ impl StreamReassembler {
         self.check_depth();
     }
 
+    /// Heap bytes this stream holds now: out-of-order pieces plus the
+    /// delivered window's allocation. The flow table sums it over every
+    /// stream against the global reassembly memcap.
+    pub fn mem_bytes(&self) -> usize {
+        self.stats.buffered_bytes + self.window.bytes.capacity()
+    }
+
+    /// The global reassembly memcap needs this stream's memory back:
+    /// every hole is given up (reported as a gap, as [`Self::flush`] does),
+    /// the buffered data delivered, and the delivered window freed (later
+    /// retransmissions of those bytes are no longer compared). The stream
+    /// stays usable. Returns the bytes released.
+    pub fn shed(&mut self, sink: &mut impl StreamSink) -> usize {
+        let before = self.mem_bytes();
+        if !self.ooo.is_empty() {
+            self.stats.cap_gaps += 1;
+        }
+        self.flush(sink);
+        self.window.free();
+        before - self.mem_bytes()
+    }
+
     /// Whether `len` more out-of-order bytes fit under the caps.
     fn fits(&self, len: usize) -> bool {
         self.ooo.len() < self.max_segments

@@ -4,7 +4,7 @@ use super::writer::LOCATION_BYTES;
 use super::StoreError;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// A pod or named network namespace that held an address.
@@ -188,6 +188,23 @@ impl CaseReader {
         }
         let conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         Ok(CaseReader { conn })
+    }
+
+    /// The memory-cap counters of the run (`counter.<name>` meta rows,
+    /// see `crate::memcap`), by name; empty for cases without them.
+    pub fn memcap_counters(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM meta WHERE key LIKE 'counter.%'")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (k, v) = row?;
+            if let (Some(name), Ok(v)) = (k.strip_prefix("counter."), v.parse()) {
+                out.insert(name.to_string(), v);
+            }
+        }
+        Ok(out)
     }
 
     /// The underlying connection, for ad-hoc queries (tests, tools).

@@ -61,6 +61,14 @@ pub enum StoreMsg {
     Alerts(Vec<crate::detect::Alert>),
     /// Rows of live capture (interface counters, duplicates, workloads).
     Live(super::live_rows::LiveRows),
+    /// Memory budgets and cap counters (`crate::memcap`), written once at
+    /// the end as `meta` rows `memcap.<name>` and `counter.<name>`.
+    Memcap {
+        /// Budget name → bytes.
+        budgets: Vec<(&'static str, u64)>,
+        /// Counter name → value.
+        counters: Vec<(&'static str, u64)>,
+    },
 }
 
 /// Row counts written.
@@ -378,6 +386,17 @@ impl StoreWriter {
                 }
             }
             StoreMsg::Live(rows) => super::live_rows::write(&tx, &rows)?,
+            StoreMsg::Memcap { budgets, counters } => {
+                let mut stmt =
+                    tx.prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")?;
+                let rows = budgets
+                    .iter()
+                    .map(|(k, v)| (format!("memcap.{k}"), v))
+                    .chain(counters.iter().map(|(k, v)| (format!("counter.{k}"), v)));
+                for (key, value) in rows {
+                    stmt.execute(params![key, value.to_string()])?;
+                }
+            }
         }
         tx.commit()?;
         Ok(())

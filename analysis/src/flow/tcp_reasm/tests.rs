@@ -564,3 +564,23 @@ fn the_ack_of_a_fin_is_not_a_missing_byte() {
     r.on_ack(seq(99, 6), &mut rec);
     assert_eq!(rec.gaps, [(5, 1)]);
 }
+
+#[test]
+fn shed_gives_up_holes_and_frees_everything() {
+    let cfg = ReasmConfig::default();
+    let mut r = StreamReassembler::new(&cfg);
+    let mut rec = Rec::default();
+    r.set_isn(999);
+    r.segment(1000, b"abcd", &mut rec);
+    r.segment(1010, b"klmn", &mut rec);
+    assert!(r.mem_bytes() >= 8, "window and out-of-order piece held");
+    let freed = r.shed(&mut rec);
+    assert_eq!(r.mem_bytes(), 0);
+    assert!(freed >= 8);
+    assert_eq!(rec.data, b"abcdklmn");
+    assert_eq!(rec.gaps, vec![(4, 6)]);
+    assert_eq!(r.stats().cap_gaps, 1);
+    // The stream goes on after the shed data.
+    r.segment(1014, b"op", &mut rec);
+    assert_eq!(rec.data, b"abcdklmnop");
+}
