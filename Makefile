@@ -8,7 +8,8 @@
 #                then every fuzz target for FUZZ_SECS (30) seconds (fuzz/run.sh)
 #   make bench   bench/run.sh (SIZE_MIB=1024 by default; e.g. make bench SIZE_MIB=64)
 #   make harden  hardening at local sizes: 10,000 mutated captures, the full-size
-#                floods (release binary), every fuzz target for
+#                floods (release binary), the decoder fuzz targets to
+#                HARDEN_FUZZ_RUNS (10 M) executions each, every fuzz target for
 #                HARDEN_FUZZ_SECS (600) seconds
 #   make lab     re-record samples/lab-basic.pcap{,ng} in network namespaces (root)
 #   make lab-attacks  re-record samples/attacks/*.pcap + ground-truth.tsv (root; ONLY="a b" for a subset)
@@ -27,6 +28,10 @@ CASE   ?= out/lab-basic
 # Seconds per fuzz target: in `make test` (CI) and in `make harden`.
 FUZZ_SECS ?= 30
 HARDEN_FUZZ_SECS ?= 600
+# Executions per decoder fuzz target in `make harden` (readers, decoder,
+# defragmentation, reassembly, L7 parsers, capture-helper framing).
+HARDEN_FUZZ_RUNS ?= 10000000
+DECODER_FUZZ_TARGETS := capture_file decode defrag tcp_reasm app_parsers capture_framing
 
 # Live tests: hping3, curl, ping, iproute2; the privilege-split test:
 # setcap (libcap2-bin; setpriv is util-linux, always there). Policy tests: xmllint
@@ -93,6 +98,7 @@ harden: deps
 	$(CARGO) build --release --bin osprey
 	OSPREY_FLOOD_FULL=1 OSPREY_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/osprey" \
 	    $(CARGO) test --test flood -- --nocapture
+	FUZZ_RUNS=$(HARDEN_FUZZ_RUNS) bash fuzz/run.sh 7200 $(DECODER_FUZZ_TARGETS)
 	bash fuzz/run.sh $(HARDEN_FUZZ_SECS)
 
 lab:
