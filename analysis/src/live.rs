@@ -129,7 +129,7 @@ pub fn analyze_live(
     } else {
         StoreWriter::create(case_dir)?
     };
-    let (store_tx, store_rx) = bounded::<StoreMsg>(4);
+    let (store_tx, store_rx) = bounded::<StoreMsg>(crate::stage::store_queue(cfg.no_detect));
     let store_thread = std::thread::Builder::new()
         .name("osprey-store".into())
         .spawn(move || store_loop(store, store_rx))

@@ -29,9 +29,22 @@ use std::thread::JoinHandle;
 /// Facts per chunk before it is handed over.
 pub const CHUNK_FACTS: usize = 4_096;
 /// Payload bytes per chunk before it is handed over.
-pub const CHUNK_BYTES: usize = 1 << 20;
-/// Chunks queued between the engine and the stage.
-pub const QUEUE_CHUNKS: usize = 8;
+pub const CHUNK_BYTES: usize = 512 << 10;
+/// Chunks queued between the engine and the stage (with the one being
+/// filled, the one being read and the emptied ones coming back, at most
+/// `2 * QUEUE_CHUNKS + 3` chunks exist: at most 12 MiB).
+pub const QUEUE_CHUNKS: usize = 4;
+
+/// Messages the store's queue holds: with detection on, the stage's queue
+/// holds the rest, so as many batches (each up to a few MiB under a flood)
+/// are in flight either way.
+pub(crate) fn store_queue(no_detect: bool) -> usize {
+    if no_detect {
+        6
+    } else {
+        2
+    }
+}
 
 /// Alerts raised, by category name.
 pub type AlertCounts = BTreeMap<&'static str, u64>;
@@ -347,5 +360,19 @@ pub(crate) fn strip_inspection(b: &mut crate::store::Batch) {
         if let AppRecord::Http(tx) = &mut e.record {
             tx.inspect = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stage's documented bound (`QUEUE_CHUNKS` doc) stays small: the
+    /// memory budgets leave the pipeline's queues 64 MiB in all.
+    #[test]
+    fn chunks_in_flight_stay_small() {
+        let chunk = CHUNK_FACTS * std::mem::size_of::<Fact>() + CHUNK_BYTES;
+        let total = (2 * QUEUE_CHUNKS + 3) * chunk;
+        assert!(total <= 12 << 20, "{total} bytes of chunks");
     }
 }
