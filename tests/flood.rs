@@ -23,6 +23,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::Rng;
 use osprey_analysis::store::query::CaseReader;
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Read, Write};
@@ -75,18 +78,13 @@ fn sizes() -> Sizes {
     }
 }
 
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+/// A flood's spoofed sources.
+trait Spoofed {
     /// A unicast address outside 10.0.0.0/8 (the attack's network).
+    fn addr(&mut self) -> [u8; 4];
+}
+
+impl Spoofed for Rng {
     fn addr(&mut self) -> [u8; 4] {
         let v = (self.next() as u32).to_be_bytes();
         [100 + v[0] % 100, v[1], v[2], v[3].max(1)]

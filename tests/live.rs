@@ -162,19 +162,10 @@ fn record_finds_the_packets_tcpdump_finds_and_names_the_pods() {
     }
 
     // The same packets, per interface: counts, bytes, and contents.
-    let files = ring_files(&ring);
+    let files = readable_ring_files(&ring);
     assert!(!files.is_empty());
     let mut ours: Vec<Vec<RawFrame>> = vec![Vec::new(), Vec::new()];
     for f in &files {
-        assert!(Command::new("tcpdump")
-            .args(["-r"])
-            .arg(f)
-            .arg("-w")
-            .arg("/dev/null")
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success());
         for fr in read_frames(f) {
             ours[fr.interface as usize].push(fr);
         }
@@ -453,15 +444,7 @@ fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
         rotations += files.len() - before;
         // Every closed file reads.
         for f in &files[checked.min(files.len())..] {
-            let st = Command::new("tcpdump")
-                .arg("-r")
-                .arg(f)
-                .arg("-w")
-                .arg("/dev/null")
-                .stderr(Stdio::null())
-                .status()
-                .unwrap();
-            assert!(st.success(), "{} unreadable", f.display());
+            assert_tcpdump_reads(f);
         }
         checked = files.len();
         let open: Vec<PathBuf> = std::fs::read_dir(&ring)
@@ -498,17 +481,7 @@ fn sigkill_during_rotation_leaves_valid_files_and_the_open_one_is_repaired() {
     }
     assert!(nothing_yet <= 5, "{nothing_yet} kills before any frame");
     assert!(rotations >= 20, "only {rotations} rotations");
-    for f in ring_files(&ring) {
-        assert!(Command::new("tcpdump")
-            .arg("-r")
-            .arg(&f)
-            .arg("-w")
-            .arg("/dev/null")
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success());
-    }
+    readable_ring_files(&ring);
     assert!(repaired >= 15, "only {repaired} kills left a file open");
     // Each killed run's case was kept, a valid database.
     let kept: Vec<PathBuf> = std::fs::read_dir(ring.join("case"))
@@ -606,28 +579,6 @@ fn a_full_disk_stops_the_recording_with_a_clear_error_and_keeps_valid_files() {
         err.contains("No space left on device") && err.contains(ring.to_str().unwrap()),
         "{err}"
     );
-    let files = ring_files(&ring);
+    let files = readable_ring_files(&ring);
     assert!(files.len() >= 2, "{files:?}");
-    for f in &files {
-        let st = Command::new("tcpdump")
-            .arg("-r")
-            .arg(f)
-            .arg("-w")
-            .arg("/dev/null")
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success(), "{} unreadable", f.display());
-    }
-    let open = std::fs::read_dir(&ring)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .to_string_lossy()
-                .ends_with(".open")
-        })
-        .count();
-    assert_eq!(open, 0);
 }

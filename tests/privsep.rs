@@ -15,7 +15,7 @@ use common::*;
 use osprey_capture::RawFrame;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// `CAP_NET_RAW` as a capability mask.
@@ -113,31 +113,10 @@ fn tcpdump(node: &str, d: &Path, veth: &str) -> (Child, PathBuf) {
 
 /// Every frame of the ring files, each file checked by tcpdump.
 fn ring_frames(ring: &Path) -> Vec<RawFrame> {
-    let mut out = Vec::new();
-    for f in ring_files(ring) {
-        let st = Command::new("tcpdump")
-            .arg("-r")
-            .arg(&f)
-            .arg("-w")
-            .arg("/dev/null")
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(st.success(), "{} unreadable", f.display());
-        out.extend(read_frames(&f));
-    }
-    let open = std::fs::read_dir(ring)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .to_string_lossy()
-                .ends_with(".open")
-        })
-        .count();
-    assert_eq!(open, 0, "a ring file was left open");
-    out
+    readable_ring_files(ring)
+        .iter()
+        .flat_map(|f| read_frames(f))
+        .collect()
 }
 
 #[test]

@@ -163,6 +163,40 @@ pub fn read_frames(path: &Path) -> Vec<RawFrame> {
     out
 }
 
+/// Fails unless `tcpdump -r` reads `file` to its end without an error.
+pub fn assert_tcpdump_reads(file: &Path) {
+    let st = Command::new("tcpdump")
+        .arg("-r")
+        .arg(file)
+        .arg("-w")
+        .arg("/dev/null")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "tcpdump cannot read {}", file.display());
+}
+
+/// The closed ring files of `dir`, oldest first, after checking that
+/// tcpdump reads each and that no file was left open (`.open`).
+pub fn readable_ring_files(dir: &Path) -> Vec<PathBuf> {
+    let files = ring_files(dir);
+    for f in &files {
+        assert_tcpdump_reads(f);
+    }
+    let open = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .to_string_lossy()
+                .ends_with(".open")
+        })
+        .count();
+    assert_eq!(open, 0, "a ring file was left open in {}", dir.display());
+    files
+}
+
 /// Closed ring files, oldest first.
 pub fn ring_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
