@@ -380,3 +380,35 @@ pub(crate) fn which_tshark() -> Option<PathBuf> {
     let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !p.is_empty()).then(|| PathBuf::from(p))
 }
+
+/// A reader that hands out at most 3 bytes per call, with an `Interrupted`
+/// error every fourth call: what a pipe or a slow disk may do.
+pub(crate) struct Dribble {
+    data: Vec<u8>,
+    at: usize,
+    calls: usize,
+}
+
+impl Dribble {
+    /// Reads `data` out in dribbles.
+    pub fn new(data: Vec<u8>) -> Self {
+        Dribble {
+            data,
+            at: 0,
+            calls: 0,
+        }
+    }
+}
+
+impl std::io::Read for Dribble {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        if self.calls % 4 == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::Interrupted));
+        }
+        let k = out.len().min(3).min(self.data.len() - self.at);
+        out[..k].copy_from_slice(&self.data[self.at..self.at + k]);
+        self.at += k;
+        Ok(k)
+    }
+}

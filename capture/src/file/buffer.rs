@@ -96,35 +96,12 @@ impl ChunkBuffer {
 #[allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 mod tests {
     use super::*;
-
-    /// A reader that hands out at most 3 bytes per call, with interruptions.
-    struct Dribble {
-        data: Vec<u8>,
-        at: usize,
-        calls: usize,
-    }
-
-    impl Read for Dribble {
-        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-            self.calls += 1;
-            if self.calls % 4 == 0 {
-                return Err(io::Error::from(io::ErrorKind::Interrupted));
-            }
-            let k = out.len().min(3).min(self.data.len() - self.at);
-            out[..k].copy_from_slice(&self.data[self.at..self.at + k]);
-            self.at += k;
-            Ok(k)
-        }
-    }
+    use crate::testutil::Dribble;
 
     #[test]
     fn short_reads_and_interrupts_are_absorbed() {
         let data: Vec<u8> = (0..100u8).collect();
-        let reader = Dribble {
-            data: data.clone(),
-            at: 0,
-            calls: 0,
-        };
+        let reader = Dribble::new(data.clone());
         let mut b = ChunkBuffer::new(Box::new(reader), 16);
         let mut seen = Vec::new();
         loop {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::testutil::Dribble;
 
 fn ifaces() -> Vec<HelloIface> {
     vec![
@@ -81,26 +82,6 @@ fn decode_bytes(b: &[u8]) -> (Vec<Record>, Option<FramingError>) {
     decode(io::Cursor::new(b.to_vec()))
 }
 
-/// Hands out at most 3 bytes per read, with interruptions.
-struct Dribble {
-    data: Vec<u8>,
-    at: usize,
-    calls: usize,
-}
-
-impl Read for Dribble {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        self.calls += 1;
-        if self.calls % 4 == 0 {
-            return Err(io::Error::from(io::ErrorKind::Interrupted));
-        }
-        let k = out.len().min(3).min(self.data.len() - self.at);
-        out[..k].copy_from_slice(&self.data[self.at..self.at + k]);
-        self.at += k;
-        Ok(k)
-    }
-}
-
 #[test]
 fn records_round_trip_whole_and_in_dribbles() {
     let records = sample();
@@ -108,11 +89,7 @@ fn records_round_trip_whole_and_in_dribbles() {
     let (got, err) = decode_bytes(&bytes);
     assert!(err.is_none(), "{err:?}");
     assert_eq!(got, records);
-    let (got, err) = decode(Dribble {
-        data: bytes.clone(),
-        at: 0,
-        calls: 0,
-    });
+    let (got, err) = decode(Dribble::new(bytes.clone()));
     assert!(err.is_none(), "{err:?}");
     assert_eq!(got, records);
     // Canonical: the decoded records encode to the same bytes.
