@@ -85,6 +85,11 @@ enum Command {
         /// `policy_violation` alerts.
         #[arg(long, conflicts_with = "no_detect")]
         policy: Option<PathBuf>,
+        /// Flow workers: flow tables on their own threads, packets split
+        /// by address pair; the case and EVE output are the same as with
+        /// one (files only; see the README for the exceptions).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64), conflicts_with = "live")]
+        workers: u16,
     },
     /// Record interfaces headless into a rotating pcapng ring plus a case
     /// (`DIR/case`), e.g. on a Kubernetes node.
@@ -289,11 +294,13 @@ fn main() -> ExitCode {
             live,
             capture,
             policy,
+            workers,
         } => {
             let mut cfg = match engine_config(no_detect, policy) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            cfg.workers = usize::from(workers);
             if let Some(n) = max_flows {
                 cfg.flow.max_flows = n;
             }
@@ -423,6 +430,15 @@ fn print_summary(case_dir: &std::path::Path, s: &pipeline::Summary) -> std::io::
     let alerts: u64 = s.alerts.values().sum();
     let by: Vec<String> = s.alerts.iter().map(|(c, n)| format!("{c} {n}")).collect();
     writeln!(out, "alerts:    {alerts} ({})", by.join(", "))?;
+    if !s.worker_packets.is_empty() {
+        let per: Vec<String> = s.worker_packets.iter().map(u64::to_string).collect();
+        writeln!(
+            out,
+            "workers:   {} (packets {})",
+            s.worker_packets.len(),
+            per.join(", ")
+        )?;
+    }
     let fs = s.flow_stats;
     writeln!(
         out,

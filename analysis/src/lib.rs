@@ -11,6 +11,7 @@ pub mod decode;
 pub mod detect;
 pub mod dissect;
 pub mod dpi;
+mod engine;
 pub mod eve;
 pub mod filter;
 pub mod flow;

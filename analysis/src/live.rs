@@ -1,6 +1,6 @@
 //! The live pipeline: capture threads → (sink, dedupe, engine) → store.
 //!
-//! The same [`Engine`](crate::pipeline) as offline analysis runs on the
+//! The same [`Engine`](crate::engine) as offline analysis runs on the
 //! calling thread; what differs is where frames come from and what else
 //! happens to them:
 //! - Frames arrive as batches from [`osprey_capture::live::LiveCapture`],
@@ -17,7 +17,8 @@
 //!   stop flag: signal, duration, or the sink failing, e.g. on a full disk).
 
 use crate::detect::RuleSet;
-use crate::pipeline::{store_loop, AnalyzeConfig, AnalyzeError, Engine, Progress, Summary};
+use crate::engine::Engine;
+use crate::pipeline::{store_loop, AnalyzeConfig, AnalyzeError, Progress, Summary};
 use crate::store::live_rows::{CaptureStatRow, DuplicateRow, LiveRows, WorkloadRow};
 use crate::store::{CaptureRow, StoreError, StoreMsg, StoreWriter};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
@@ -140,7 +141,7 @@ pub fn analyze_live(
         None
     };
     let budgets = crate::memcap::budgets(&cfg.flow, &cfg.defrag, rules.limits.max_tracked_keys);
-    let mut engine = Engine::new(cfg, rules, store_tx).map_err(StoreError::Io)?;
+    let mut engine = Engine::new(cfg, 1, rules, store_tx).map_err(StoreError::Io)?;
     let mut captures: Vec<CaptureRow> = sources
         .iter()
         .enumerate()
@@ -276,11 +277,12 @@ pub fn analyze_live(
     if !spans.is_empty() {
         engine.send(StoreMsg::Live(LiveRows::Workloads(spans)));
     }
-    let stats = engine.table.stats();
+    let stats = engine.flow_stats();
+    let (anomalies, flows_by_proto, alerts) = engine.take_counts();
     let mut summary = Summary {
-        anomalies: std::mem::take(&mut engine.anomaly_counts),
-        flows_by_proto: std::mem::take(&mut engine.flows_by_proto),
-        alerts: std::mem::take(&mut engine.alert_counts),
+        anomalies,
+        flows_by_proto,
+        alerts,
         packets: engine.pkt_no,
         bytes: captures.iter().map(|c| c.bytes).sum(),
         flow_stats: stats,
@@ -288,14 +290,14 @@ pub fn analyze_live(
         memcap_counters,
         ..Summary::default()
     };
-    let detection_failed = engine.detection_failed;
+    let failed = engine.failed;
     drop(engine);
     let store = store_thread
         .join()
         .map_err(|_| AnalyzeError::Worker("store"))??;
-    if detection_failed {
+    if let Some(who) = failed {
         store.abandon();
-        return Err(AnalyzeError::Worker("detection"));
+        return Err(AnalyzeError::Worker(who));
     }
     let written = store.finish()?;
     summary.app_records = written.app_events;

@@ -11,20 +11,16 @@
 //!    store messages with the alerts in place (absent with `--no-detect`).
 //! 4. `osprey-store` owns SQLite and the EVE writer and writes in batches.
 
-use crate::decode::meta::{PacketMeta, Transport};
-use crate::decode::{Decoded, Decoder, DefragConfig};
-use crate::detect::{Detector, FlowEnd, FlowFacts, PacketFacts, RuleError, RuleSet, Side};
-use crate::dpi::AppProto;
-use crate::flow::table::{StreamEvent, Wire};
-use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
-use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
-use crate::stage::DetectStage;
-use crate::store::{Batch, CaptureRow, StoreError, StoreMsg, StoreWriter};
+use crate::decode::DefragConfig;
+use crate::detect::{RuleError, RuleSet};
+use crate::engine::Engine;
+use crate::flow::{FlowConfig, FlowStats};
+use crate::store::{CaptureRow, StoreError, StoreMsg, StoreWriter};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use osprey_capture::file::FileSource;
 use osprey_capture::merge::MergedSource;
 use osprey_capture::{CaptureError, FrameSource, RawFrame};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,12 +28,6 @@ use std::time::{Duration, Instant};
 
 /// Frames per reader batch.
 const FRAME_BATCH: usize = 512;
-/// Packet rows per store batch.
-const ROW_BATCH: usize = 8_192;
-/// Ended flows per store batch.
-const FLOW_BATCH: usize = 2_048;
-/// Ended fragment trains held before an early expiry round hands them out.
-const ENDED_TRAINS_MAX: usize = 1_024;
 
 /// Engine configuration.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +47,18 @@ pub struct AnalyzeConfig {
     /// Set to true (from another thread) to stop the run: it then ends
     /// with `AnalyzeError::Cancelled` and leaves no case behind.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Flow workers (0 or 1: flows are tracked on the engine's thread).
+    /// With `N` > 1, packets go to `N` flow tables on their own threads by
+    /// a hash of their outermost address pair, and their results are
+    /// merged back in frame order ([`crate::engine`]): flow ids, case rows,
+    /// alerts and EVE lines are the same as with one worker. Two
+    /// exceptions: the flow-table budgets are split evenly among the
+    /// workers, so once a budget bites (eviction, shedding, emergency
+    /// mode; the `counter.*` rows say so) the results can differ; and an
+    /// FTP data connection announced for a third address (neither end of
+    /// the control connection) is linked to its control connection only
+    /// when both pairs land in the same worker. Live capture uses one.
+    pub workers: usize,
 }
 
 /// Progress report, a few times a second.
@@ -93,6 +95,8 @@ pub struct Summary {
     pub alerts: BTreeMap<&'static str, u64>,
     /// Warnings (truncated inputs).
     pub warnings: Vec<String>,
+    /// Packets each flow worker got (empty with one worker).
+    pub worker_packets: Vec<u64>,
     /// Wall time of the run.
     pub elapsed: Duration,
 }
@@ -182,7 +186,7 @@ pub fn analyze(
         .map_err(StoreError::Io)?;
 
     let budgets = crate::memcap::budgets(&cfg.flow, &cfg.defrag, rules.limits.max_tracked_keys);
-    let mut engine = Engine::new(cfg, rules, store_tx).map_err(StoreError::Io)?;
+    let mut engine = Engine::new(cfg, cfg.workers, rules, store_tx).map_err(StoreError::Io)?;
     let mut summary = Summary::default();
     let mut fatal = None;
     let mut cancelled = false;
@@ -245,25 +249,24 @@ pub fn analyze(
             counters: summary.memcap_counters.clone(),
         });
     }
-    let stats = engine.table.stats();
-    let anomalies = std::mem::take(&mut engine.anomaly_counts);
-    let flows_by_proto = std::mem::take(&mut engine.flows_by_proto);
-    let alert_counts = std::mem::take(&mut engine.alert_counts);
+    let stats = engine.flow_stats();
+    let (anomalies, flows_by_proto, alert_counts) = engine.take_counts();
     let packets = engine.pkt_no;
-    let detection_failed = engine.detection_failed;
+    let failed = engine.failed;
+    summary.worker_packets = std::mem::take(&mut engine.worker_packets);
     drop(engine);
     let store = store_thread
         .join()
         .map_err(|_| AnalyzeError::Worker("store"))?;
     let store = match (store, fatal, reader_ok) {
-        (Ok(s), None, true) if !cancelled && !detection_failed => s,
+        (Ok(s), None, true) if !cancelled && failed.is_none() => s,
         (Ok(s), fatal, _) => {
             s.abandon();
             if cancelled {
                 return Err(AnalyzeError::Cancelled);
             }
-            if detection_failed {
-                return Err(AnalyzeError::Worker("detection"));
+            if let Some(who) = failed {
+                return Err(AnalyzeError::Worker(who));
             }
             // Not a clean end: an input failed, or the reader died.
             return Err(fatal.map_or(AnalyzeError::Worker("reader"), AnalyzeError::Input));
@@ -352,398 +355,4 @@ fn reader_loop(
     if !batch.is_empty() {
         let _ = tx.send(ReaderMsg::Frames(batch, sizes.iter().sum()));
     }
-}
-
-/// The per-packet stage: decode, defragment, flows, reassembly (also
-/// driven by the live pipeline, `crate::live`).
-pub(crate) struct Engine {
-    decoder: Decoder,
-    pub(crate) table: FlowTable,
-    store: Sender<StoreMsg>,
-    pub(crate) pkt_no: u64,
-    rows: Vec<PacketRow>,
-    anomalies: Vec<AnomalyRow>,
-    ended: Vec<Flow>,
-    /// Ended flows waiting for the next batch.
-    flows: Vec<Flow>,
-    /// Wire lengths of fragments held by the defragmenter, by frame number.
-    held: HashMap<u64, u32>,
-    pub(crate) anomaly_counts: BTreeMap<&'static str, u64>,
-    pub(crate) flows_by_proto: BTreeMap<String, u64>,
-    last_expire_ns: i64,
-    /// The detection thread; `None` when detection is off (or once
-    /// finished).
-    detector: Option<DetectStage>,
-    pub(crate) alert_counts: BTreeMap<&'static str, u64>,
-    /// The detection thread panicked: the case is incomplete.
-    pub(crate) detection_failed: bool,
-    /// Keys the detection windows dropped at their caps (set by `finish`).
-    detect_window_drops: u64,
-}
-
-impl Engine {
-    pub(crate) fn new(
-        cfg: &AnalyzeConfig,
-        rules: RuleSet,
-        store: Sender<StoreMsg>,
-    ) -> std::io::Result<Self> {
-        let detector = if cfg.no_detect {
-            None
-        } else {
-            let mut d = Detector::new(rules);
-            if let Some(p) = &cfg.policy {
-                d.set_policy(p.clone());
-            }
-            Some(DetectStage::spawn(d, store.clone())?)
-        };
-        Ok(Engine {
-            detector,
-            alert_counts: BTreeMap::new(),
-            detection_failed: false,
-            detect_window_drops: 0,
-            decoder: Decoder::new(cfg.defrag),
-            table: FlowTable::new(cfg.flow.clone()),
-            store,
-            pkt_no: 0,
-            rows: Vec::with_capacity(ROW_BATCH),
-            anomalies: Vec::new(),
-            ended: Vec::new(),
-            flows: Vec::new(),
-            held: HashMap::new(),
-            anomaly_counts: BTreeMap::new(),
-            flows_by_proto: BTreeMap::new(),
-            last_expire_ns: i64::MIN,
-        })
-    }
-
-    /// Cap and emergency counters so far ([`crate::memcap::counters`]);
-    /// the detection windows' drops are known once detection finished.
-    pub(crate) fn memcap_counters(&self) -> Vec<(&'static str, u64)> {
-        crate::memcap::counters(
-            &self.table.stats(),
-            &self.decoder.stats(),
-            self.detect_window_drops,
-        )
-    }
-
-    /// Sends `msg` to the store, through the detection stage when it runs
-    /// (which keeps it in its place among the alerts).
-    pub(crate) fn send(&mut self, msg: StoreMsg) {
-        match self.detector.as_mut() {
-            Some(d) => d.store(msg),
-            // The store thread only hangs up after a write error, which it
-            // reports itself when joined.
-            None => {
-                let _ = self.store.send(msg);
-            }
-        }
-    }
-
-    pub(crate) fn frame(&mut self, frame: &RawFrame) {
-        self.pkt_no += 1;
-        let pkt_no = self.pkt_no;
-        self.rows.push(PacketRow {
-            pkt_no,
-            capture_id: frame.source + 1,
-            interface: frame.interface,
-            data_offset: frame.data_offset,
-            ts_ns: frame.ts_ns,
-            caplen: frame.data.len() as u32,
-            orig_len: frame.orig_len,
-            link_type: frame.link_type.0,
-        });
-        if frame.ts_ns > self.last_expire_ns.saturating_add(1_000_000_000)
-            || self.decoder.ended_pending() >= ENDED_TRAINS_MAX
-        {
-            self.expire(frame.ts_ns);
-        }
-        match self.decoder.decode(frame, pkt_no) {
-            Decoded::Packet(meta) => {
-                self.account(&meta, &frame.data, frame.ts_ns, &[(pkt_no, frame.orig_len)]);
-            }
-            Decoded::FragmentHeld(meta) => {
-                self.note_anomalies(&meta, frame.ts_ns, pkt_no, None);
-                self.held.insert(pkt_no, frame.orig_len);
-            }
-            Decoded::Reassembled {
-                meta,
-                datagram,
-                fragments,
-            } => {
-                let frames: Vec<(u64, u32)> = fragments
-                    .iter()
-                    .filter_map(|&n| {
-                        if n == pkt_no {
-                            Some((n, frame.orig_len))
-                        } else {
-                            self.held.remove(&n).map(|len| (n, len))
-                        }
-                    })
-                    .collect();
-                self.account(&meta, &datagram, frame.ts_ns, &frames);
-            }
-        }
-        if self.rows.len() >= ROW_BATCH {
-            self.flush_rows();
-        }
-    }
-
-    fn expire(&mut self, now_ns: i64) {
-        self.last_expire_ns = now_ns;
-        for train in self.decoder.expire(now_ns) {
-            for n in &train.fragments {
-                self.held.remove(n);
-            }
-            for a in &train.anomalies {
-                self.push_anomaly(AnomalyRow {
-                    ts_ns: now_ns,
-                    pkt_no: train.fragments.first().copied().unwrap_or(0),
-                    flow_id: None,
-                    kind: AnomalyKind::Decode,
-                    event: a.name(),
-                    tuple: None,
-                });
-            }
-        }
-        let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
-        self.table.expire(now_ns, &mut self.ended, &mut sink);
-        self.flush_ended();
-        if let Some(d) = self.detector.as_mut() {
-            d.tick(now_ns);
-        }
-    }
-
-    /// Accounts a decoded packet made of `frames` (frame number, wire
-    /// length) to its flows.
-    fn account(&mut self, meta: &PacketMeta, buf: &[u8], ts_ns: i64, frames: &[(u64, u32)]) {
-        let wire = Wire { frames };
-        let payload = buf.get(meta.payload.clone()).unwrap_or(&[]);
-        let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
-        let outer = PacketKey::outer_udp(meta).map(|pk| {
-            let udp = Transport::Udp {
-                src_port: pk.src.port,
-                dst_port: pk.dst.port,
-            };
-            self.table.packet(
-                &pk,
-                Some(&udp),
-                ts_ns,
-                wire,
-                &[],
-                &mut self.ended,
-                &mut sink,
-            )
-        });
-        let mut detector = self.detector.as_mut();
-        let mut inspect = |flow_id: u64, dir: Direction, ev: StreamEvent<'_>| {
-            // Encrypted streams carry no cleartext to inspect.
-            let encrypted = |a| matches!(a, Some(AppProto::Tls | AppProto::Ssh));
-            match (ev, detector.as_deref_mut()) {
-                (StreamEvent::Data { bytes, app, .. }, Some(d)) if !encrypted(app) => {
-                    d.payload(flow_id, dir, ts_ns, bytes);
-                }
-                _ => {}
-            }
-        };
-        let inner = PacketKey::inner(meta).map(|pk| {
-            let v = self.table.packet(
-                &pk,
-                meta.transport.as_ref(),
-                ts_ns,
-                wire,
-                payload,
-                &mut self.ended,
-                &mut inspect,
-            );
-            (v, pk.src, pk.dst)
-        });
-        let verdict = inner.map(|(v, src, dst)| {
-            let Some(d) = self.detector.as_mut() else {
-                return v;
-            };
-            if matches!(meta.transport, Some(Transport::Udp { .. })) {
-                d.datagram(v.flow_id, v.dir, ts_ns, payload);
-            }
-            let (a, b) = (
-                Side {
-                    ip: src.ip,
-                    port: Some(src.port),
-                },
-                Side {
-                    ip: dst.ip,
-                    port: Some(dst.port),
-                },
-            );
-            let (client, server) = if v.dir == Direction::ToServer {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            d.payload_endpoints(v.flow_id, client, server);
-            v
-        });
-        let first_flow = outer.map(|v| v.flow_id);
-        let flow_id = verdict.map(|v| v.flow_id).or(first_flow);
-        let pkt_no = frames.last().map_or(0, |f| f.0);
-        if let (Some(ip), Some(d)) = (&meta.ip, self.detector.as_mut()) {
-            let (tcp, dst_port, icmp) = match &meta.transport {
-                Some(Transport::Tcp(t)) => (Some(t), Some(t.dst_port), None),
-                Some(Transport::Udp { dst_port, .. }) => (None, Some(*dst_port), None),
-                Some(
-                    Transport::Icmp { icmp_type, code } | Transport::Icmpv6 { icmp_type, code },
-                ) => (None, None, Some((*icmp_type, *code))),
-                _ => (None, None, None),
-            };
-            let flow = verdict.map(|v| FlowFacts {
-                id: v.flow_id,
-                dir: v.dir,
-                new_flow: v.new_flow,
-                established: v.established,
-                closed: v.closed,
-            });
-            if let Some(f) = flow.filter(|f| f.new_flow && ip.proto == 6) {
-                d.flow_started(ip.src, ts_ns, f.id);
-            }
-            d.packet(PacketFacts {
-                ts_ns,
-                pkt_no,
-                src: ip.src,
-                dst: ip.dst,
-                proto: ip.proto,
-                tcp: tcp.copied(),
-                dst_port,
-                icmp,
-                payload_len: payload.len(),
-                flow,
-            });
-        }
-        self.note_anomalies(meta, ts_ns, pkt_no, flow_id);
-        if verdict.is_some_and(|v| v.overlap_conflict) {
-            self.push_anomaly(AnomalyRow {
-                ts_ns,
-                pkt_no,
-                flow_id,
-                kind: AnomalyKind::Stream,
-                event: "reassembly_overlap_different_data",
-                tuple: tuple_of(meta),
-            });
-        }
-        if !self.ended.is_empty() {
-            self.flush_ended();
-        }
-    }
-
-    fn note_anomalies(&mut self, meta: &PacketMeta, ts_ns: i64, pkt_no: u64, flow_id: Option<u64>) {
-        let ends = meta.ip.as_ref().map(|ip| (ip.src, ip.dst));
-        for a in &meta.anomalies {
-            if let Some(d) = self.detector.as_mut() {
-                d.decode_anomaly(*a, ts_ns, pkt_no, flow_id, ends);
-            }
-            self.push_anomaly(AnomalyRow {
-                ts_ns,
-                pkt_no,
-                flow_id,
-                kind: AnomalyKind::Decode,
-                event: a.name(),
-                tuple: tuple_of(meta),
-            });
-        }
-    }
-
-    fn push_anomaly(&mut self, a: AnomalyRow) {
-        *self.anomaly_counts.entry(a.event).or_default() += 1;
-        self.anomalies.push(a);
-        if self.anomalies.len() >= 1024 {
-            let batch = std::mem::take(&mut self.anomalies);
-            self.send(StoreMsg::Anomalies(batch));
-        }
-    }
-
-    /// Moves ended flows to the outgoing batch (they are sent after the
-    /// packet rows that precede them, so the store sees a flow's packets
-    /// before its record).
-    fn flush_ended(&mut self) {
-        for f in &self.ended {
-            let Some(d) = self.detector.as_mut() else {
-                break;
-            };
-            d.flow_ended(FlowEnd {
-                id: f.id,
-                client: (f.client.ip, f.client.port),
-                server: (f.server.ip, f.server.port),
-                proto: f.key.proto,
-                app_proto: f.app_proto,
-                first_ts_ns: f.first_ts_ns,
-                last_ts_ns: f.last_ts_ns,
-                pkts: f.pkts,
-                bytes: f.bytes,
-                payload_bytes: f.stream.length,
-            });
-        }
-        for f in &self.ended {
-            *self
-                .flows_by_proto
-                .entry(crate::eve::proto_name(f.key.proto))
-                .or_default() += 1;
-        }
-        self.flows.append(&mut self.ended);
-        if self.flows.len() >= FLOW_BATCH {
-            self.flush_rows();
-        }
-    }
-
-    pub(crate) fn flush_rows(&mut self) {
-        let mut batch = Batch {
-            packets: std::mem::replace(&mut self.rows, Vec::with_capacity(ROW_BATCH)),
-            pieces: self.table.take_pieces(),
-            app_events: self.table.take_app_events(),
-            flows: std::mem::take(&mut self.flows),
-        };
-        // With detection on, the stage reads the application records
-        // first, then strips them.
-        if self.detector.is_none() {
-            crate::stage::strip_inspection(&mut batch);
-        }
-        self.send(StoreMsg::Batch(batch));
-    }
-
-    pub(crate) fn finish(&mut self) {
-        self.held.clear();
-        let mut sink = |_: u64, _: Direction, _: StreamEvent<'_>| {};
-        while self.table.drain(FLOW_BATCH, &mut self.ended, &mut sink) {
-            self.flush_ended();
-            self.flush_rows();
-        }
-        self.flush_ended();
-        self.flush_rows();
-        if !self.anomalies.is_empty() {
-            let batch = std::mem::take(&mut self.anomalies);
-            self.send(StoreMsg::Anomalies(batch));
-        }
-        if let Some(d) = self.detector.take() {
-            match d.finish() {
-                Some(done) => {
-                    self.alert_counts = done.alerts;
-                    self.detect_window_drops = done.window_drops;
-                }
-                None => self.detection_failed = true,
-            }
-        }
-    }
-}
-
-fn tuple_of(meta: &PacketMeta) -> Option<Tuple> {
-    let ip = meta.ip?;
-    let (src_port, dest_port) = match meta.transport {
-        Some(Transport::Tcp(t)) => (t.src_port, t.dst_port),
-        Some(Transport::Udp { src_port, dst_port }) => (src_port, dst_port),
-        _ => (0, 0),
-    };
-    Some(Tuple {
-        src_ip: ip.src,
-        src_port,
-        dest_ip: ip.dst,
-        dest_port,
-        proto: ip.proto,
-    })
 }

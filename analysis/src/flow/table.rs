@@ -468,6 +468,8 @@ pub struct PacketVerdict {
     pub established: bool,
     /// The packet closed the TCP connection (FIN from both sides, or RST).
     pub closed: bool,
+    /// For a new flow, the flow that announced it (see [`Flow::parent_id`]).
+    pub parent_id: Option<u64>,
 }
 
 /// The flow table. Owns every live flow; ended flows are handed to the
@@ -574,6 +576,14 @@ impl FlowTable {
         std::mem::take(&mut self.pieces)
     }
 
+    /// Moves the application-layer records and frame-list pieces made so
+    /// far to the end of `events` and `pieces` (keeping the table's
+    /// allocations for the next packet).
+    pub fn move_output(&mut self, events: &mut Vec<AppEvent>, pieces: &mut Vec<FlowPackets>) {
+        events.append(&mut self.app_events);
+        pieces.append(&mut self.pieces);
+    }
+
     /// Flows currently held.
     pub fn len(&self) -> usize {
         self.flows.len()
@@ -652,6 +662,7 @@ impl FlowTable {
                 new_flow,
                 established: false,
                 closed: false,
+                parent_id: None,
             };
         };
         let dir = flow.direction_of(&pk.src);
@@ -710,6 +721,7 @@ impl FlowTable {
             _ => {}
         }
         let flow_id = flow.id;
+        let parent_id = flow.parent_id.filter(|_| new_flow);
         self.account(slot, ts_ns, stream_out);
         if tcp.is_some() && self.app_events.len() > first_event {
             self.expect_announced(first_event, ts_ns);
@@ -721,6 +733,7 @@ impl FlowTable {
             new_flow,
             established,
             closed,
+            parent_id,
         }
     }
 
@@ -902,7 +915,7 @@ impl FlowTable {
 
 #[path = "table/memory.rs"]
 pub mod memory;
-pub use memory::{EmergencyConfig, Timeouts, FLOW_BYTES};
+pub use memory::{EmergencyConfig, Timeouts, Usage, FLOW_BYTES};
 
 #[path = "table/tcp.rs"]
 mod tcp;

@@ -170,7 +170,86 @@ impl Flow {
     }
 }
 
+/// What a table holds at one moment: flows, and the bytes charged to
+/// each budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Flows held.
+    pub flows: u64,
+    /// Bytes charged to the flow budget.
+    pub flow_bytes: u64,
+    /// Reassembly bytes held.
+    pub stream_bytes: u64,
+    /// DPI probing bytes held.
+    pub dpi_bytes: u64,
+}
+
+impl Usage {
+    /// Field by field sum.
+    pub fn plus(self, o: Usage) -> Usage {
+        Usage {
+            flows: self.flows + o.flows,
+            flow_bytes: self.flow_bytes + o.flow_bytes,
+            stream_bytes: self.stream_bytes + o.stream_bytes,
+            dpi_bytes: self.dpi_bytes + o.dpi_bytes,
+        }
+    }
+
+    /// Field by field difference (saturating).
+    pub fn minus(self, o: Usage) -> Usage {
+        Usage {
+            flows: self.flows.saturating_sub(o.flows),
+            flow_bytes: self.flow_bytes.saturating_sub(o.flow_bytes),
+            stream_bytes: self.stream_bytes.saturating_sub(o.stream_bytes),
+            dpi_bytes: self.dpi_bytes.saturating_sub(o.dpi_bytes),
+        }
+    }
+
+    /// Field by field maximum.
+    pub fn max(self, o: Usage) -> Usage {
+        Usage {
+            flows: self.flows.max(o.flows),
+            flow_bytes: self.flow_bytes.max(o.flow_bytes),
+            stream_bytes: self.stream_bytes.max(o.stream_bytes),
+            dpi_bytes: self.dpi_bytes.max(o.dpi_bytes),
+        }
+    }
+}
+
 impl FlowTable {
+    /// What the table holds now.
+    pub fn usage(&self) -> Usage {
+        Usage {
+            flows: self.flows.len() as u64,
+            flow_bytes: self.mem.flow_bytes as u64,
+            stream_bytes: self.mem.stream_bytes as u64,
+            dpi_bytes: self.mem.dpi_bytes as u64,
+        }
+    }
+
+    /// The peaks since the last [`FlowTable::restart_peaks`] (zero where
+    /// nothing was measured since).
+    pub fn peaks(&self) -> Usage {
+        let s = &self.stats;
+        Usage {
+            flows: s.peak_flows,
+            flow_bytes: s.peak_flow_bytes,
+            stream_bytes: s.peak_stream_bytes,
+            dpi_bytes: s.peak_dpi_bytes,
+        }
+    }
+
+    /// Zeroes the peak counters, so that [`FlowTable::peaks`] tells the
+    /// highest use measured from now on (the engine adds that to what its
+    /// other tables held at the time, for a run-wide peak).
+    pub fn restart_peaks(&mut self) {
+        let s = &mut self.stats;
+        s.peak_flows = 0;
+        s.peak_flow_bytes = 0;
+        s.peak_stream_bytes = 0;
+        s.peak_dpi_bytes = 0;
+    }
+
     /// Timeouts in force (the emergency ones while in emergency).
     pub(super) fn timeouts(&self) -> &Timeouts {
         if self.mem.emergency_since.is_some() {

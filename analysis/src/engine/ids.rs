@@ -1,0 +1,102 @@
+//! Run-wide flow ids for flows numbered by their shards.
+//!
+//! Each shard's table numbers its own flows 1, 2, 3… The back gives each
+//! new flow the next run-wide id as it replays the shards' reports in
+//! frame order, which is the order one table would have numbered them
+//! in. With one shard the two numberings are the same and nothing is
+//! mapped.
+
+use crate::flow::table::{EXPECTATION_TIMEOUT_NS, MAX_EXPECTATIONS};
+use crate::flow::Flow;
+use std::collections::{HashMap, HashSet};
+
+/// The map from (shard, shard-local id) to run-wide ids.
+pub(crate) struct Ids {
+    /// Off with one shard.
+    enabled: bool,
+    next: u64,
+    /// Live flows: (shard, local) → (run-wide id, run-wide parent).
+    live: HashMap<(usize, u64), (u64, Option<u64>)>,
+    /// Ended flows that announced connections (FTP control channels),
+    /// kept while their announcements can still be taken up: (shard,
+    /// local) → (run-wide id, forget after).
+    announcers: HashMap<(usize, u64), (u64, i64)>,
+    /// Live flows that announced connections.
+    announcing: HashSet<(usize, u64)>,
+    /// Most ended announcing flows remembered: as many announcements as
+    /// the shards' tables wait for ([`MAX_EXPECTATIONS`] each).
+    max_announcers: usize,
+}
+
+impl Ids {
+    pub(crate) fn new(shards: usize) -> Self {
+        Ids {
+            enabled: shards > 1,
+            next: 1,
+            live: HashMap::new(),
+            announcers: HashMap::new(),
+            announcing: HashSet::new(),
+            max_announcers: shards * MAX_EXPECTATIONS,
+        }
+    }
+
+    /// A flow the shard just created, announced by `parent` (local ids).
+    pub(crate) fn created(&mut self, shard: usize, local: u64, parent: Option<u64>) {
+        if !self.enabled {
+            return;
+        }
+        let parent = parent.and_then(|p| {
+            self.live
+                .get(&(shard, p))
+                .map(|v| v.0)
+                .or_else(|| self.announcers.get(&(shard, p)).map(|v| v.0))
+        });
+        self.live.insert((shard, local), (self.next, parent));
+        self.next += 1;
+    }
+
+    /// The run-wide id of a live flow of `shard`.
+    pub(crate) fn id(&self, shard: usize, local: u64) -> u64 {
+        if !self.enabled {
+            return local;
+        }
+        // Every id a shard reports was created before (unmapped only if
+        // the shard broke its contract; 0 then, as for no flow).
+        self.live.get(&(shard, local)).map_or(0, |v| v.0)
+    }
+
+    /// Notes that a live flow announced a connection.
+    pub(crate) fn announced(&mut self, shard: usize, local: u64) {
+        if self.enabled {
+            self.announcing.insert((shard, local));
+        }
+    }
+
+    /// Renumbers an ended flow and forgets its local id (keeping it a
+    /// while if it announced connections).
+    pub(crate) fn ended(&mut self, shard: usize, f: &mut Flow) {
+        if !self.enabled {
+            return;
+        }
+        let key = (shard, f.id);
+        let Some((id, parent)) = self.live.remove(&key) else {
+            f.id = 0;
+            return;
+        };
+        if self.announcing.remove(&key) && self.announcers.len() < self.max_announcers {
+            self.announcers.insert(
+                key,
+                (id, f.last_ts_ns.saturating_add(EXPECTATION_TIMEOUT_NS)),
+            );
+        }
+        f.id = id;
+        f.parent_id = parent;
+    }
+
+    /// Forgets announcing flows whose announcements expired by `now_ns`.
+    pub(crate) fn expire(&mut self, now_ns: i64) {
+        if !self.announcers.is_empty() {
+            self.announcers.retain(|_, (_, until)| *until >= now_ns);
+        }
+    }
+}
