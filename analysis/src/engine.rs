@@ -186,9 +186,10 @@ impl Engine {
             || self.decoder.ended_pending() >= ENDED_TRAINS_MAX)
             .then(|| self.expire_trains(frame.ts_ns));
         let decoded = self.decoder.decode(frame, pkt_no);
-        // The frames a decoded packet is made of, and its bytes.
-        let (meta, buf, frames) = match decoded {
-            Decoded::Packet(meta) => (meta, None, vec![(pkt_no, frame.orig_len)]),
+        // The frames a decoded packet is made of (when more than this
+        // one), and its bytes.
+        let (meta, buf, fragments) = match decoded {
+            Decoded::Packet(meta) => (meta, None, None),
             Decoded::FragmentHeld(meta) => {
                 self.held.insert(pkt_no, frame.orig_len);
                 match &mut self.run {
@@ -211,7 +212,7 @@ impl Engine {
                 datagram,
                 fragments,
             } => {
-                let frames = fragments
+                let frames: Vec<(u64, u32)> = fragments
                     .iter()
                     .filter_map(|&n| {
                         if n == pkt_no {
@@ -221,9 +222,11 @@ impl Engine {
                         }
                     })
                     .collect();
-                (meta, Some(datagram), frames)
+                (meta, Some(datagram), Some(frames))
             }
         };
+        let this = [(pkt_no, frame.orig_len)];
+        let frames = fragments.as_deref().unwrap_or(&this);
         let buf = buf.as_deref().unwrap_or(&frame.data);
         let payload = buf.get(meta.payload.clone()).unwrap_or(&[]);
         match &mut self.run {
@@ -235,10 +238,10 @@ impl Engine {
                 if let Some((now, anomalies)) = expire {
                     b.expire(now, anomalies, vec![shard.expire(now)]);
                 }
-                shard.packet(&meta, payload, frame.ts_ns, &frames, out);
-                b.packet(0, &meta, payload, frame.ts_ns, &frames, out);
+                shard.packet(&meta, payload, frame.ts_ns, frames, out);
+                b.packet(0, &meta, payload, frame.ts_ns, frames, out);
             }
-            Run::Workers(w) => w.packet(row, expire, meta, payload, frame.ts_ns, frames),
+            Run::Workers(w) => w.packet(row, expire, meta, payload, frame.ts_ns, frames.to_vec()),
             Run::Finished => {}
         }
     }

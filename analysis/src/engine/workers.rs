@@ -22,6 +22,10 @@ use std::thread::JoinHandle;
 
 /// Route entries per batch.
 const ROUTE_BATCH: usize = 1_024;
+/// Packet bytes per batch: a batch is sent when either is reached, so a
+/// shard's queue holds at most `QUEUE` × 512 KiB of payload (reassembled
+/// datagrams reach 64 KiB each).
+const BATCH_BYTES: usize = 512 * 1024;
 /// Batches queued on each channel.
 const QUEUE: usize = 4;
 
@@ -68,6 +72,8 @@ pub(crate) struct Workers {
     merge: JoinHandle<Back>,
     /// Packets sent to each shard.
     packets: Vec<u64>,
+    /// Payload bytes in the batches not sent yet.
+    pending: usize,
 }
 
 impl Workers {
@@ -103,12 +109,13 @@ impl Workers {
             route_tx,
             merge,
             packets: vec![0; n],
+            pending: 0,
         })
     }
 
     fn push(&mut self, r: Route) {
         self.route.push(r);
-        if self.route.len() >= ROUTE_BATCH {
+        if self.route.len() >= ROUTE_BATCH || self.pending >= BATCH_BYTES {
             self.flush();
         }
     }
@@ -116,6 +123,7 @@ impl Workers {
     /// Sends the shards their batches, then the route that names them. A
     /// closed channel means a thread died; `finish` reports it.
     fn flush(&mut self) {
+        self.pending = 0;
         for s in &mut self.shards {
             if !s.batch.is_empty() {
                 let _ = s.tx.send(std::mem::take(&mut s.batch));
@@ -162,6 +170,7 @@ impl Workers {
         let s = super::shard::shard_of(&meta, self.shards.len());
         meta.payload = 0..payload.len();
         self.packets[s] += 1;
+        self.pending += payload.len();
         self.shards[s]
             .batch
             .push(ShardIn::Packet(Box::new(PacketIn {
