@@ -7,8 +7,8 @@
 #   make test    deps + fmt check + clippy (-D warnings) + cargo test
 #                then every fuzz target for FUZZ_SECS (30) seconds (fuzz/run.sh)
 #   make bench   bench/run.sh (SIZE_MIB=1024 by default; e.g. make bench SIZE_MIB=64)
-#   make harden  hardening at local sizes: 10,000 mutated captures, the full-size
-#                floods (release binary), the decoder fuzz targets to
+#   make harden  hardening at local sizes: 10,000 mutated captures, 1 vs N flow
+#                workers on a 256 MiB workload, the full-size floods (release binary), the decoder fuzz targets to
 #                HARDEN_FUZZ_RUNS (10 M) executions each, every fuzz target for
 #                HARDEN_FUZZ_SECS (600) seconds
 #   make lab     re-record samples/lab-basic.pcap{,ng} in network namespaces (root)
@@ -95,6 +95,7 @@ bench: deps
 # attack, through the release binary at default memory budgets.
 harden: deps
 	OSPREY_MUTANTS=10000 $(CARGO) test --test mutants -- --nocapture
+	OSPREY_WORKERS_MIB=256 $(CARGO) test --release --test workers -- --nocapture
 	$(CARGO) build --release --bin osprey
 	OSPREY_FLOOD_FULL=1 OSPREY_BIN="$${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/osprey" \
 	    $(CARGO) test --test flood -- --nocapture

@@ -8,7 +8,9 @@
 //! Inputs: every capture in `samples/` (the lab's benign and attack
 //! recordings), every capture of the `../shared/pcaps` corpus (tunnels,
 //! fragments, FTP data channels, many protocols), and a generated node
-//! workload with thousands of flows (`../shared/bench/gen_pcap.py`).
+//! workload with thousands of flows (`../shared/bench/gen_pcap.py`;
+//! `OSPREY_WORKERS_MIB` sets its size, 6 MiB by default, the CI size;
+//! `make harden` uses 256).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -225,9 +227,10 @@ fn generated_node_workload_gives_the_same_case_with_one_two_and_three_workers() 
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let pcap = dir.path().join("node.pcap");
+    let mib = std::env::var("OSPREY_WORKERS_MIB").unwrap_or_else(|_| "6".into());
     let st = std::process::Command::new("python3")
         .arg(&gen)
-        .args(["--size-mib", "6", "--seed", "7", "--workers", "1", "--out"])
+        .args(["--size-mib", &mib, "--seed", "7", "--workers", "1", "--out"])
         .arg(&pcap)
         .stdout(std::process::Stdio::null())
         .status()
