@@ -2,8 +2,10 @@
 //! by the test behind a veth whose host end has no address, pinging a
 //! neighbour pinned in its ARP table, so echo requests cross the veth and
 //! go no further. The GUI lists the veth with the namespace behind it,
-//! captures on it, and the finished case shows the ICMP flow in the flows
-//! table and the pod in the graph; frames come through the capture helper
+//! captures on it, shows the ping's flow (still open) and the pod in the
+//! graph while capturing, with growing counts, and the finished case shows
+//! the same ICMP flow in the flows table and the pod in the graph; frames
+//! come through the capture helper
 //! process (`osprey capture-helper`). The namespace (and with it the veth
 //! pair) is deleted at the end.
 
@@ -91,6 +93,26 @@ fn gui_captures_a_pinged_pod_and_shows_its_icmp_flow() {
     step_until(&mut h, "frames analysed", |a| a.state().live.packets >= 20);
     let helpers = helper_processes(&veth);
     assert_eq!(helpers, 1, "one capture helper process holds {veth}");
+    // While the capture runs, the ping's flow (still open) is in the flows
+    // table and its pod in the graph, and its counts grow.
+    let open_icmp = |a: &OspreyApp| {
+        let st = a.state();
+        let case = st.case.as_ref()?;
+        let f = case
+            .flows
+            .iter()
+            .find(|f| f.proto == 1 && f.src_ip == "10.213.0.2" && f.dest_ip == "10.213.0.9")?;
+        let hits = st.graph.model.search("10.213.0.2");
+        let node = st.graph.model.graph.node_weight(*hits.first()?)?;
+        (node.label == pod && a.state().live.is_running()).then_some((f.id, f.pkts_toserver))
+    };
+    step_until(&mut h, "the open ICMP flow and its pod, live", |a| {
+        open_icmp(a).is_some()
+    });
+    let (live_id, seen) = open_icmp(h.state()).unwrap();
+    step_until(&mut h, "its packet count growing, live", |a| {
+        open_icmp(a).is_some_and(|(_, n)| n > seen)
+    });
     h.get_by_label("Stop capture").click();
     h.step();
     step_until(&mut h, "the finished case", |a| {
@@ -109,6 +131,7 @@ fn gui_captures_a_pinged_pod_and_shows_its_icmp_flow() {
         .collect();
     assert_eq!(icmp.len(), 1, "one ICMP flow in the flows table");
     assert!(icmp[0].pkts_toserver >= 20);
+    assert_eq!(icmp[0].id, live_id, "the flow seen live, ended with its id");
     // The pod's address is a node named after the namespace behind it.
     let m = &st.graph.model;
     let hits = m.search("10.213.0.2");

@@ -162,6 +162,23 @@ impl Engine {
         }
     }
 
+    /// The `max` most recently active open flows, as they are so far (live
+    /// runs, which use one worker; empty otherwise).
+    pub(crate) fn open_flows(&self, max: usize) -> Vec<crate::store::FlowSummary> {
+        let Run::Inline(shard, _) = &self.run else {
+            return Vec::new();
+        };
+        let mut open: Vec<&Flow> = shard.open_flows().collect();
+        if open.len() > max {
+            open.select_nth_unstable_by_key(max, |f| std::cmp::Reverse(f.last_ts_ns));
+            open.truncate(max);
+        }
+        open.sort_unstable_by_key(|f| f.id);
+        open.into_iter()
+            .map(crate::store::FlowSummary::of_open)
+            .collect()
+    }
+
     /// Hands the rows so far to the store (live runs, between frames).
     pub(crate) fn flush_rows(&mut self) {
         if let Some(b) = self.back.as_mut() {

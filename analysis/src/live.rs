@@ -105,6 +105,13 @@ pub struct LiveOptions {
 /// How often a durable run hands what it has to the store.
 pub const DURABLE_FLUSH: Duration = Duration::from_millis(250);
 
+/// How often a durable run also writes the flows still open and the
+/// workload spans so far (`active_flows`, `workloads`), for the live view.
+pub const OPEN_SNAPSHOT: Duration = Duration::from_secs(1);
+
+/// Most open flows in one snapshot (the most recently active ones).
+pub const OPEN_SNAPSHOT_MAX: usize = 20_000;
+
 /// Runs the engine over live frames until the capture ends, writing a
 /// case into `case_dir`. `stop` is the capture's stop flag: set here when
 /// the sink fails.
@@ -165,15 +172,25 @@ pub fn analyze_live(
     let mut sink_error = None;
     let mut last_progress = Instant::now();
     let mut last_flush = Instant::now();
+    let mut last_snapshot = Instant::now();
     loop {
         let msg = rx.recv_timeout(IDLE_TICK);
-        if opts.durable && last_flush.elapsed() >= DURABLE_FLUSH {
-            last_flush = Instant::now();
-            engine.flush_rows();
-        }
         if let Some(wrx) = &workloads_rx {
             while let Ok((ts, snap)) = wrx.try_recv() {
                 spans.update(ts, run_start_ns, snap);
+            }
+        }
+        if opts.durable && last_flush.elapsed() >= DURABLE_FLUSH {
+            last_flush = Instant::now();
+            engine.flush_rows();
+            if last_snapshot.elapsed() >= OPEN_SNAPSHOT {
+                last_snapshot = Instant::now();
+                let open = engine.open_flows(OPEN_SNAPSHOT_MAX);
+                engine.send(StoreMsg::Live(LiveRows::ActiveFlows(open)));
+                if workloads_rx.is_some() {
+                    let rows = spans.rows_until(now_ns());
+                    engine.send(StoreMsg::Live(LiveRows::Workloads(rows)));
+                }
             }
         }
         let frames = match msg {
@@ -234,6 +251,10 @@ pub fn analyze_live(
         sink_error.get_or_insert(e);
     }
     engine.finish();
+    if opts.durable {
+        // Every flow has ended now.
+        engine.send(StoreMsg::Live(LiveRows::ActiveFlows(Vec::new())));
+    }
     let end_ns = now_ns();
     if let Some(wrx) = &workloads_rx {
         while let Ok((ts, snap)) = wrx.try_recv() {
@@ -402,6 +423,16 @@ impl Spans {
     }
 
     /// Every span; the ones still open extend to `end_ns`.
+    /// Every span so far, the open ones as if they ended at `now_ns`.
+    fn rows_until(&self, now_ns: i64) -> Vec<WorkloadRow> {
+        let mut rows = self.closed.clone();
+        rows.extend(self.open.values().map(|s| WorkloadRow {
+            last_ns: s.last_ns.max(now_ns),
+            ..s.clone()
+        }));
+        rows
+    }
+
     fn close(mut self, end_ns: i64) -> Vec<WorkloadRow> {
         for (_, mut s) in std::mem::take(&mut self.open) {
             s.last_ns = s.last_ns.max(end_ns);

@@ -3,9 +3,12 @@
 //! Threads (each owns its state; bounded channels between them):
 //! 1. `osprey-reader` merges the inputs in timestamp order and sends frame
 //!    batches. Files block on a full channel, so no frame is ever dropped.
-//! 2. The calling thread decodes, defragments, tracks flows and reassembles
-//!    streams. It is single-threaded on purpose: flow ids and every row are
-//!    then identical from run to run.
+//! 2. The calling thread runs the [`crate::engine`]: it decodes and
+//!    defragments, and tracks flows, reassembles streams and identifies
+//!    protocols itself, or with `--workers N` hands that to N flow threads
+//!    (`osprey-flows-*`) whose results a merge thread (`osprey-merge`)
+//!    replays in frame order. Flow ids and every row are the same from run
+//!    to run and whatever the number of workers.
 //! 3. `osprey-detect` ([`crate::stage`]) runs detection over the facts the
 //!    engine hands it, in the engine's order, and forwards the engine's
 //!    store messages with the alerts in place (absent with `--no-detect`).

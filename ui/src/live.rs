@@ -259,12 +259,18 @@ fn snapshot(case_dir: &Path) -> Result<CaseData, String> {
     let case = CaseReader::open_running(case_dir).map_err(|e| e.to_string())?;
     let flows = case.flows().map_err(|e| e.to_string())?;
     let alerts = case.alerts().map_err(|e| e.to_string())?;
+    let workloads = case
+        .flow_workloads()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|w| (w.flow_id, w))
+        .collect();
     let flow_alerts = FlowAlerts::new(&alerts);
     Ok(CaseData {
         dir: case_dir.to_path_buf(),
         flows,
         alerts,
         flow_alerts,
-        workloads: Default::default(),
+        workloads,
     })
 }

@@ -100,3 +100,52 @@ impl Ids {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flows_are_numbered_in_the_order_the_back_sees_them_created() {
+        let mut ids = Ids::new(2);
+        // Shard 1 made its flow 1 first, then shard 0 its flows 1 and 2.
+        ids.created(1, 1, None);
+        ids.created(0, 1, None);
+        ids.created(0, 2, None);
+        assert_eq!((ids.id(1, 1), ids.id(0, 1), ids.id(0, 2)), (1, 2, 3));
+        assert_eq!(ids.id(1, 2), 0, "never created");
+    }
+
+    #[test]
+    fn an_ended_announcer_still_parents_its_data_connection_until_expiry() {
+        let mut ids = Ids::new(2);
+        ids.created(0, 1, None); // FTP control: run-wide 1
+        ids.created(1, 1, None); // elsewhere: run-wide 2
+        ids.announced(0, 1);
+        let mut control = crate::flow::table::tests_support::flow(1, 1_000);
+        ids.ended(0, &mut control);
+        assert_eq!(control.id, 1);
+        // The data connection starts after its control connection ended.
+        ids.created(0, 2, Some(1));
+        let mut data = crate::flow::table::tests_support::flow(2, 2_000);
+        ids.ended(0, &mut data);
+        assert_eq!((data.id, data.parent_id), (3, Some(1)));
+        // Past the expectation timeout the announcer is forgotten.
+        ids.expire(1_000 + EXPECTATION_TIMEOUT_NS + 1);
+        ids.created(0, 3, Some(1));
+        let mut late = crate::flow::table::tests_support::flow(3, 3_000);
+        ids.ended(0, &mut late);
+        assert_eq!((late.id, late.parent_id), (4, None));
+    }
+
+    #[test]
+    fn one_shard_keeps_the_tables_own_ids() {
+        let mut ids = Ids::new(1);
+        ids.created(0, 7, Some(3));
+        assert_eq!(ids.id(0, 7), 7);
+        let mut f = crate::flow::table::tests_support::flow(7, 0);
+        f.parent_id = Some(3);
+        ids.ended(0, &mut f);
+        assert_eq!((f.id, f.parent_id), (7, Some(3)));
+    }
+}

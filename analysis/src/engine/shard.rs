@@ -141,6 +141,11 @@ impl Shard {
         (self.group(ended), more)
     }
 
+    /// The flows held now.
+    pub(crate) fn open_flows(&self) -> impl Iterator<Item = &Flow> {
+        self.table.open_flows()
+    }
+
     /// What the table holds now.
     pub(crate) fn usage(&self) -> Usage {
         self.table.usage()
@@ -195,5 +200,62 @@ pub(crate) fn shard_of(meta: &PacketMeta, n: usize) -> usize {
             h = (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3);
         }
     }
+    // FNV's low bits depend on the inputs' low bits only: mix them all in
+    // (MurmurHash3's finaliser) before taking the remainder.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
     (h % n as u64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::meta::{IpMeta, TunnelCtx, TunnelKind};
+    use std::net::IpAddr;
+
+    fn meta(src: &str, dst: &str) -> PacketMeta {
+        PacketMeta {
+            ip: Some(IpMeta {
+                src: src.parse().unwrap(),
+                dst: dst.parse().unwrap(),
+                proto: 6,
+                ttl: 64,
+            }),
+            ..PacketMeta::default()
+        }
+    }
+
+    #[test]
+    fn both_directions_land_in_the_same_shard_and_pairs_spread() {
+        let mut seen = [0usize; 4];
+        for i in 1..=200u8 {
+            let (a, b) = (format!("10.0.0.{i}"), format!("fd00::{i:x}"));
+            let there = shard_of(&meta(&a, &b), 4);
+            assert_eq!(there, shard_of(&meta(&b, &a), 4));
+            seen[there] += 1;
+        }
+        // 200 pairs over 4 shards: each gets a fair share.
+        assert!(seen.iter().all(|&n| n > 20), "{seen:?}");
+        assert_eq!(shard_of(&meta("10.0.0.1", "10.0.0.2"), 1), 0);
+        assert_eq!(shard_of(&PacketMeta::default(), 4), 0);
+    }
+
+    #[test]
+    fn a_tunnel_and_its_inner_conversations_share_the_outer_pair_shard() {
+        let outer = |m: &mut PacketMeta, a: &str, b: &str| {
+            m.tunnel = Some(TunnelCtx {
+                kind: TunnelKind::Vxlan,
+                outer_src: a.parse::<IpAddr>().unwrap(),
+                outer_dst: b.parse::<IpAddr>().unwrap(),
+                vni: 1,
+            });
+        };
+        let node = shard_of(&meta("192.168.1.1", "192.168.1.2"), 8);
+        for i in 1..=50u8 {
+            let mut m = meta(&format!("10.244.0.{i}"), "10.244.1.9");
+            outer(&mut m, "192.168.1.2", "192.168.1.1");
+            assert_eq!(shard_of(&m, 8), node);
+        }
+    }
 }

@@ -584,6 +584,11 @@ impl FlowTable {
         pieces.append(&mut self.pieces);
     }
 
+    /// The flows held now, in no particular order.
+    pub fn open_flows(&self) -> impl Iterator<Item = &Flow> {
+        self.slots.iter().filter_map(|s| s.as_deref())
+    }
+
     /// Flows currently held.
     pub fn len(&self) -> usize {
         self.flows.len()
@@ -924,3 +929,27 @@ use tcp::{feed_stream, track_tcp};
 #[cfg(test)]
 #[path = "table_tests.rs"]
 mod tests;
+
+/// Flows for other modules' tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::{Endpoint, Flow, FlowConfig, FlowTable, PacketKey};
+
+    /// A UDP flow numbered `id` whose last packet was at `last_ts_ns`.
+    pub(crate) fn flow(id: u64, last_ts_ns: i64) -> Flow {
+        let ep = |ip: [u8; 4], port| Endpoint {
+            ip: ip.into(),
+            port,
+        };
+        let pk = PacketKey::new(
+            17,
+            ep([10, 0, 0, 1], 40_000),
+            ep([10, 0, 0, 2], 53),
+            Default::default(),
+            None,
+        );
+        let mut f = FlowTable::new(FlowConfig::default()).new_flow(&pk, None, last_ts_ns);
+        f.id = id;
+        f
+    }
+}

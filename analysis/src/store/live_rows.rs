@@ -1,6 +1,9 @@
 //! Rows only live capture produces: per-interface capture counters, frames
-//! also seen on a second interface, and the IP → workload map over time.
+//! also seen on a second interface, the IP → workload map over time, and
+//! the flows still open (for the live view).
 
+use super::query::FlowSummary;
+use crate::flow::Flow;
 use rusqlite::{params, Transaction};
 
 /// Counters of one captured interface (`capture_stats` table).
@@ -59,14 +62,43 @@ pub struct WorkloadRow {
 }
 
 /// Live-capture rows for the store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum LiveRows {
     /// Final counters, one row per interface.
     CaptureStats(Vec<CaptureStatRow>),
     /// Frames seen on a second interface.
     Duplicates(Vec<DuplicateRow>),
-    /// Workload spans (each span's final extent).
+    /// Every workload span so far (open ones up to now), replacing the
+    /// `workloads` rows written before.
     Workloads(Vec<WorkloadRow>),
+    /// The flows open now, replacing the `active_flows` rows written
+    /// before (empty at the end of a run: every flow ended).
+    ActiveFlows(Vec<FlowSummary>),
+}
+
+impl FlowSummary {
+    /// What a flow still in the table looks like so far.
+    pub fn of_open(f: &Flow) -> FlowSummary {
+        FlowSummary {
+            id: f.id,
+            community_id: crate::eve::flow_community_id(f),
+            proto: f.key.proto,
+            src_ip: f.client.ip.to_string(),
+            src_port: f.client.port,
+            dest_ip: f.server.ip.to_string(),
+            dest_port: f.server.port,
+            app_proto: f.app_proto.to_string(),
+            pkts_toserver: f.pkts[0],
+            pkts_toclient: f.pkts[1],
+            bytes_toserver: f.bytes[0],
+            bytes_toclient: f.bytes[1],
+            start_ns: f.first_ts_ns,
+            end_ns: f.last_ts_ns,
+            state: f.state_name().to_string(),
+            vlan: super::writer::vlan_text(f),
+            tunnel: super::writer::tunnel_text(f),
+        }
+    }
 }
 
 pub(super) fn write(tx: &Transaction<'_>, rows: &LiveRows) -> rusqlite::Result<()> {
@@ -97,7 +129,35 @@ pub(super) fn write(tx: &Transaction<'_>, rows: &LiveRows) -> rusqlite::Result<(
                 st.execute(params![r.pkt_no as i64, r.capture_id, r.ts_ns])?;
             }
         }
+        LiveRows::ActiveFlows(rows) => {
+            tx.execute("DELETE FROM active_flows", [])?;
+            let mut st = tx.prepare_cached(
+                "INSERT INTO active_flows(id, community_id, proto, src_ip, src_port, dest_ip, dest_port, vlan, tunnel, app_proto, start_ns, end_ns, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            )?;
+            for f in rows {
+                st.execute(params![
+                    f.id as i64,
+                    f.community_id,
+                    f.proto,
+                    f.src_ip,
+                    f.src_port,
+                    f.dest_ip,
+                    f.dest_port,
+                    f.vlan,
+                    f.tunnel,
+                    f.app_proto,
+                    f.start_ns,
+                    f.end_ns,
+                    f.pkts_toserver as i64,
+                    f.pkts_toclient as i64,
+                    f.bytes_toserver as i64,
+                    f.bytes_toclient as i64,
+                    f.state,
+                ])?;
+            }
+        }
         LiveRows::Workloads(rows) => {
+            tx.execute("DELETE FROM workloads", [])?;
             let mut st = tx.prepare_cached(
                 "INSERT INTO workloads(ip, name, namespace, container, pod_uid, iface, first_ns, last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
@@ -185,5 +245,94 @@ mod tests {
                 (3, "client".into(), None, None),
             ]
         );
+    }
+
+    #[test]
+    fn open_flows_are_listed_until_they_end_and_named_by_workload() {
+        use crate::store::{CaseReader, StoreMsg, StoreWriter};
+        let dir = tempfile::tempdir().unwrap();
+        let case = dir.path().join("case");
+        let mut w = StoreWriter::create_durable(&case).unwrap();
+        let open = |id: u64, pkts: u64| FlowSummary {
+            id,
+            community_id: String::new(),
+            proto: 1,
+            src_ip: "10.0.0.9".into(),
+            src_port: 0,
+            dest_ip: "10.0.0.5".into(),
+            dest_port: 0,
+            app_proto: "unknown".into(),
+            pkts_toserver: pkts,
+            pkts_toclient: 0,
+            bytes_toserver: 98 * pkts,
+            bytes_toclient: 0,
+            start_ns: 10,
+            end_ns: 10 + pkts as i64,
+            state: "new".into(),
+            vlan: None,
+            tunnel: None,
+        };
+        let spans = |last_ns| {
+            LiveRows::Workloads(vec![WorkloadRow {
+                ip: "10.0.0.5".into(),
+                name: "web-1".into(),
+                namespace: Some("shop".into()),
+                container: None,
+                pod_uid: None,
+                iface: "veth1".into(),
+                first_ns: 0,
+                last_ns,
+            }])
+        };
+        let live = |w: &mut StoreWriter, rows| w.write(StoreMsg::Live(rows)).unwrap();
+        live(&mut w, LiveRows::ActiveFlows(vec![open(1, 3), open(2, 1)]));
+        live(&mut w, spans(20));
+        let listed = |case: &std::path::Path| {
+            let r = CaseReader::open_running(case).unwrap();
+            let flows: Vec<(u64, u64)> = r
+                .flows()
+                .unwrap()
+                .iter()
+                .map(|f| (f.id, f.pkts_toserver))
+                .collect();
+            let named: Vec<(u64, Option<String>)> = r
+                .flow_workloads()
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.flow_id, f.dest.map(|d| d.name)))
+                .collect();
+            (flows, named)
+        };
+        assert_eq!(
+            listed(&case),
+            (
+                vec![(1, 3), (2, 1)],
+                vec![(1, Some("web-1".into())), (2, Some("web-1".into()))]
+            )
+        );
+        // The next snapshot replaces the last: flow 1 grew, flow 2 is gone
+        // from the open ones.
+        live(&mut w, LiveRows::ActiveFlows(vec![open(1, 7)]));
+        assert_eq!(listed(&case).0, vec![(1, 7)]);
+        // Spans are replaced too: one row, extended.
+        live(&mut w, spans(40));
+        let r = CaseReader::open_running(&case).unwrap();
+        let spans_kept: i64 = r
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM workloads WHERE last_ns = 40",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(spans_kept, 1);
+        drop(r);
+        // Ended flows win over a stale open row of the same id.
+        let conn = rusqlite::Connection::open(case.join(".case.sqlite.partial")).unwrap();
+        flow(&conn, 1, "10.0.0.9", "10.0.0.5", 10, 30);
+        drop(conn);
+        assert_eq!(listed(&case).0, vec![(1, 1)]);
+        live(&mut w, LiveRows::ActiveFlows(Vec::new()));
+        assert_eq!(listed(&case).0, vec![(1, 1)]);
     }
 }

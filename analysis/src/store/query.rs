@@ -212,11 +212,21 @@ impl CaseReader {
         &self.conn
     }
 
-    /// Every flow, by id.
+    /// Every flow, by id: the ended ones, and while a live run writes the
+    /// case, the ones still open as of its last snapshot (`active_flows`).
     pub fn flows(&self) -> Result<Vec<FlowSummary>, StoreError> {
-        let mut st = self.conn.prepare(
-            "SELECT id, community_id, proto, src_ip, src_port, dest_ip, dest_port, app_proto, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, start_ns, end_ns, state, vlan, tunnel FROM flows ORDER BY id",
+        const COLUMNS: &str = "id, community_id, proto, src_ip, src_port, dest_ip, dest_port, app_proto, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, start_ns, end_ns, state, vlan, tunnel";
+        let open: bool = self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'active_flows')",
+            [],
+            |r| r.get(0),
         )?;
+        let sql = if open {
+            format!("SELECT {COLUMNS} FROM flows UNION ALL SELECT {COLUMNS} FROM active_flows WHERE id NOT IN (SELECT id FROM flows) ORDER BY id")
+        } else {
+            format!("SELECT {COLUMNS} FROM flows ORDER BY id")
+        };
+        let mut st = self.conn.prepare(&sql)?;
         let rows = st.query_map([], |r| {
             Ok(FlowSummary {
                 id: r.get::<_, i64>(0)? as u64,

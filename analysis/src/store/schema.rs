@@ -50,6 +50,25 @@ CREATE TABLE flows (
     stream_gaps       INTEGER NOT NULL,
     overlap_conflicts INTEGER NOT NULL
 );
+CREATE TABLE active_flows (
+    id             INTEGER PRIMARY KEY,
+    community_id   TEXT NOT NULL,
+    proto          INTEGER NOT NULL,
+    src_ip         TEXT NOT NULL,
+    src_port       INTEGER NOT NULL,
+    dest_ip        TEXT NOT NULL,
+    dest_port      INTEGER NOT NULL,
+    vlan           TEXT,
+    tunnel         TEXT,
+    app_proto      TEXT NOT NULL,
+    start_ns       INTEGER NOT NULL,
+    end_ns         INTEGER NOT NULL,
+    pkts_toserver  INTEGER NOT NULL,
+    pkts_toclient  INTEGER NOT NULL,
+    bytes_toserver INTEGER NOT NULL,
+    bytes_toclient INTEGER NOT NULL,
+    state          TEXT NOT NULL
+);
 CREATE TABLE packet_chunks (
     first_pkt_no INTEGER PRIMARY KEY,
     count        INTEGER NOT NULL,
@@ -137,7 +156,10 @@ FROM (SELECT f.id AS flow_id,
         (SELECT w.rowid FROM workloads w WHERE w.ip = f.dest_ip
           AND w.first_ns <= f.end_ns AND w.last_ns >= f.start_ns
           ORDER BY w.last_ns DESC LIMIT 1) AS d_id
-      FROM flows f) x
+      FROM (SELECT id, src_ip, dest_ip, start_ns, end_ns FROM flows
+            UNION ALL
+            SELECT id, src_ip, dest_ip, start_ns, end_ns FROM active_flows
+            WHERE id NOT IN (SELECT id FROM flows)) f) x
 LEFT JOIN workloads s ON s.rowid = x.s_id
 LEFT JOIN workloads d ON d.rowid = x.d_id;
 CREATE VIEW alert_workloads AS

@@ -265,22 +265,7 @@ impl StoreWriter {
                 for f in flows {
                     let cid = eve::flow_community_id(&f);
                     let tcp = f.key.proto == 6;
-                    let vlan = (f.key.vlans.len > 0).then(|| {
-                        f.key.vlans.ids[..usize::from(f.key.vlans.len.min(2))]
-                            .iter()
-                            .map(u16::to_string)
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    });
-                    let tunnel = f.key.tunnel.map(|t| {
-                        format!(
-                            "{}:{}:{}-{}",
-                            super::tunnel_name(t.kind),
-                            t.vni,
-                            t.outer_lo,
-                            t.outer_hi
-                        )
-                    });
+                    let (vlan, tunnel) = (vlan_text(&f), tunnel_text(&f));
                     st.execute(params![
                         f.id as i64,
                         cid,
@@ -515,4 +500,28 @@ fn remove_files(db: &Path, suffixes: &[&str]) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A flow's VLAN ids as stored (`flows.vlan`): comma separated.
+pub(super) fn vlan_text(f: &Flow) -> Option<String> {
+    (f.key.vlans.len > 0).then(|| {
+        f.key.vlans.ids[..usize::from(f.key.vlans.len.min(2))]
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
+/// A flow's tunnel as stored (`flows.tunnel`): `kind:vni:outer-outer`.
+pub(super) fn tunnel_text(f: &Flow) -> Option<String> {
+    f.key.tunnel.map(|t| {
+        format!(
+            "{}:{}:{}-{}",
+            super::tunnel_name(t.kind),
+            t.vni,
+            t.outer_lo,
+            t.outer_hi
+        )
+    })
 }
