@@ -582,3 +582,115 @@ fn a_full_disk_stops_the_recording_with_a_clear_error_and_keeps_valid_files() {
     let files = readable_ring_files(&ring);
     assert!(files.len() >= 2, "{files:?}");
 }
+
+/// A recording in progress shows what is still going on: a slow SYN scan
+/// from the node to a pod (hping3, 50 ports a second, for as long as the
+/// test needs) is listed as open flows and an open `port_scan` alert whose
+/// count grows, from the running case; once the recorder stops, the same
+/// alert is closed and nothing is left open.
+#[test]
+fn a_running_recording_shows_open_flows_and_a_growing_open_alert() {
+    require("hping3");
+    let t = tag();
+    let (node, pod, veth) = (
+        format!("olo{t}-node"),
+        format!("olo{t}-pod"),
+        format!("vo{t}"),
+    );
+    let mut lab = Lab::new();
+    lab.ns(&node);
+    lab.pod(&node, &pod, &veth, "10.79.0.2", None);
+    in_ns(&node, &["ip", "addr", "add", "10.79.0.1/24", "dev", &veth]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ring = d.join("ring");
+    let rec = spawn_osprey(
+        &node,
+        d,
+        "record",
+        &[
+            "record",
+            "-i",
+            &veth,
+            "-o",
+            ring.to_str().unwrap(),
+            "--no-attribution",
+        ],
+    );
+    wait_for(&d.join("record.err"), "capturing on");
+    lab.spawn(
+        &node,
+        &[
+            "hping3",
+            "-q",
+            "-S",
+            "-p",
+            "++1000",
+            "-i",
+            "u20000",
+            "10.79.0.2",
+        ],
+    );
+    let case = ring.join("case");
+    // (port_scan count, open flows from the node to the pod) while running.
+    let running = || -> Option<(u64, usize)> {
+        let r = osprey_analysis::store::CaseReader::open_running(&case).ok()?;
+        let scan = r
+            .alerts()
+            .ok()?
+            .into_iter()
+            .find(|a| a.category == "port_scan" && a.open)?;
+        let open_flows: i64 = r
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM active_flows WHERE src_ip = '10.79.0.1' AND dest_ip = '10.79.0.2'",
+                [],
+                |row| row.get(0),
+            )
+            .ok()?;
+        let listed = r
+            .flows()
+            .ok()?
+            .iter()
+            .filter(|f| f.dest_ip == "10.79.0.2")
+            .count();
+        (open_flows > 0 && listed as i64 >= open_flows).then_some((scan.count, open_flows as usize))
+    };
+    let until = |what: &str, ok: &dyn Fn((u64, usize)) -> bool| -> (u64, usize) {
+        let t0 = Instant::now();
+        loop {
+            if let Some(v) = running().filter(|v| ok(*v)) {
+                return v;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(30), "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let (first, flows) = until("an open port_scan alert and open flows", &|_| true);
+    eprintln!("open while recording: port_scan count {first}, {flows} open flows");
+    let (later, _) = until("the open alert's count growing", &|(n, _)| n > first);
+    signal(&rec, "TERM");
+    let out = rec.wait_with_output().unwrap();
+    assert!(out.status.success(), "record: {:?}", out.status);
+    let r = osprey_analysis::store::CaseReader::open(&case).unwrap();
+    let scans: Vec<_> = r
+        .alerts()
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.category == "port_scan")
+        .collect();
+    assert_eq!(scans.len(), 1, "one port scan");
+    assert!(
+        !scans[0].open && scans[0].count >= later,
+        "closed, with the evidence seen live"
+    );
+    for table in ["active_flows", "active_alerts"] {
+        let left: i64 = r
+            .connection()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(left, 0, "{table} empty at the end");
+    }
+}

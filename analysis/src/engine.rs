@@ -31,6 +31,7 @@ use crate::flow::{Direction, Flow, FlowConfig, FlowStats, PacketKey};
 use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
 use crate::pipeline::AnalyzeConfig;
 use crate::stage::DetectStage;
+use crate::store::live_rows::LiveRows;
 use crate::store::{Batch, StoreMsg};
 use crossbeam_channel::Sender;
 use ids::Ids;
@@ -162,9 +163,21 @@ impl Engine {
         }
     }
 
-    /// The `max` most recently active open flows, as they are so far (live
-    /// runs, which use one worker; empty otherwise).
-    pub(crate) fn open_flows(&self, max: usize) -> Vec<crate::store::FlowSummary> {
+    /// Has the store write what is still open (live runs, which use one
+    /// worker): the `max` most recently active open flows and, through
+    /// detection, the open alerts, as they are so far.
+    pub(crate) fn write_open(&mut self, max: usize) {
+        let open = self.open_flows(max);
+        if let Some(b) = self.back.as_mut() {
+            b.send(StoreMsg::Live(LiveRows::ActiveFlows(open)));
+            if let Some(d) = b.detector.as_mut() {
+                d.open_alerts();
+            }
+        }
+    }
+
+    /// The `max` most recently active open flows, as they are so far.
+    fn open_flows(&self, max: usize) -> Vec<crate::store::FlowSummary> {
         let Run::Inline(shard, _) = &self.run else {
             return Vec::new();
         };

@@ -48,6 +48,7 @@ fn alert(id: u64, severity: u8, flow_id: Option<u64>, evidence: Vec<u64>) -> Ale
         evidence_packets: vec![],
         evidence_flows: evidence,
         metadata: serde_json::Value::Null,
+        open: false,
     }
 }
 

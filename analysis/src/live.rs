@@ -105,8 +105,9 @@ pub struct LiveOptions {
 /// How often a durable run hands what it has to the store.
 pub const DURABLE_FLUSH: Duration = Duration::from_millis(250);
 
-/// How often a durable run also writes the flows still open and the
-/// workload spans so far (`active_flows`, `workloads`), for the live view.
+/// How often a durable run also writes the flows and alerts still open and
+/// the workload spans so far (`active_flows`, `active_alerts`,
+/// `workloads`), for the live view.
 pub const OPEN_SNAPSHOT: Duration = Duration::from_secs(1);
 
 /// Most open flows in one snapshot (the most recently active ones).
@@ -185,8 +186,7 @@ pub fn analyze_live(
             engine.flush_rows();
             if last_snapshot.elapsed() >= OPEN_SNAPSHOT {
                 last_snapshot = Instant::now();
-                let open = engine.open_flows(OPEN_SNAPSHOT_MAX);
-                engine.send(StoreMsg::Live(LiveRows::ActiveFlows(open)));
+                engine.write_open(OPEN_SNAPSHOT_MAX);
                 if workloads_rx.is_some() {
                     let rows = spans.rows_until(now_ns());
                     engine.send(StoreMsg::Live(LiveRows::Workloads(rows)));
@@ -252,8 +252,9 @@ pub fn analyze_live(
     }
     engine.finish();
     if opts.durable {
-        // Every flow has ended now.
+        // Every flow and alert has ended now.
         engine.send(StoreMsg::Live(LiveRows::ActiveFlows(Vec::new())));
+        engine.send(StoreMsg::Live(LiveRows::ActiveAlerts(Vec::new())));
     }
     let end_ns = now_ns();
     if let Some(wrx) = &workloads_rx {

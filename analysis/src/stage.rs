@@ -19,6 +19,7 @@ use crate::decode::meta::DecodeAnomaly;
 use crate::detect::{Detector, FlowEnd, PacketFacts, Side};
 use crate::dpi::parser::AppRecord;
 use crate::flow::Direction;
+use crate::store::live_rows::LiveRows;
 use crate::store::StoreMsg;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::collections::BTreeMap;
@@ -96,6 +97,8 @@ enum Fact {
     Tick(i64),
     /// End of input: close every alert and send them.
     Finish,
+    /// A live run's snapshot: send the alerts still open, as they are.
+    OpenAlerts,
     /// For the store, after the application records it carries have been
     /// inspected (boxed: rare, and bigger than every other fact).
     Store(Box<StoreMsg>),
@@ -265,6 +268,13 @@ impl DetectStage {
         self.hand_over();
     }
 
+    /// Has the alerts still open sent to the store as they are now (in
+    /// their place among the facts), for the live view.
+    pub(crate) fn open_alerts(&mut self) {
+        self.chunk.facts.push(Fact::OpenAlerts);
+        self.hand_over();
+    }
+
     /// Ends the input, waits for the thread, and returns what it did, or
     /// `None` if it panicked.
     pub(crate) fn finish(mut self) -> Option<Finished> {
@@ -325,6 +335,12 @@ impl Run {
                 Fact::Finish => {
                     d.finish();
                     self.send_alerts();
+                }
+                Fact::OpenAlerts => {
+                    let open = d.open_alerts();
+                    let _ = self
+                        .store
+                        .send(StoreMsg::Live(LiveRows::ActiveAlerts(open)));
                 }
                 Fact::Store(msg) => {
                     let mut msg = *msg;

@@ -804,17 +804,30 @@ impl Detector {
         let mut out = std::mem::take(&mut self.closed);
         let cards = self.card_violations(&out);
         out.extend(cards);
-        out.sort_by(|a, b| {
-            (a.ts_first_ns, a.category, a.src, a.dst, a.flow_id).cmp(&(
-                b.ts_first_ns,
-                b.category,
-                b.src,
-                b.dst,
-                b.flow_id,
-            ))
-        });
+        sort_alerts(&mut out);
         out
     }
+
+    /// The alerts still open (more evidence may fold in), as they are now,
+    /// in the order [`Detector::take_alerts`] uses.
+    pub fn open_alerts(&self) -> Vec<Alert> {
+        let mut out: Vec<Alert> = self.open.values().cloned().collect();
+        sort_alerts(&mut out);
+        out
+    }
+}
+
+/// Alerts in (first time, category, endpoints, flow) order.
+fn sort_alerts(out: &mut [Alert]) {
+    out.sort_by(|a, b| {
+        (a.ts_first_ns, a.category, a.src, a.dst, a.flow_id).cmp(&(
+            b.ts_first_ns,
+            b.category,
+            b.src,
+            b.dst,
+            b.flow_id,
+        ))
+    });
 }
 
 /// An alert side.

@@ -74,6 +74,9 @@ pub enum LiveRows {
     /// The flows open now, replacing the `active_flows` rows written
     /// before (empty at the end of a run: every flow ended).
     ActiveFlows(Vec<FlowSummary>),
+    /// The alerts open now (more evidence may fold in), replacing the
+    /// `active_alerts` rows written before (empty at the end of a run).
+    ActiveAlerts(Vec<crate::detect::Alert>),
 }
 
 impl FlowSummary {
@@ -101,8 +104,21 @@ impl FlowSummary {
     }
 }
 
-pub(super) fn write(tx: &Transaction<'_>, rows: &LiveRows) -> rusqlite::Result<()> {
+/// Writes live rows; `alerts_so_far` is the number of alerts the case
+/// holds, after which open alerts are numbered (provisionally: the ids
+/// they would get if they closed now, in this order).
+pub(super) fn write(
+    tx: &Transaction<'_>,
+    rows: &LiveRows,
+    alerts_so_far: u64,
+) -> rusqlite::Result<()> {
     match rows {
+        LiveRows::ActiveAlerts(alerts) => {
+            tx.execute("DELETE FROM active_alerts", [])?;
+            for (i, a) in alerts.iter().enumerate() {
+                super::writer::insert_alert(tx, "active_alerts", alerts_so_far + 1 + i as u64, a)?;
+            }
+        }
         LiveRows::CaptureStats(rows) => {
             let mut st = tx.prepare_cached(
                 "INSERT OR REPLACE INTO capture_stats(capture_id, iface, label, delivered, kernel_received, kernel_drops, if_drops, queue_drops, duplicates) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -214,6 +230,7 @@ mod tests {
                 w("10.0.0.5", "cart-7", 150, 300),
                 w("10.0.0.9", "client", 0, 300),
             ]),
+            0,
         )
         .unwrap();
         tx.commit().unwrap();
@@ -334,5 +351,67 @@ mod tests {
         assert_eq!(listed(&case).0, vec![(1, 1)]);
         live(&mut w, LiveRows::ActiveFlows(Vec::new()));
         assert_eq!(listed(&case).0, vec![(1, 1)]);
+    }
+
+    #[test]
+    fn open_alerts_follow_the_closed_ones_until_they_close() {
+        use crate::detect::{Alert, Category};
+        use crate::store::{CaseReader, StoreMsg, StoreWriter};
+        let dir = tempfile::tempdir().unwrap();
+        let case = dir.path().join("case");
+        let mut w = StoreWriter::create_durable(&case).unwrap();
+        let alert = |category, count| Alert {
+            category,
+            signature_id: 1,
+            severity: 2,
+            signature: "s".into(),
+            ts_first_ns: 5,
+            ts_last_ns: 5 + count as i64,
+            flow_id: None,
+            src: None,
+            dst: None,
+            proto: Some(6),
+            evidence_packets: vec![1, 2],
+            evidence_flows: vec![],
+            count,
+            metadata: vec![],
+        };
+        let listed = |case: &std::path::Path| -> Vec<(u64, String, u64, bool)> {
+            CaseReader::open_running(case)
+                .unwrap()
+                .alerts()
+                .unwrap()
+                .into_iter()
+                .map(|a| (a.id, a.category, a.count, a.open))
+                .collect()
+        };
+        w.write(StoreMsg::Alerts(vec![alert(Category::PortScan, 1)]))
+            .unwrap();
+        let open = |w: &mut StoreWriter, alerts| {
+            w.write(StoreMsg::Live(LiveRows::ActiveAlerts(alerts)))
+                .unwrap()
+        };
+        open(&mut w, vec![alert(Category::SynFlood, 40)]);
+        assert_eq!(
+            listed(&case),
+            vec![
+                (1, "port_scan".into(), 1, false),
+                (2, "syn_flood".into(), 40, true)
+            ]
+        );
+        // The flood goes on: the next snapshot replaces the last.
+        open(&mut w, vec![alert(Category::SynFlood, 90)]);
+        assert_eq!(listed(&case)[1], (2, "syn_flood".into(), 90, true));
+        // It closes: a closed alert, and no open one left.
+        w.write(StoreMsg::Alerts(vec![alert(Category::SynFlood, 95)]))
+            .unwrap();
+        open(&mut w, vec![]);
+        assert_eq!(
+            listed(&case),
+            vec![
+                (1, "port_scan".into(), 1, false),
+                (2, "syn_flood".into(), 95, false)
+            ]
+        );
     }
 }

@@ -103,6 +103,10 @@ pub struct AlertSummary {
     pub evidence_flows: Vec<u64>,
     /// Details (JSON object of strings).
     pub metadata: serde_json::Value,
+    /// Still open in a live run (`active_alerts`): more evidence may fold
+    /// in, and `id` is provisional until it closes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub open: bool,
 }
 
 /// Where one indexed frame lives.
@@ -207,6 +211,16 @@ impl CaseReader {
         Ok(out)
     }
 
+    /// True when the case has table `name` (cases written before it was
+    /// added do not).
+    fn has_table(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+            [name],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The underlying connection, for ad-hoc queries (tests, tools).
     pub fn connection(&self) -> &Connection {
         &self.conn
@@ -216,12 +230,7 @@ impl CaseReader {
     /// case, the ones still open as of its last snapshot (`active_flows`).
     pub fn flows(&self) -> Result<Vec<FlowSummary>, StoreError> {
         const COLUMNS: &str = "id, community_id, proto, src_ip, src_port, dest_ip, dest_port, app_proto, pkts_toserver, pkts_toclient, bytes_toserver, bytes_toclient, start_ns, end_ns, state, vlan, tunnel";
-        let open: bool = self.conn.query_row(
-            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'active_flows')",
-            [],
-            |r| r.get(0),
-        )?;
-        let sql = if open {
+        let sql = if self.has_table("active_flows")? {
             format!("SELECT {COLUMNS} FROM flows UNION ALL SELECT {COLUMNS} FROM active_flows WHERE id NOT IN (SELECT id FROM flows) ORDER BY id")
         } else {
             format!("SELECT {COLUMNS} FROM flows ORDER BY id")
@@ -336,9 +345,13 @@ impl CaseReader {
 
     /// Every alert, by id.
     pub fn alerts(&self) -> Result<Vec<AlertSummary>, StoreError> {
-        let mut st = self.conn.prepare(
-            "SELECT id, ts_ns, ts_last_ns, severity, category, signature, signature_id, src_ip, src_port, dest_ip, dest_port, proto, count, flow_id, evidence_packets, evidence_flows, metadata FROM alerts ORDER BY id",
-        )?;
+        const COLUMNS: &str = "id, ts_ns, ts_last_ns, severity, category, signature, signature_id, src_ip, src_port, dest_ip, dest_port, proto, count, flow_id, evidence_packets, evidence_flows, metadata";
+        let sql = if self.has_table("active_alerts")? {
+            format!("SELECT {COLUMNS}, 0 FROM alerts UNION ALL SELECT {COLUMNS}, 1 FROM active_alerts ORDER BY id")
+        } else {
+            format!("SELECT {COLUMNS}, 0 FROM alerts ORDER BY id")
+        };
+        let mut st = self.conn.prepare(&sql)?;
         let le = |b: Vec<u8>| -> Vec<u64> {
             b.chunks_exact(8)
                 .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
@@ -364,6 +377,7 @@ impl CaseReader {
                 evidence_flows: le(r.get(15)?),
                 metadata: serde_json::from_str(&r.get::<_, String>(16)?)
                     .unwrap_or(serde_json::Value::Null),
+                open: r.get(17)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

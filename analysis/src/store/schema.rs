@@ -117,6 +117,26 @@ CREATE TABLE alerts (
     evidence_flows   BLOB NOT NULL,
     metadata         TEXT NOT NULL
 );
+CREATE TABLE active_alerts (
+    id               INTEGER PRIMARY KEY,
+    ts_ns            INTEGER NOT NULL,
+    ts_last_ns       INTEGER NOT NULL,
+    flow_id          INTEGER,
+    pkt_no           INTEGER,
+    severity         INTEGER NOT NULL,
+    category         TEXT NOT NULL,
+    signature        TEXT NOT NULL,
+    signature_id     INTEGER NOT NULL,
+    src_ip           TEXT,
+    src_port         INTEGER,
+    dest_ip          TEXT,
+    dest_port        INTEGER,
+    proto            INTEGER,
+    count            INTEGER NOT NULL,
+    evidence_packets BLOB NOT NULL,
+    evidence_flows   BLOB NOT NULL,
+    metadata         TEXT NOT NULL
+);
 CREATE TABLE capture_stats (
     capture_id      INTEGER PRIMARY KEY,
     iface           TEXT NOT NULL,

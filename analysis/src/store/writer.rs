@@ -317,36 +317,11 @@ impl StoreWriter {
                 self.eve.send(EveMsg::Anomalies(rows))?;
             }
             StoreMsg::Alerts(alerts) => {
-                let mut st = tx.prepare_cached(
-                    "INSERT INTO alerts(id, ts_ns, ts_last_ns, flow_id, pkt_no, severity, category, signature, signature_id, src_ip, src_port, dest_ip, dest_port, proto, count, evidence_packets, evidence_flows, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-                )?;
                 let mut numbered = Vec::with_capacity(alerts.len());
                 for a in alerts {
                     self.summary.alerts += 1;
                     let id = self.summary.alerts;
-                    let le =
-                        |v: &[u64]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
-                    let meta = crate::eve::alert_metadata_json(&a);
-                    st.execute(params![
-                        id as i64,
-                        a.ts_first_ns,
-                        a.ts_last_ns,
-                        a.flow_id.map(|v| v as i64),
-                        a.evidence_packets.first().map(|&v| v as i64),
-                        a.severity,
-                        a.category.name(),
-                        a.signature,
-                        a.signature_id,
-                        a.src.map(|s| s.ip.to_string()),
-                        a.src.and_then(|s| s.port),
-                        a.dst.map(|s| s.ip.to_string()),
-                        a.dst.and_then(|s| s.port),
-                        a.proto,
-                        a.count as i64,
-                        le(&a.evidence_packets),
-                        le(&a.evidence_flows),
-                        meta,
-                    ])?;
+                    insert_alert(&tx, "alerts", id, &a)?;
                     numbered.push((id, a));
                 }
                 self.eve.send(EveMsg::Alerts(numbered))?;
@@ -370,7 +345,7 @@ impl StoreWriter {
                     ])?;
                 }
             }
-            StoreMsg::Live(rows) => super::live_rows::write(&tx, &rows)?,
+            StoreMsg::Live(rows) => super::live_rows::write(&tx, &rows, self.summary.alerts)?,
             StoreMsg::Memcap { budgets, counters } => {
                 let mut stmt =
                     tx.prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")?;
@@ -524,4 +499,39 @@ pub(super) fn tunnel_text(f: &Flow) -> Option<String> {
             t.outer_hi
         )
     })
+}
+
+/// Inserts alert `a` as `id` into `table` (`alerts`, or `active_alerts`
+/// with the same columns).
+pub(super) fn insert_alert(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    id: u64,
+    a: &crate::detect::Alert,
+) -> rusqlite::Result<()> {
+    let mut st = tx.prepare_cached(&format!(
+        "INSERT INTO {table}(id, ts_ns, ts_last_ns, flow_id, pkt_no, severity, category, signature, signature_id, src_ip, src_port, dest_ip, dest_port, proto, count, evidence_packets, evidence_flows, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+    ))?;
+    let le = |v: &[u64]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    st.execute(params![
+        id as i64,
+        a.ts_first_ns,
+        a.ts_last_ns,
+        a.flow_id.map(|v| v as i64),
+        a.evidence_packets.first().map(|&v| v as i64),
+        a.severity,
+        a.category.name(),
+        a.signature,
+        a.signature_id,
+        a.src.map(|s| s.ip.to_string()),
+        a.src.and_then(|s| s.port),
+        a.dst.map(|s| s.ip.to_string()),
+        a.dst.and_then(|s| s.port),
+        a.proto,
+        a.count as i64,
+        le(&a.evidence_packets),
+        le(&a.evidence_flows),
+        crate::eve::alert_metadata_json(a),
+    ])?;
+    Ok(())
 }

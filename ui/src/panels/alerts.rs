@@ -116,7 +116,14 @@ pub fn show(ui: &mut egui::Ui, st: &mut AppState) {
                     ui.label(rel_secs(a.ts_ns, base));
                 });
                 row.col(|ui| {
-                    ui.label(a.count.to_string());
+                    if a.open {
+                        ui.label(format!("{} (open)", a.count)).on_hover_text(
+                            "Still open in this live run: more evidence may fold in; \
+                             its evidence opens once it closes (quiet, or at Stop)",
+                        );
+                    } else {
+                        ui.label(a.count.to_string());
+                    }
                 });
                 if row.response().clicked() {
                     clicked = Some(a.id);
