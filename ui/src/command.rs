@@ -9,6 +9,7 @@ use osprey_analysis::case_export::Selection;
 use osprey_analysis::dissect::{Layer, StreamChunk};
 use osprey_analysis::filter::FlowAlerts;
 use osprey_analysis::store::query::{AlertSummary, FlowSummary};
+use osprey_analysis::store::CaseReader;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -72,6 +73,29 @@ pub struct CaseData {
     pub flow_alerts: FlowAlerts,
     /// Workloads at the flows' ends (live captures), by flow id.
     pub workloads: FlowNames,
+}
+
+impl CaseData {
+    /// Reads what the case holds (a finished case, or a live run's case
+    /// so far). Called on worker threads only.
+    pub fn read(case: &CaseReader, dir: PathBuf) -> Result<CaseData, String> {
+        let flows = case.flows().map_err(|e| e.to_string())?;
+        let alerts = case.alerts().map_err(|e| e.to_string())?;
+        let workloads = case
+            .flow_workloads()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|w| (w.flow_id, w))
+            .collect();
+        let flow_alerts = FlowAlerts::new(&alerts);
+        Ok(CaseData {
+            dir,
+            flows,
+            alerts,
+            flow_alerts,
+            workloads,
+        })
+    }
 }
 
 /// One row of a flow's packet list.

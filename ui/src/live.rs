@@ -17,7 +17,6 @@
 
 use crate::command::{CaseData, WorkerEvent};
 use crossbeam_channel::{Receiver, Sender};
-use osprey_analysis::filter::FlowAlerts;
 use osprey_analysis::live::{self as alive, LiveOptions, LiveSource, LiveSummary, NoSink};
 use osprey_analysis::pipeline::{AnalyzeConfig, Progress};
 use osprey_analysis::store::CaseReader;
@@ -257,20 +256,5 @@ fn run(
 /// What the running case holds so far.
 fn snapshot(case_dir: &Path) -> Result<CaseData, String> {
     let case = CaseReader::open_running(case_dir).map_err(|e| e.to_string())?;
-    let flows = case.flows().map_err(|e| e.to_string())?;
-    let alerts = case.alerts().map_err(|e| e.to_string())?;
-    let workloads = case
-        .flow_workloads()
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|w| (w.flow_id, w))
-        .collect();
-    let flow_alerts = FlowAlerts::new(&alerts);
-    Ok(CaseData {
-        dir: case_dir.to_path_buf(),
-        flows,
-        alerts,
-        flow_alerts,
-        workloads,
-    })
+    CaseData::read(&case, case_dir.to_path_buf())
 }

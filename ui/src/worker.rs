@@ -257,25 +257,11 @@ impl Worker {
             ));
         };
         let case = CaseReader::open(&case_dir).map_err(|e| e.to_string())?;
-        let flows = case.flows().map_err(|e| e.to_string())?;
-        let alerts = case.alerts().map_err(|e| e.to_string())?;
-        let workloads = case
-            .flow_workloads()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|w| (w.flow_id, w))
-            .collect();
+        let data = CaseData::read(&case, case_dir)?;
         self.frames = Some(FrameReader::new(&case).map_err(|e| e.to_string())?);
         self.case = Some(case);
         self.locations.clear();
-        let flow_alerts = FlowAlerts::new(&alerts);
-        Ok(WorkerEvent::CaseLoaded(Arc::new(CaseData {
-            dir: case_dir,
-            flows,
-            alerts,
-            flow_alerts,
-            workloads,
-        })))
+        Ok(WorkerEvent::CaseLoaded(Arc::new(data)))
     }
 
     /// For a large capture, a thread that sends a preview of its start.

@@ -3,8 +3,34 @@
 /// Schema version stored in `meta.schema_version`.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Columns of `alerts` and of `active_alerts` (live runs' open alerts).
+macro_rules! alert_columns {
+    () => {
+        r#"    id               INTEGER PRIMARY KEY,
+    ts_ns            INTEGER NOT NULL,
+    ts_last_ns       INTEGER NOT NULL,
+    flow_id          INTEGER,
+    pkt_no           INTEGER,
+    severity         INTEGER NOT NULL,
+    category         TEXT NOT NULL,
+    signature        TEXT NOT NULL,
+    signature_id     INTEGER NOT NULL,
+    src_ip           TEXT,
+    src_port         INTEGER,
+    dest_ip          TEXT,
+    dest_port        INTEGER,
+    proto            INTEGER,
+    count            INTEGER NOT NULL,
+    evidence_packets BLOB NOT NULL,
+    evidence_flows   BLOB NOT NULL,
+    metadata         TEXT NOT NULL
+"#
+    };
+}
+
 /// DDL run on a new case database.
-pub const CREATE: &str = r#"
+pub const CREATE: &str = concat!(
+    r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -98,45 +124,13 @@ CREATE TABLE anomalies (
     event   TEXT NOT NULL
 );
 CREATE TABLE alerts (
-    id               INTEGER PRIMARY KEY,
-    ts_ns            INTEGER NOT NULL,
-    ts_last_ns       INTEGER NOT NULL,
-    flow_id          INTEGER,
-    pkt_no           INTEGER,
-    severity         INTEGER NOT NULL,
-    category         TEXT NOT NULL,
-    signature        TEXT NOT NULL,
-    signature_id     INTEGER NOT NULL,
-    src_ip           TEXT,
-    src_port         INTEGER,
-    dest_ip          TEXT,
-    dest_port        INTEGER,
-    proto            INTEGER,
-    count            INTEGER NOT NULL,
-    evidence_packets BLOB NOT NULL,
-    evidence_flows   BLOB NOT NULL,
-    metadata         TEXT NOT NULL
-);
+"#,
+    alert_columns!(),
+    r#");
 CREATE TABLE active_alerts (
-    id               INTEGER PRIMARY KEY,
-    ts_ns            INTEGER NOT NULL,
-    ts_last_ns       INTEGER NOT NULL,
-    flow_id          INTEGER,
-    pkt_no           INTEGER,
-    severity         INTEGER NOT NULL,
-    category         TEXT NOT NULL,
-    signature        TEXT NOT NULL,
-    signature_id     INTEGER NOT NULL,
-    src_ip           TEXT,
-    src_port         INTEGER,
-    dest_ip          TEXT,
-    dest_port        INTEGER,
-    proto            INTEGER,
-    count            INTEGER NOT NULL,
-    evidence_packets BLOB NOT NULL,
-    evidence_flows   BLOB NOT NULL,
-    metadata         TEXT NOT NULL
-);
+"#,
+    alert_columns!(),
+    r#");
 CREATE TABLE capture_stats (
     capture_id      INTEGER PRIMARY KEY,
     iface           TEXT NOT NULL,
@@ -198,7 +192,8 @@ FROM (SELECT a.id AS alert_id,
       FROM alerts a) x
 LEFT JOIN workloads s ON s.rowid = x.s_id
 LEFT JOIN workloads d ON d.rowid = x.d_id;
-"#;
+"#
+);
 
 /// Indexes built once ingest is done (cheaper than maintaining them per row).
 pub const INDEXES: &str = r#"
