@@ -211,8 +211,16 @@ struct StopsCapture<S> {
 }
 
 impl<S: LiveSink> LiveSink for StopsCapture<S> {
-    fn frames(&mut self, frames: &[osprey_capture::RawFrame]) -> Result<(), String> {
-        self.sink.frames(frames)
+    fn frames(
+        &mut self,
+        frames: &[osprey_capture::RawFrame],
+        stored: &mut Vec<Option<osprey_capture::ring::Stored>>,
+    ) -> Result<(), String> {
+        self.sink.frames(frames, stored)
+    }
+
+    fn file_path(&self, file: u64) -> std::path::PathBuf {
+        self.sink.file_path(file)
     }
 
     fn idle(&mut self) -> Result<(), String> {

@@ -5,45 +5,11 @@
 
 use crate::live::{self, LiveOpts};
 use anyhow::{Context, Result};
-use osprey_analysis::live::LiveSink;
+use osprey_analysis::live::RingSink;
 use osprey_analysis::pipeline::AnalyzeConfig;
 use osprey_analysis::store::StoreWriter;
-use osprey_capture::ring::{Ring, RingConfig, RingError, RingIface};
-use osprey_capture::RawFrame;
+use osprey_capture::ring::{Ring, RingConfig, RingIface};
 use std::path::Path;
-
-/// The ring as the live pipeline's sink; keeps its first error.
-struct RingSink {
-    ring: Ring,
-    error: Option<String>,
-}
-
-impl RingSink {
-    fn keep<T>(&mut self, r: Result<T, RingError>) -> Result<T, String> {
-        r.map_err(|e| self.error.get_or_insert(e.to_string()).clone())
-    }
-}
-
-impl LiveSink for RingSink {
-    fn frames(&mut self, frames: &[RawFrame]) -> Result<(), String> {
-        for f in frames {
-            let r = self.ring.write(f);
-            self.keep(r)?;
-        }
-        let r = self.ring.tick();
-        self.keep(r)
-    }
-
-    fn idle(&mut self) -> Result<(), String> {
-        let r = self.ring.tick();
-        self.keep(r)
-    }
-
-    fn finish(&mut self) -> Result<(), String> {
-        let r = self.ring.close();
-        self.keep(r)
-    }
-}
 
 /// Records until the duration ends or a signal comes.
 pub fn run(
@@ -87,7 +53,7 @@ pub fn run(
                 r.cut_bytes
             );
         }
-        Ok(RingSink { ring, error: None })
+        Ok(RingSink::new(ring))
     })?;
     println!(
         "ring:      {} packets written, {} files closed, in {}",

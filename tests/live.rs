@@ -221,7 +221,11 @@ fn record_finds_the_packets_tcpdump_finds_and_names_the_pods() {
         "{labels}"
     );
     let case_packets: i64 = db
-        .query_row("SELECT SUM(packets) FROM captures", [], |r| r.get(0))
+        .query_row(
+            "SELECT SUM(packets) FROM captures WHERE kind = 'interface'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(dups > 300, "{dups} duplicates");
     assert_eq!(case_packets + dups, total as i64);
@@ -241,6 +245,37 @@ fn record_finds_the_packets_tcpdump_finds_and_names_the_pods() {
         (src.as_str(), dst.as_str()),
         (client.as_str(), web.as_str())
     );
+    // The evidence exports from the ring files the case points into: the
+    // HTTP flow's frames, byte for byte and with their times, as recorded.
+    let (http, pkts): (i64, i64) = db
+        .query_row(
+            "SELECT id, pkts_toserver + pkts_toclient FROM flows WHERE dest_port = 8080 AND app_proto = 'http' LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let out = d.join("http.pcapng");
+    let exported = export(&ring.join("case"), &[http as u64], &out);
+    assert!(
+        exported.status.success(),
+        "export: {}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let recorded: std::collections::HashSet<(i64, &[u8])> = ours
+        .iter()
+        .flatten()
+        .map(|f| (f.ts_ns, f.data.as_slice()))
+        .collect();
+    let got = read_frames(&out);
+    assert_eq!(got.len() as i64, pkts, "every frame of the flow");
+    assert!(
+        got.iter()
+            .all(|f| recorded.contains(&(f.ts_ns, f.data.as_slice()))),
+        "exported frames are recorded frames"
+    );
+    if have("tshark") {
+        tshark_reads_ok(&out).unwrap();
+    }
     let icmp: i64 = db
         .query_row(
             "SELECT COUNT(*) FROM flows f JOIN flow_workloads w ON w.flow_id = f.id WHERE f.proto = 1 AND w.src_workload = ?1 AND w.dest_workload = ?2",

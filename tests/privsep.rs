@@ -326,14 +326,20 @@ fn a_killed_helper_ends_the_recording_with_a_clear_error_and_valid_files() {
         .unwrap();
     assert_eq!(ok, "ok");
     let packets: i64 = db
-        .query_row("SELECT SUM(packets) FROM captures", [], |r| r.get(0))
+        .query_row(
+            "SELECT SUM(packets) FROM captures WHERE kind = 'interface'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(packets, frames.len() as i64, "case vs ring");
     // The case says why its capture stopped.
     let (status, warning): (String, String) = db
-        .query_row("SELECT status, warning FROM captures", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT status, warning FROM captures WHERE kind = 'interface'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .unwrap();
     assert_eq!(status, "stopped");
     assert!(warning.contains("SIGKILL"), "{warning}");

@@ -199,14 +199,22 @@ impl Engine {
         }
     }
 
+    /// One frame, indexed where its source has it.
     pub(crate) fn frame(&mut self, frame: &RawFrame) {
+        self.frame_at(frame, None);
+    }
+
+    /// One frame; `stored` (capture id, data offset), when given, is where
+    /// the packet index says it is instead (a live run's ring file).
+    pub(crate) fn frame_at(&mut self, frame: &RawFrame, stored: Option<(u32, u64)>) {
         self.pkt_no += 1;
         let pkt_no = self.pkt_no;
+        let (capture_id, data_offset) = stored.unwrap_or((frame.source + 1, frame.data_offset));
         let row = PacketRow {
             pkt_no,
-            capture_id: frame.source + 1,
+            capture_id,
             interface: frame.interface,
-            data_offset: frame.data_offset,
+            data_offset,
             ts_ns: frame.ts_ns,
             caplen: frame.data.len() as u32,
             orig_len: frame.orig_len,

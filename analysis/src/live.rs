@@ -23,11 +23,12 @@ use crate::store::live_rows::{CaptureStatRow, DuplicateRow, LiveRows, WorkloadRo
 use crate::store::{CaptureRow, StoreError, StoreMsg, StoreWriter};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
 use osprey_capture::live::{IfaceCounters, IfaceStats};
+use osprey_capture::ring::{Ring, RingError, Stored};
 use osprey_capture::workload::{self, WorkloadAddr};
 use osprey_capture::RawFrame;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasher;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -46,8 +47,18 @@ const IDLE_TICK: Duration = Duration::from_millis(50);
 
 /// Where every captured frame goes before analysis (the recorder's ring).
 pub trait LiveSink {
-    /// Takes a batch, in arrival order. An error stops the capture.
-    fn frames(&mut self, frames: &[RawFrame]) -> Result<(), String>;
+    /// Takes a batch, in arrival order, and says where each frame was
+    /// stored (`stored[i]` for `frames[i]`; left empty by a sink that
+    /// keeps no copy). The case's packet index then points there, so
+    /// drill-down and `osprey export` read the frames back from the sink's
+    /// files. An error stops the capture.
+    fn frames(
+        &mut self,
+        frames: &[RawFrame],
+        stored: &mut Vec<Option<Stored>>,
+    ) -> Result<(), String>;
+    /// The path of a file of [`Stored::file`].
+    fn file_path(&self, file: u64) -> PathBuf;
     /// Called at least every 50 ms (flush deadlines).
     fn idle(&mut self) -> Result<(), String>;
     /// Called once at the end, after the last frame.
@@ -58,14 +69,67 @@ pub trait LiveSink {
 pub struct NoSink;
 
 impl LiveSink for NoSink {
-    fn frames(&mut self, _: &[RawFrame]) -> Result<(), String> {
+    fn frames(&mut self, _: &[RawFrame], _: &mut Vec<Option<Stored>>) -> Result<(), String> {
         Ok(())
+    }
+    fn file_path(&self, _: u64) -> PathBuf {
+        PathBuf::new()
     }
     fn idle(&mut self) -> Result<(), String> {
         Ok(())
     }
     fn finish(&mut self) -> Result<(), String> {
         Ok(())
+    }
+}
+
+/// A pcapng ring as the live pipeline's sink (`osprey record`, the GUI's
+/// live source): every frame is kept, and the case's packet index points
+/// into the ring files. Keeps its first error.
+pub struct RingSink {
+    /// The ring.
+    pub ring: Ring,
+    /// Its first error; the capture stopped there.
+    pub error: Option<String>,
+}
+
+impl RingSink {
+    /// A sink writing to `ring`.
+    pub fn new(ring: Ring) -> Self {
+        RingSink { ring, error: None }
+    }
+
+    fn keep<T>(&mut self, r: Result<T, RingError>) -> Result<T, String> {
+        r.map_err(|e| self.error.get_or_insert(e.to_string()).clone())
+    }
+}
+
+impl LiveSink for RingSink {
+    fn frames(
+        &mut self,
+        frames: &[RawFrame],
+        stored: &mut Vec<Option<Stored>>,
+    ) -> Result<(), String> {
+        for f in frames {
+            let r = self.ring.write(f);
+            stored.push(self.keep(r)?);
+        }
+        let r = self.ring.tick();
+        self.keep(r)
+    }
+
+    fn file_path(&self, file: u64) -> PathBuf {
+        self.ring.file_path(file)
+    }
+
+    fn idle(&mut self) -> Result<(), String> {
+        let r = self.ring.tick();
+        self.keep(r)
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        let r = self.ring.close();
+        self.keep(r)
     }
 }
 
@@ -167,6 +231,8 @@ pub fn analyze_live(
         })
         .collect();
     let mut dedup = Dedup::new(sources.len() > 1);
+    let mut stored = Vec::new();
+    let mut files = SinkFiles::default();
     let mut duplicates = vec![0u64; sources.len()];
     let mut dup_rows = Vec::new();
     let mut spans = Spans::default();
@@ -206,13 +272,14 @@ pub fn analyze_live(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
+        stored.clear();
         if sink_error.is_none() {
-            if let Err(e) = sink.frames(&frames) {
+            if let Err(e) = sink.frames(&frames, &mut stored) {
                 stop.store(true, Ordering::SeqCst);
                 sink_error = Some(e);
             }
         }
-        for frame in &frames {
+        for (i, frame) in frames.iter().enumerate() {
             let src = frame.source as usize;
             if let Some(kept) = dedup.seen(frame, engine.pkt_no + 1) {
                 if let Some(d) = duplicates.get_mut(src) {
@@ -226,12 +293,19 @@ pub fn analyze_live(
                 continue;
             }
             if let Some(c) = captures.get_mut(src) {
-                c.packets += 1;
-                c.bytes += frame.data.len() as u64;
-                c.first_ts_ns.get_or_insert(frame.ts_ns);
-                c.last_ts_ns = Some(frame.ts_ns);
+                c.count(frame);
             }
-            engine.frame(frame);
+            let at = stored.get(i).copied().flatten().map(|at| {
+                let (id, new) = files.row(at.file, &*sink, sources.len());
+                if let Some(row) = new {
+                    engine.send(StoreMsg::Captures(vec![row]));
+                }
+                if let Some(c) = files.rows.get_mut(id as usize - sources.len() - 1) {
+                    c.count(frame);
+                }
+                (id, at.data_offset)
+            });
+            engine.frame_at(frame, at);
         }
         if dup_rows.len() >= 4096 {
             engine.send(StoreMsg::Live(LiveRows::Duplicates(std::mem::take(
@@ -270,6 +344,9 @@ pub fn analyze_live(
         }
     }
     engine.send(StoreMsg::Captures(captures.clone()));
+    if !files.rows.is_empty() {
+        engine.send(StoreMsg::Captures(std::mem::take(&mut files.rows)));
+    }
     let memcap_counters = engine.memcap_counters();
     engine.send(StoreMsg::Memcap {
         budgets: budgets.clone(),
@@ -442,6 +519,40 @@ impl Spans {
         self.closed
             .sort_by(|a, b| (&a.ip, a.first_ns).cmp(&(&b.ip, b.first_ns)));
         self.closed
+    }
+}
+
+/// The sink's files as `captures` rows (`kind` `ring`), numbered after the
+/// interfaces in the order the run first stored a frame in them.
+#[derive(Default)]
+struct SinkFiles {
+    ids: HashMap<u64, u32>,
+    rows: Vec<CaptureRow>,
+}
+
+impl SinkFiles {
+    /// The capture id of sink file `file`, and its new row when the run
+    /// had not stored in it before.
+    fn row(&mut self, file: u64, sink: &dyn LiveSink, ifaces: usize) -> (u32, Option<CaptureRow>) {
+        if let Some(&id) = self.ids.get(&file) {
+            return (id, None);
+        }
+        let id = (ifaces + self.rows.len() + 1) as u32;
+        let row = CaptureRow {
+            id,
+            path: sink.file_path(file).display().to_string(),
+            kind: "ring",
+            size_bytes: None,
+            packets: 0,
+            bytes: 0,
+            first_ts_ns: None,
+            last_ts_ns: None,
+            status: "complete",
+            warning: None,
+        };
+        self.ids.insert(file, id);
+        self.rows.push(row.clone());
+        (id, Some(row))
     }
 }
 

@@ -206,11 +206,7 @@ pub fn analyze(
         match msg {
             ReaderMsg::Frames(frames, pos) => {
                 for frame in &frames {
-                    let c = &mut captures[frame.source as usize];
-                    c.packets += 1;
-                    c.bytes += frame.data.len() as u64;
-                    c.first_ts_ns.get_or_insert(frame.ts_ns);
-                    c.last_ts_ns = Some(frame.ts_ns);
+                    captures[frame.source as usize].count(frame);
                     engine.frame(frame);
                 }
                 // A full recycling queue only means a fresh allocation.

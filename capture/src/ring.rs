@@ -105,6 +105,19 @@ struct OpenFile {
     packets: u64,
 }
 
+/// Where the ring put a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// The ring file's sequence number.
+    pub file: u64,
+    /// Offset of the frame's bytes in the file.
+    pub data_offset: u64,
+}
+
+/// Bytes of an enhanced packet block before the packet data: type,
+/// length, interface, timestamp (2), captured and original length.
+const EPB_DATA_AT: u64 = 28;
+
 /// The ring writer.
 pub struct Ring {
     cfg: RingConfig,
@@ -173,8 +186,11 @@ impl Ring {
         }
     }
 
-    /// Appends a frame (rotating first when it would not fit).
-    pub fn write(&mut self, frame: &RawFrame) -> Result<(), RingError> {
+    /// Appends a frame (rotating first when it would not fit). Returns
+    /// where its bytes will be: the file's sequence number (its name once
+    /// closed is [`Ring::file_path`]) and the offset of the frame's data in
+    /// it; `None` for a frame pcapng cannot hold (skipped).
+    pub fn write(&mut self, frame: &RawFrame) -> Result<Option<Stored>, RingError> {
         if self.failed {
             return Err(RingError::Stopped(self.cfg.dir.clone()));
         }
@@ -191,19 +207,31 @@ impl Ring {
         if self.current.is_none() {
             self.start_file()?;
         }
+        let block_at = self.buf.len() as u64;
         if let Err(e) = encode_epb(&mut self.buf, frame) {
             // A frame pcapng cannot hold (pre-epoch time): skipped.
             tracing::debug!(error = %e, "frame not written to the ring");
-            return Ok(());
+            return Ok(None);
         }
-        if let Some(c) = self.current.as_mut() {
+        let stored = self.current.as_mut().map(|c| {
             c.packets += 1;
-        }
+            Stored {
+                file: c.seq,
+                data_offset: c.good + block_at + EPB_DATA_AT,
+            }
+        });
         self.packets += 1;
         if self.buf.len() >= FLUSH_BYTES {
             self.flush()?;
         }
-        Ok(())
+        Ok(stored)
+    }
+
+    /// The name of ring file `seq` once closed (while open it carries an
+    /// `.open` suffix; a later run repairs and renames a file a killed
+    /// run left open).
+    pub fn file_path(&self, seq: u64) -> PathBuf {
+        self.path(seq, false)
     }
 
     /// Writes buffered blocks if [`FLUSH_EVERY`] has passed.

@@ -17,12 +17,13 @@
 
 use crate::command::{CaseData, WorkerEvent};
 use crossbeam_channel::{Receiver, Sender};
-use osprey_analysis::live::{self as alive, LiveOptions, LiveSource, LiveSummary, NoSink};
+use osprey_analysis::live::{self as alive, LiveOptions, LiveSource, LiveSummary, RingSink};
 use osprey_analysis::pipeline::{AnalyzeConfig, Progress};
 use osprey_analysis::store::CaseReader;
 use osprey_capture::live::LiveConfig;
 use osprey_capture::privsep::HelperCapture;
-use osprey_capture::{iface, workload, RawFrame};
+use osprey_capture::ring::{Ring, RingConfig, RingIface};
+use osprey_capture::{iface, workload, LinkType, RawFrame};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub struct Started {
     pub frames: Receiver<Vec<RawFrame>>,
     /// The interfaces, in the frames' `source` order.
     pub sources: Vec<LiveSource>,
+    /// Their link types, for the pcapng ring the frames are kept in.
+    pub links: Vec<LinkType>,
     /// Set to stop the capture.
     pub stop: Arc<AtomicBool>,
     /// Keeps the capture alive; ended after the run.
@@ -130,13 +133,22 @@ pub fn start_capture(ifaces: &[IfaceRow], cfg: &LiveConfig) -> Result<Started, S
             counters: c.counters.clone(),
         })
         .collect();
+    let links = capture.interfaces().iter().map(|c| c.link_type).collect();
     Ok(Started {
         frames,
         sources,
+        links,
         stop: capture.stop_flag(),
         guard: Box::new(capture),
     })
 }
+
+/// Where a live run keeps its frames, inside the case directory.
+pub const FRAMES_DIR: &str = "frames";
+/// Size of one ring file of a live run's frames.
+const RING_FILE_BYTES: u64 = 100 << 20;
+/// Ring files kept (the oldest go: 2 GB of frames at most).
+const RING_FILES: u32 = 20;
 
 /// A live run in progress.
 pub struct LiveRun {
@@ -208,9 +220,36 @@ fn run(
     let Started {
         frames,
         sources,
+        links,
         stop,
         guard,
     } = started;
+    // Every frame is kept in a pcapng ring inside the case directory, and
+    // the case's packet index points there: drill-down and export read
+    // the frames back from it.
+    let ring = Ring::open(RingConfig {
+        dir: case_dir.join(FRAMES_DIR),
+        file_bytes: RING_FILE_BYTES,
+        files: RING_FILES,
+        interfaces: sources
+            .iter()
+            .zip(&links)
+            .map(|(s, &link_type)| RingIface {
+                name: s.name.clone(),
+                description: s.label.clone(),
+                link_type,
+                snaplen: LiveConfig::default().snaplen,
+            })
+            .collect(),
+    });
+    let mut sink = match ring {
+        Ok((ring, _)) => RingSink::new(ring),
+        Err(e) => {
+            stop.store(true, Ordering::SeqCst);
+            let _ = guard.end();
+            return Err(format!("cannot keep the frames: {e}"));
+        }
+    };
     let mut last: Option<Instant> = None;
     let mut progress = |p: &Progress| {
         if last.is_some_and(|t| t.elapsed() < LIVE_REFRESH) {
@@ -239,7 +278,7 @@ fn run(
         },
         case_dir,
         &AnalyzeConfig::default(),
-        &mut NoSink,
+        &mut sink,
         &mut progress,
     );
     let ended = guard.end();

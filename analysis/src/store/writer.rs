@@ -17,7 +17,8 @@ pub struct CaptureRow {
     pub id: u32,
     /// Path as given.
     pub path: String,
-    /// `file` (or `interface` for live sources).
+    /// `file`, `interface` (a live source), or `ring` (a file a live run
+    /// stored its frames in; the packet index points there).
     pub kind: &'static str,
     /// File size.
     pub size_bytes: Option<u64>,
@@ -33,6 +34,16 @@ pub struct CaptureRow {
     pub status: &'static str,
     /// Warning text (truncation offset), when any.
     pub warning: Option<String>,
+}
+
+impl CaptureRow {
+    /// Counts a frame read from (or stored in) this capture.
+    pub fn count(&mut self, frame: &osprey_capture::RawFrame) {
+        self.packets += 1;
+        self.bytes += frame.data.len() as u64;
+        self.first_ts_ns.get_or_insert(frame.ts_ns);
+        self.last_ts_ns = Some(frame.ts_ns);
+    }
 }
 
 /// Packet-index entries, pieces of live flows' frame lists, and ended
@@ -328,7 +339,7 @@ impl StoreWriter {
             }
             StoreMsg::Captures(rows) => {
                 let mut st = tx.prepare_cached(
-                    "INSERT INTO captures(id, path, kind, size_bytes, packets, bytes, first_ts_ns, last_ts_ns, status, warning) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT OR REPLACE INTO captures(id, path, kind, size_bytes, packets, bytes, first_ts_ns, last_ts_ns, status, warning) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )?;
                 for c in &rows {
                     st.execute(params![
