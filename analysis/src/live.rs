@@ -217,18 +217,7 @@ pub fn analyze_live(
     let mut captures: Vec<CaptureRow> = sources
         .iter()
         .enumerate()
-        .map(|(i, s)| CaptureRow {
-            id: i as u32 + 1,
-            path: s.name.clone(),
-            kind: "interface",
-            size_bytes: None,
-            packets: 0,
-            bytes: 0,
-            first_ts_ns: None,
-            last_ts_ns: None,
-            status: "complete",
-            warning: None,
-        })
+        .map(|(i, s)| CaptureRow::new(i as u32 + 1, s.name.clone(), "interface", None))
         .collect();
     let mut dedup = Dedup::new(sources.len() > 1);
     let mut stored = Vec::new();
@@ -538,18 +527,7 @@ impl SinkFiles {
             return (id, None);
         }
         let id = (ifaces + self.rows.len() + 1) as u32;
-        let row = CaptureRow {
-            id,
-            path: sink.file_path(file).display().to_string(),
-            kind: "ring",
-            size_bytes: None,
-            packets: 0,
-            bytes: 0,
-            first_ts_ns: None,
-            last_ts_ns: None,
-            status: "complete",
-            warning: None,
-        };
+        let row = CaptureRow::new(id, sink.file_path(file).display().to_string(), "ring", None);
         self.ids.insert(file, id);
         self.rows.push(row.clone());
         (id, Some(row))

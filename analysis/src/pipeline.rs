@@ -156,21 +156,11 @@ pub fn analyze(
         let src = FileSource::open(path, i as u32)?;
         let size = std::fs::metadata(path).map(|m| m.len()).ok();
         bytes_total += size.unwrap_or(0);
-        captures.push(CaptureRow {
-            id: i as u32 + 1,
-            path: std::fs::canonicalize(path)
-                .unwrap_or_else(|_| path.clone())
-                .display()
-                .to_string(),
-            kind: "file",
-            size_bytes: size,
-            packets: 0,
-            bytes: 0,
-            first_ts_ns: None,
-            last_ts_ns: None,
-            status: "complete",
-            warning: None,
-        });
+        let path_text = std::fs::canonicalize(path)
+            .unwrap_or_else(|_| path.clone())
+            .display()
+            .to_string();
+        captures.push(CaptureRow::new(i as u32 + 1, path_text, "file", size));
         sources.push(Box::new(src));
     }
     let store = StoreWriter::create(case_dir)?;

@@ -37,6 +37,22 @@ pub struct CaptureRow {
 }
 
 impl CaptureRow {
+    /// A capture with nothing read yet.
+    pub fn new(id: u32, path: String, kind: &'static str, size_bytes: Option<u64>) -> Self {
+        CaptureRow {
+            id,
+            path,
+            kind,
+            size_bytes,
+            packets: 0,
+            bytes: 0,
+            first_ts_ns: None,
+            last_ts_ns: None,
+            status: "complete",
+            warning: None,
+        }
+    }
+
     /// Counts a frame read from (or stored in) this capture.
     pub fn count(&mut self, frame: &osprey_capture::RawFrame) {
         self.packets += 1;
