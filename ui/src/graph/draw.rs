@@ -499,3 +499,127 @@ impl GraphView {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_flow as flow;
+    use super::*;
+    use osprey_analysis::filter::FlowAlerts;
+    use osprey_analysis::store::query::FlowSummary;
+    use std::sync::Arc;
+
+    fn model(flows: &[FlowSummary]) -> GraphModel {
+        GraphModel::build(flows, &FlowAlerts::default(), &Default::default(), None)
+    }
+
+    fn frame(
+        ctx: &egui::Context,
+        view: &mut GraphView,
+        model: &GraphModel,
+        selected: Option<GraphPick>,
+    ) -> egui::FullOutput {
+        let raw = egui::RawInput {
+            screen_rect: Some(Rect::from_min_size(Pos2::ZERO, Vec2::new(400.0, 300.0))),
+            ..Default::default()
+        };
+        ctx.run_ui(raw, |ui| {
+            view.show(ui, model, selected);
+        })
+    }
+
+    /// The base layer uploaded in this frame (none when it was reused).
+    fn uploaded(out: &egui::FullOutput, view: &GraphView) -> Option<Arc<ColorImage>> {
+        let rect = view.last_rect?;
+        let size = [rect.width() as usize, rect.height() as usize];
+        out.textures_delta
+            .set
+            .iter()
+            .flat_map(|(_, deltas)| deltas.iter())
+            .find_map(|d| {
+                let egui::epaint::ImageData::Color(img) = &d.image;
+                (img.size == size).then(|| img.clone())
+            })
+    }
+
+    /// The base layer's pixel under node `label`.
+    fn pixel_at(img: &ColorImage, view: &GraphView, label: &str) -> Option<Color32> {
+        let rect = view.last_rect?;
+        let s = rect.center() + view.pan + view.layout.pos(label)?.to_vec2() * view.zoom;
+        let p = s - rect.min;
+        Some(img[(p.x as usize, p.y as usize)])
+    }
+
+    use eframe::egui::ColorImage;
+
+    #[test]
+    fn the_cached_layer_is_redrawn_on_every_change_and_only_then() {
+        let flows = [
+            flow(1, "10.0.0.1", "10.0.0.2"),
+            flow(2, "10.0.0.1", "10.0.0.3"),
+        ];
+        let m = model(&flows);
+        let mut view = GraphView::default();
+        view.layout.sync(&m);
+        while !view.layout.settled() {
+            view.layout.step(&m, 10);
+        }
+        let ctx = egui::Context::default();
+        let fill = theme::group_color(&m.graph[m.find("10.0.0.1").unwrap()].group, true);
+        let out = frame(&ctx, &mut view, &m, None);
+        let img = uploaded(&out, &view).expect("first frame draws the layer");
+        assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+
+        // Nothing changed: the texture is reused.
+        let out = frame(&ctx, &mut view, &m, None);
+        assert!(uploaded(&out, &view).is_none());
+
+        // Selecting is painted over the cached layer, in the same frame.
+        let ring = |out: &egui::FullOutput| {
+            out.shapes.iter().any(
+                |c| matches!(&c.shape, Shape::Circle(k) if k.stroke.color == theme::accent(true)),
+            )
+        };
+        assert!(!ring(&out));
+        let a = m.find("10.0.0.1").map(GraphPick::Node);
+        let out = frame(&ctx, &mut view, &m, a);
+        assert!(ring(&out) && uploaded(&out, &view).is_none());
+
+        // A moved node (drag, layout step) is drawn where it now is.
+        view.auto_fit = false;
+        let old = pixel_at(&img, &view, "10.0.0.1");
+        let p = view.layout.pos("10.0.0.1").unwrap();
+        view.layout
+            .pin("10.0.0.1", p + Vec2::new(40.0 / view.zoom, 0.0));
+        let out = frame(&ctx, &mut view, &m, None);
+        let img = uploaded(&out, &view).expect("a pin redraws the layer");
+        assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+        let rect = view.last_rect.unwrap();
+        let was = rect.center() + view.pan + p.to_vec2() * view.zoom - rect.min;
+        assert_ne!(Some(img[(was.x as usize, was.y as usize)]), old);
+
+        // Zoom, then pan.
+        view.zoom *= 1.5;
+        let out = frame(&ctx, &mut view, &m, None);
+        let img = uploaded(&out, &view).expect("a zoom redraws the layer");
+        assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+        view.pan += Vec2::new(10.0, -5.0);
+        let out = frame(&ctx, &mut view, &m, None);
+        let img = uploaded(&out, &view).expect("a pan redraws the layer");
+        assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+
+        // Another model (a time window, new flows): a heavier node is bigger.
+        let heavier: Vec<FlowSummary> = (3..40).map(|i| flow(i, "10.0.0.1", "10.0.0.2")).collect();
+        let m2 = model(&[flows.as_slice(), &heavier].concat());
+        let out = frame(&ctx, &mut view, &m2, None);
+        assert!(
+            uploaded(&out, &view).is_some(),
+            "a new model redraws the layer"
+        );
+
+        // The theme.
+        ctx.set_visuals(egui::Visuals::light());
+        let out = frame(&ctx, &mut view, &m2, None);
+        let img = uploaded(&out, &view).expect("the theme redraws the layer");
+        assert_eq!(img[(1, 1)], theme::canvas(false));
+    }
+}

@@ -319,31 +319,10 @@ impl Layout {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_flow as flow;
     use super::*;
     use osprey_analysis::filter::FlowAlerts;
     use osprey_analysis::store::query::FlowSummary;
-
-    fn flow(id: u64, a: &str, b: &str) -> FlowSummary {
-        FlowSummary {
-            id,
-            community_id: String::new(),
-            proto: 6,
-            src_ip: a.into(),
-            src_port: 1,
-            dest_ip: b.into(),
-            dest_port: 2,
-            app_proto: String::new(),
-            pkts_toserver: 1,
-            pkts_toclient: 1,
-            bytes_toserver: 1,
-            bytes_toclient: 1,
-            start_ns: 0,
-            end_ns: 1,
-            state: String::new(),
-            vlan: None,
-            tunnel: None,
-        }
-    }
 
     #[test]
     fn settles_and_new_nodes_do_not_move_old_ones() {

@@ -15,3 +15,27 @@ pub(crate) fn next_revision() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
+
+/// A one-packet-each-way TCP flow from `a` to `b` (tests).
+#[cfg(test)]
+pub(crate) fn test_flow(id: u64, a: &str, b: &str) -> osprey_analysis::store::query::FlowSummary {
+    osprey_analysis::store::query::FlowSummary {
+        id,
+        community_id: String::new(),
+        proto: 6,
+        src_ip: a.into(),
+        src_port: 1,
+        dest_ip: b.into(),
+        dest_port: 2,
+        app_proto: String::new(),
+        pkts_toserver: 1,
+        pkts_toclient: 1,
+        bytes_toserver: 1,
+        bytes_toclient: 1,
+        start_ns: 0,
+        end_ns: 1,
+        state: String::new(),
+        vlan: None,
+        tunnel: None,
+    }
+}
