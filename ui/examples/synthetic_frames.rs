@@ -87,13 +87,9 @@ fn main() -> Result<(), eframe::Error> {
             g.view.layout.step(&g.model, 1);
         }
     }
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
-        ..Default::default()
-    };
     eframe::run_native(
         "Osprey synthetic frames",
-        options,
+        osprey_ui::native_options(),
         Box::new(move |_cc| {
             Ok(Box::new(Bench {
                 app,

@@ -74,11 +74,16 @@ struct Canvas {
 
 impl Canvas {
     fn plot(&mut self, x: i32, y: i32, color: Color32, coverage: f32) {
-        if x < 0 || y < 0 || x >= self.w || y >= self.h || coverage <= 0.0 {
+        let c = (coverage.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+        if x < 0 || y < 0 || x >= self.w || y >= self.h || c == 0 {
             return;
         }
         if let Some(p) = self.image.pixels.get_mut((y * self.w + x) as usize) {
-            *p = p.blend(color.gamma_multiply(coverage.min(1.0)));
+            *p = p.blend(if c == u8::MAX {
+                color
+            } else {
+                color.gamma_multiply_u8(c)
+            });
         }
     }
 

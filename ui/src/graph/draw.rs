@@ -533,8 +533,8 @@ mod tests {
         let size = [rect.width() as usize, rect.height() as usize];
         out.textures_delta
             .set
-            .iter()
-            .flat_map(|(_, deltas)| deltas.iter())
+            .values()
+            .flat_map(|deltas| deltas.iter())
             .find_map(|d| {
                 let egui::epaint::ImageData::Color(img) = &d.image;
                 (img.size == size).then(|| img.clone())
