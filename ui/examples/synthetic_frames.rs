@@ -49,6 +49,10 @@ fn report(name: &str, v: &mut [f64]) {
 }
 
 impl eframe::App for Bench {
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        eframe::App::clear_color(&self.app, visuals)
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let k = usize::from(self.empty || self.app.state().graph.view.layout.settled());
         self.frames += 1;
