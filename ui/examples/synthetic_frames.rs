@@ -20,13 +20,14 @@ use osprey_ui::OspreyApp;
 use std::sync::Arc;
 use std::time::Instant;
 
-const SETTLED_FRAMES: usize = 100;
+const SETTLED_FRAMES: usize = 300;
 
 struct Bench {
     app: OspreyApp,
     cpu: [Vec<f64>; 2],
     wall: [Vec<f64>; 2],
-    last: Option<Instant>,
+    /// Start and kind (settled or not) of the previous frame.
+    last: Option<(Instant, usize)>,
     frames: usize,
     empty: bool,
 }
@@ -49,18 +50,22 @@ fn report(name: &str, v: &mut [f64]) {
 }
 
 impl eframe::App for Bench {
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        eframe::App::clear_color(&self.app, visuals)
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         let k = usize::from(self.empty || self.app.state().graph.view.layout.settled());
         self.frames += 1;
-        if self.frames > 5 {
+        // Both figures are the previous frame's: count them in its kind
+        // (the frame in which the layout settles still moved it).
+        if let Some((t, prev)) = self.last.filter(|_| self.frames > 5) {
             if let Some(c) = frame.info().cpu_usage {
-                self.cpu[k].push(f64::from(c) * 1e3);
+                self.cpu[prev].push(f64::from(c) * 1e3);
             }
-            if let Some(t) = self.last {
-                self.wall[k].push(t.elapsed().as_secs_f64() * 1e3);
-            }
+            self.wall[prev].push(t.elapsed().as_secs_f64() * 1e3);
         }
-        self.last = Some(Instant::now());
+        self.last = Some((Instant::now(), k));
         if self.empty {
             egui::CentralPanel::default().show(ui, |ui| ui.label("empty"));
         } else {
@@ -87,13 +92,9 @@ fn main() -> Result<(), eframe::Error> {
             g.view.layout.step(&g.model, 1);
         }
     }
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
-        ..Default::default()
-    };
     eframe::run_native(
         "Osprey synthetic frames",
-        options,
+        osprey_ui::native_options(),
         Box::new(move |_cc| {
             Ok(Box::new(Bench {
                 app,

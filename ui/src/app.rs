@@ -482,12 +482,19 @@ impl OspreyApp {
                 .resizable(true)
                 .show(ui, |ui| panels::detail::show(ui, &mut self.state));
         }
-        egui::CentralPanel::default().show(ui, |ui| match self.state.view {
-            View::Graph => self.graph_view(ui),
-            View::Flows => panels::flows::show(ui, &mut self.state),
-            View::Alerts => panels::alerts::show(ui, &mut self.state),
-            View::Stats => panels::stats::show(ui, &mut self.state),
-        });
+        // The central panel's colour is the clear colour (see
+        // `clear_color`): a software renderer clears for almost nothing but
+        // shades every pixel of a filled rectangle.
+        let central =
+            egui::Frame::central_panel(&ctx.global_style()).fill(egui::Color32::TRANSPARENT);
+        egui::CentralPanel::default()
+            .frame(central)
+            .show(ui, |ui| match self.state.view {
+                View::Graph => self.graph_view(ui),
+                View::Flows => panels::flows::show(ui, &mut self.state),
+                View::Alerts => panels::alerts::show(ui, &mut self.state),
+                View::Stats => panels::stats::show(ui, &mut self.state),
+            });
 
         let out = std::mem::take(&mut self.state.outbox);
         if let Some(w) = &mut self.worker {
@@ -503,5 +510,9 @@ impl OspreyApp {
 impl eframe::App for OspreyApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         OspreyApp::ui(self, ui);
+    }
+
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        visuals.panel_fill.to_normalized_gamma_f32()
     }
 }

@@ -27,20 +27,26 @@ pub fn display_available() -> bool {
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
 }
 
-/// Opens the GUI window (blocks until it is closed), on `open` and, when
-/// given, drilled into alert `alert`.
-pub fn run(open: Option<std::path::PathBuf>, alert: Option<u64>) -> Result<(), eframe::Error> {
-    let options = eframe::NativeOptions {
+/// The window: 1280×800, MSAA, depth and stencil buffers off (egui's
+/// defaults, which the benchmark relies on: `examples/synthetic_frames.rs`
+/// opens the same window).
+pub fn native_options() -> eframe::NativeOptions {
+    eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_title("Osprey")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([900.0, 600.0])
             .with_drag_and_drop(true),
         ..Default::default()
-    };
+    }
+}
+
+/// Opens the GUI window (blocks until it is closed), on `open` and, when
+/// given, drilled into alert `alert`.
+pub fn run(open: Option<std::path::PathBuf>, alert: Option<u64>) -> Result<(), eframe::Error> {
     eframe::run_native(
         "Osprey",
-        options,
+        native_options(),
         Box::new(move |_cc| {
             let app = OspreyApp::new(open);
             Ok(Box::new(match alert {

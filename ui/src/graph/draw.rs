@@ -2,6 +2,7 @@
 //! wheel/pinch zoom, drag the background to pan, drag a node to pin it,
 //! click a node or an edge to select it, hover for counts.
 
+use super::base::{BaseKey, BaseLayer, Prim};
 use super::layout::Layout;
 use super::model::{GraphModel, NodeKind};
 use crate::{icons, theme};
@@ -32,6 +33,21 @@ pub struct GraphView {
     pub last_rect: Option<Rect>,
     /// Keep the whole graph in view until the user pans, zooms or drags.
     pub auto_fit: bool,
+    /// Edges and discs, rasterised when they change.
+    base: BaseLayer,
+    /// What the base layer holds.
+    summary: Summary,
+}
+
+/// What [`render_base`] drew, for the labels and the status line.
+#[derive(Debug, Clone, Default)]
+struct Summary {
+    /// Edges drawn.
+    drawn: usize,
+    /// Visible edges left out by the level of detail.
+    skipped: usize,
+    /// Group names and where they go (none when too many).
+    groups: Vec<(String, Pos2)>,
 }
 
 impl Default for GraphView {
@@ -43,6 +59,8 @@ impl Default for GraphView {
             dragging: None,
             last_rect: None,
             auto_fit: true,
+            base: BaseLayer::default(),
+            summary: Summary::default(),
         }
     }
 }
@@ -56,8 +74,8 @@ const EDGE_BUDGET: usize = 3_000;
 /// Zoom under which the edge budget applies.
 const LOD_ZOOM: f32 = 1.0;
 
-/// Above this many edges, edges are drawn as one mesh of plain quads.
-const MESH_EDGES: usize = 1_000;
+/// Above this many edges, edges get thinner as the view zooms out.
+const THIN_EDGES: usize = 1_000;
 
 fn node_radius(bytes: u64) -> f32 {
     (3.0 + (1.0 + bytes as f32).log2() / 2.5).min(14.0)
@@ -65,6 +83,95 @@ fn node_radius(bytes: u64) -> f32 {
 
 fn edge_width(bytes: u64) -> f32 {
     (0.6 + (1.0 + bytes as f32).log2() / 8.0).min(5.0)
+}
+
+/// Width factor of the edges of a graph of `edges` edges at `zoom`.
+fn thinning(edges: usize, zoom: f32) -> f32 {
+    if edges > THIN_EDGES {
+        zoom.sqrt().clamp(0.4, 1.0)
+    } else {
+        1.0
+    }
+}
+
+/// On-screen radius of a node's disc.
+fn disc_radius(bytes: u64, zoom: f32) -> f32 {
+    node_radius(bytes) * zoom.sqrt().clamp(0.5, 2.0)
+}
+
+/// Redraws the cached layer (background, edges, discs) for `key`: the
+/// heaviest visible edges first (all of them unless zoomed out on a big
+/// graph), then the visible nodes; returns what it drew.
+fn render_base(
+    base: &mut BaseLayer,
+    ctx: &egui::Context,
+    key: BaseKey,
+    model: &GraphModel,
+    pos_of: &dyn Fn(NodeIndex) -> Option<Pos2>,
+) -> Summary {
+    let g = &model.graph;
+    let (zoom, dark) = (key.zoom, key.dark);
+    let visible = key.rect.expand(20.0);
+    let mut prims = Vec::with_capacity(EDGE_BUDGET + g.node_count());
+    // Level of detail: a big graph seen whole draws its heaviest edges,
+    // thinner.
+    let lod = g.edge_count() > EDGE_BUDGET && zoom < LOD_ZOOM;
+    let unranked: Vec<EdgeIndex>;
+    let order = match model.ranked_edges() {
+        Some(r) => r,
+        None => {
+            unranked = g.edge_indices().collect();
+            &unranked
+        }
+    };
+    let thin = thinning(g.edge_count(), zoom);
+    let mut summary = Summary::default();
+    for &e in order {
+        let (Some((a, b)), Some(d)) = (g.edge_endpoints(e), g.edge_weight(e)) else {
+            continue;
+        };
+        let (Some(sa), Some(sb)) = (pos_of(a), pos_of(b)) else {
+            continue;
+        };
+        if !visible.contains(sa) && !visible.contains(sb) {
+            continue;
+        }
+        if lod && summary.drawn >= EDGE_BUDGET && d.severity.is_none() {
+            summary.skipped += 1;
+            continue;
+        }
+        summary.drawn += 1;
+        let color = theme::severity_color(d.severity).unwrap_or(theme::edge(dark));
+        prims.push(Prim::Segment(sa, sb, edge_width(d.bytes) * thin, color));
+    }
+    // Each group's name above its nodes: (sum of x, count, top).
+    let mut groups: BTreeMap<&str, (f32, f32, f32)> = BTreeMap::new();
+    for n in g.node_indices() {
+        let (Some(s), Some(d)) = (pos_of(n), g.node_weight(n)) else {
+            continue;
+        };
+        if !visible.contains(s) {
+            continue;
+        }
+        let r = disc_radius(d.bytes, zoom);
+        let fill =
+            theme::severity_color(d.severity).unwrap_or_else(|| theme::group_color(&d.group, dark));
+        prims.push(Prim::Disc(s, r, fill));
+        let gr = groups
+            .entry(d.group.as_str())
+            .or_insert((0.0, 0.0, f32::MAX));
+        gr.0 += s.x;
+        gr.1 += 1.0;
+        gr.2 = gr.2.min(s.y - r);
+    }
+    if groups.len() > 1 && groups.len() <= MAX_GROUP_LABELS {
+        summary.groups = groups
+            .into_iter()
+            .map(|(name, (sx, count, top))| (name.to_owned(), Pos2::new(sx / count, top - 10.0)))
+            .collect();
+    }
+    base.render(ctx, key, theme::canvas(dark), &prims);
+    summary
 }
 
 fn dist_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
@@ -113,7 +220,6 @@ impl GraphView {
         let rect = resp.rect;
         self.last_rect = Some(rect);
         let dark = ui.visuals().dark_mode;
-        painter.rect_filled(rect, 0.0, theme::canvas(dark));
         if self.auto_fit {
             self.fit(model, rect);
         }
@@ -220,71 +326,67 @@ impl GraphView {
                 .map(|p| to_screen(p, zoom, pan))
         };
         let visible = rect.expand(20.0);
+        let key = BaseKey {
+            model: model.revision(),
+            layout: self.layout.revision(),
+            zoom,
+            pan,
+            rect,
+            pixels_per_point: ui.ctx().pixels_per_point(),
+            dark,
+        };
+        if !self.base.is_current(&key) {
+            self.summary = render_base(&mut self.base, ui.ctx(), key, model, &pos_of);
+        }
+        self.base.paint(&painter);
+        // Over the cached layer, each frame: what follows the pointer and
+        // the selection, and the labels.
         let few_edges = g.edge_count() <= 200 || zoom > 1.5;
         let few_nodes = g.node_count() <= 300 || zoom > 1.2;
         let text_color = ui.visuals().text_color();
         let font = FontId::proportional(11.0);
-        let mut shapes: Vec<Shape> = Vec::with_capacity(g.edge_count() + 2 * g.node_count());
+        let mut shapes: Vec<Shape> = Vec::new();
         let mut labels: Vec<(Pos2, String, Color32)> = Vec::new();
-        let mut mesh = (g.edge_count() > MESH_EDGES).then(egui::Mesh::default);
-        // Level of detail: a big graph seen whole draws its heaviest
-        // edges, thinner (fill rate is what a software renderer lacks).
-        let lod = g.edge_count() > EDGE_BUDGET && zoom < LOD_ZOOM;
-        let unranked: Vec<EdgeIndex>;
-        let order = match model.ranked_edges() {
-            Some(r) => r,
-            None => {
-                unranked = g.edge_indices().collect();
-                &unranked
-            }
+        let edge_label = |e: EdgeIndex| {
+            let (a, b) = g.edge_endpoints(e)?;
+            let (sa, sb) = (pos_of(a)?, pos_of(b)?);
+            let d = g.edge_weight(e)?;
+            Some((sa, sb, d))
         };
-        let thin = if g.edge_count() > MESH_EDGES {
-            zoom.sqrt().clamp(0.4, 1.0)
-        } else {
-            1.0
-        };
-        let (mut drawn, mut skipped) = (0usize, 0usize);
-        for &e in order {
-            let (Some((a, b)), Some(d)) = (g.edge_endpoints(e), g.edge_weight(e)) else {
-                continue;
-            };
-            let (Some(sa), Some(sb)) = (pos_of(a), pos_of(b)) else {
-                continue;
-            };
-            if !visible.contains(sa) && !visible.contains(sb) {
-                continue;
-            }
-            let chosen = selected == Some(GraphPick::Edge(e)) || hit_edge == Some(e);
-            if lod && drawn >= EDGE_BUDGET && d.severity.is_none() && !chosen {
-                skipped += 1;
-                continue;
-            }
-            drawn += 1;
-            let color = theme::severity_color(d.severity).unwrap_or(theme::edge(dark));
-            let w = edge_width(d.bytes) * thin * if chosen { 2.5 } else { 1.0 };
-            if let Some(m) = mesh.as_mut() {
-                // Large graphs: one plain quad per edge in a single mesh
-                // (no anti-aliasing fringe), far cheaper to tessellate.
-                let dir = (sb - sa).normalized().rot90() * (w * 0.5).max(0.5);
-                let i = m.vertices.len() as u32;
-                for p in [sa + dir, sa - dir, sb + dir, sb - dir] {
-                    m.colored_vertex(p, color);
+        if few_edges {
+            for e in g.edge_indices() {
+                if let Some((sa, sb, d)) = edge_label(e) {
+                    if visible.contains(sa) || visible.contains(sb) {
+                        labels.push((
+                            sa + (sb - sa) * 0.5,
+                            d.label(),
+                            text_color.gamma_multiply(0.7),
+                        ));
+                    }
                 }
-                m.add_triangle(i, i + 1, i + 2);
-                m.add_triangle(i + 1, i + 3, i + 2);
-            } else {
-                shapes.push(Shape::line_segment([sa, sb], Stroke::new(w, color)));
-            }
-            if few_edges || chosen {
-                labels.push((
-                    sa + (sb - sa) * 0.5,
-                    d.label(),
-                    text_color.gamma_multiply(0.7),
-                ));
             }
         }
-        if let Some(m) = mesh {
-            shapes.push(Shape::mesh(m));
+        let selected_edge = match selected {
+            Some(GraphPick::Edge(e)) => Some(e),
+            _ => None,
+        };
+        let chosen_edges = [
+            selected_edge,
+            hit_edge.filter(|e| Some(*e) != selected_edge),
+        ];
+        for e in chosen_edges.into_iter().flatten() {
+            if let Some((sa, sb, d)) = edge_label(e) {
+                let color = theme::severity_color(d.severity).unwrap_or(theme::edge(dark));
+                let w = edge_width(d.bytes) * thinning(g.edge_count(), zoom) * 2.5;
+                shapes.push(Shape::line_segment([sa, sb], Stroke::new(w, color)));
+                if !few_edges {
+                    labels.push((
+                        sa + (sb - sa) * 0.5,
+                        d.label(),
+                        text_color.gamma_multiply(0.7),
+                    ));
+                }
+            }
         }
         // Icons only where they can be seen: few nodes, or zoomed in.
         let icon_tint = theme::canvas(dark);
@@ -297,42 +399,43 @@ impl GraphView {
                     }
                 }
             }
+            for n in g.node_indices() {
+                let (Some(s), Some(d)) = (pos_of(n), g.node_weight(n)) else {
+                    continue;
+                };
+                if !visible.contains(s) {
+                    continue;
+                }
+                let r = disc_radius(d.bytes, zoom);
+                if r >= 6.0 {
+                    if let Some(t) = icon_of.get(&(d.kind, d.severity.is_some())) {
+                        let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
+                        let at = Rect::from_center_size(s, Vec2::splat(r * 1.25));
+                        shapes.push(Shape::image(*t, at, uv, icon_tint));
+                    }
+                }
+                labels.push((s + Vec2::new(0.0, r + 7.0), d.label.clone(), text_color));
+            }
         }
-        // Each group's name above its nodes: (sum of x, count, top).
-        let mut groups: BTreeMap<&str, (f32, f32, f32)> = BTreeMap::new();
-        for n in g.node_indices() {
+        let selected_node = match selected {
+            Some(GraphPick::Node(n)) => Some(n),
+            _ => None,
+        };
+        let chosen_nodes = [
+            selected_node,
+            hit_node.filter(|n| Some(*n) != selected_node),
+        ];
+        for n in chosen_nodes.into_iter().flatten() {
             let (Some(s), Some(d)) = (pos_of(n), g.node_weight(n)) else {
                 continue;
             };
-            if !visible.contains(s) {
-                continue;
-            }
-            let r = node_radius(d.bytes) * zoom.sqrt().clamp(0.5, 2.0);
-            let fill = theme::severity_color(d.severity)
-                .unwrap_or_else(|| theme::group_color(&d.group, dark));
-            shapes.push(Shape::circle_filled(s, r, fill));
-            if r >= 6.0 {
-                if let Some(t) = icon_of.get(&(d.kind, d.severity.is_some())) {
-                    let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
-                    let at = Rect::from_center_size(s, Vec2::splat(r * 1.25));
-                    shapes.push(Shape::image(*t, at, uv, icon_tint));
-                }
-            }
-            let gr = groups
-                .entry(d.group.as_str())
-                .or_insert((0.0, 0.0, f32::MAX));
-            gr.0 += s.x;
-            gr.1 += 1.0;
-            gr.2 = gr.2.min(s.y - r);
-            let chosen = selected == Some(GraphPick::Node(n)) || hit_node == Some(n);
-            if chosen {
-                shapes.push(Shape::circle_stroke(
-                    s,
-                    r + 3.0,
-                    Stroke::new(2.0, theme::accent(dark)),
-                ));
-            }
-            if few_nodes || chosen {
+            let r = disc_radius(d.bytes, zoom);
+            shapes.push(Shape::circle_stroke(
+                s,
+                r + 3.0,
+                Stroke::new(2.0, theme::accent(dark)),
+            ));
+            if !few_nodes {
                 labels.push((s + Vec2::new(0.0, r + 7.0), d.label.clone(), text_color));
             }
         }
@@ -340,18 +443,17 @@ impl GraphView {
         for (p, t, c) in labels {
             painter.text(p, Align2::CENTER_CENTER, t, font.clone(), c);
         }
-        if groups.len() > 1 && groups.len() <= MAX_GROUP_LABELS {
-            let group_font = FontId::proportional(13.0);
-            for (name, (sx, count, top)) in &groups {
-                painter.text(
-                    Pos2::new(sx / count, top - 10.0),
-                    Align2::CENTER_BOTTOM,
-                    *name,
-                    group_font.clone(),
-                    theme::group_color(name, dark),
-                );
-            }
+        let group_font = FontId::proportional(13.0);
+        for (name, at) in &self.summary.groups {
+            painter.text(
+                *at,
+                Align2::CENTER_BOTTOM,
+                name,
+                group_font.clone(),
+                theme::group_color(name, dark),
+            );
         }
+        let Summary { drawn, skipped, .. } = self.summary;
         painter.text(
             rect.left_bottom() + Vec2::new(8.0, -8.0),
             Align2::LEFT_BOTTOM,
@@ -395,5 +497,129 @@ impl GraphView {
                 .or(hit_edge.map(GraphPick::Edge));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_flow as flow;
+    use super::*;
+    use osprey_analysis::filter::FlowAlerts;
+    use osprey_analysis::store::query::FlowSummary;
+    use std::sync::Arc;
+
+    fn model(flows: &[FlowSummary]) -> GraphModel {
+        GraphModel::build(flows, &FlowAlerts::default(), &Default::default(), None)
+    }
+
+    fn frame(
+        ctx: &egui::Context,
+        view: &mut GraphView,
+        model: &GraphModel,
+        selected: Option<GraphPick>,
+    ) -> egui::FullOutput {
+        let raw = egui::RawInput {
+            screen_rect: Some(Rect::from_min_size(Pos2::ZERO, Vec2::new(400.0, 300.0))),
+            ..Default::default()
+        };
+        ctx.run_ui(raw, |ui| {
+            view.show(ui, model, selected);
+        })
+    }
+
+    /// The base layer uploaded in this frame (none when it was reused).
+    fn uploaded(out: &egui::FullOutput, view: &GraphView) -> Option<Arc<ColorImage>> {
+        let rect = view.last_rect?;
+        let size = [rect.width() as usize, rect.height() as usize];
+        out.textures_delta
+            .set
+            .values()
+            .flat_map(|deltas| deltas.iter())
+            .find_map(|d| {
+                let egui::epaint::ImageData::Color(img) = &d.image;
+                (img.size == size).then(|| img.clone())
+            })
+    }
+
+    /// The base layer's pixel under node `label`.
+    fn pixel_at(img: &ColorImage, view: &GraphView, label: &str) -> Option<Color32> {
+        let rect = view.last_rect?;
+        let s = rect.center() + view.pan + view.layout.pos(label)?.to_vec2() * view.zoom;
+        let p = s - rect.min;
+        Some(img[(p.x as usize, p.y as usize)])
+    }
+
+    use eframe::egui::ColorImage;
+
+    #[test]
+    fn the_cached_layer_is_redrawn_on_every_change_and_only_then() {
+        let flows = [
+            flow(1, "10.0.0.1", "10.0.0.2"),
+            flow(2, "10.0.0.1", "10.0.0.3"),
+        ];
+        let m = model(&flows);
+        let mut view = GraphView::default();
+        view.layout.sync(&m);
+        while !view.layout.settled() {
+            view.layout.step(&m, 10);
+        }
+        let ctx = egui::Context::default();
+        let fill = theme::group_color(&m.graph[m.find("10.0.0.1").unwrap()].group, true);
+        let out = frame(&ctx, &mut view, &m, None);
+        let img = uploaded(&out, &view).expect("first frame draws the layer");
+        assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+
+        // Nothing changed: the texture is reused.
+        let out = frame(&ctx, &mut view, &m, None);
+        assert!(uploaded(&out, &view).is_none());
+
+        // Selecting is painted over the cached layer, in the same frame.
+        let ring = |out: &egui::FullOutput| {
+            out.shapes.iter().any(
+                |c| matches!(&c.shape, Shape::Circle(k) if k.stroke.color == theme::accent(true)),
+            )
+        };
+        assert!(!ring(&out));
+        let a = m.find("10.0.0.1").map(GraphPick::Node);
+        let out = frame(&ctx, &mut view, &m, a);
+        assert!(ring(&out) && uploaded(&out, &view).is_none());
+
+        // A moved node (drag, layout step) is drawn where it now is.
+        view.auto_fit = false;
+        let old = pixel_at(&img, &view, "10.0.0.1");
+        let p = view.layout.pos("10.0.0.1").unwrap();
+        view.layout
+            .pin("10.0.0.1", p + Vec2::new(40.0 / view.zoom, 0.0));
+        let out = frame(&ctx, &mut view, &m, None);
+        let img = uploaded(&out, &view).expect("a pin redraws the layer");
+        assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+        let rect = view.last_rect.unwrap();
+        let was = rect.center() + view.pan + p.to_vec2() * view.zoom - rect.min;
+        assert_ne!(Some(img[(was.x as usize, was.y as usize)]), old);
+
+        // Zoom, then pan.
+        view.zoom *= 1.5;
+        let out = frame(&ctx, &mut view, &m, None);
+        let img = uploaded(&out, &view).expect("a zoom redraws the layer");
+        assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+        view.pan += Vec2::new(10.0, -5.0);
+        let out = frame(&ctx, &mut view, &m, None);
+        let img = uploaded(&out, &view).expect("a pan redraws the layer");
+        assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+
+        // Another model (a time window, new flows): a heavier node is bigger.
+        let heavier: Vec<FlowSummary> = (3..40).map(|i| flow(i, "10.0.0.1", "10.0.0.2")).collect();
+        let m2 = model(&[flows.as_slice(), &heavier].concat());
+        let out = frame(&ctx, &mut view, &m2, None);
+        assert!(
+            uploaded(&out, &view).is_some(),
+            "a new model redraws the layer"
+        );
+
+        // The theme.
+        ctx.set_visuals(egui::Visuals::light());
+        let out = frame(&ctx, &mut view, &m2, None);
+        let img = uploaded(&out, &view).expect("the theme redraws the layer");
+        assert_eq!(img[(1, 1)], theme::canvas(false));
     }
 }

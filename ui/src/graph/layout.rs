@@ -45,6 +45,8 @@ pub struct Layout {
     phase: usize,
     /// Largest move in the current cycle of slices.
     cycle_max: f32,
+    /// Changes whenever a position does.
+    revision: u64,
 }
 
 /// Above this many nodes an iteration moves one of three interleaved
@@ -59,6 +61,7 @@ impl Default for Layout {
             sim: None,
             phase: 0,
             cycle_max: 0.0,
+            revision: super::next_revision(),
         }
     }
 }
@@ -88,6 +91,11 @@ impl Layout {
         self.temperature <= SETTLED_TEMPERATURE
     }
 
+    /// Changes whenever a node moves (a step, a pin, new nodes).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
     /// Position of a node.
     pub fn pos(&self, label: &str) -> Option<Pos2> {
         self.bodies.get(label).map(|b| b.pos)
@@ -95,6 +103,7 @@ impl Layout {
 
     /// Moves a node and pins it there.
     pub fn pin(&mut self, label: &str, pos: Pos2) {
+        self.revision = super::next_revision();
         if let Some(b) = self.bodies.get_mut(label) {
             b.pos = pos;
             b.fixed = true;
@@ -112,6 +121,7 @@ impl Layout {
     pub fn sync(&mut self, model: &GraphModel) {
         // The node set may have changed (another time window).
         self.sim = None;
+        self.revision = super::next_revision();
         let g = &model.graph;
         let mut added = false;
         let mut pending: Vec<_> = g
@@ -292,6 +302,7 @@ impl Layout {
             }
         }
         let settled = self.settled();
+        self.revision = super::next_revision();
         for (i, l) in sim.labels.iter().enumerate() {
             if let Some(b) = self.bodies.get_mut(l) {
                 b.pos = sim.pos[i];
@@ -308,31 +319,10 @@ impl Layout {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_flow as flow;
     use super::*;
     use osprey_analysis::filter::FlowAlerts;
     use osprey_analysis::store::query::FlowSummary;
-
-    fn flow(id: u64, a: &str, b: &str) -> FlowSummary {
-        FlowSummary {
-            id,
-            community_id: String::new(),
-            proto: 6,
-            src_ip: a.into(),
-            src_port: 1,
-            dest_ip: b.into(),
-            dest_port: 2,
-            app_proto: String::new(),
-            pkts_toserver: 1,
-            pkts_toclient: 1,
-            bytes_toserver: 1,
-            bytes_toclient: 1,
-            start_ns: 0,
-            end_ns: 1,
-            state: String::new(),
-            vlan: None,
-            tunnel: None,
-        }
-    }
 
     #[test]
     fn settles_and_new_nodes_do_not_move_old_ones() {

@@ -106,6 +106,7 @@ pub struct GraphModel {
     nodes: HashMap<String, NodeIndex>,
     edges: HashMap<(NodeIndex, NodeIndex), EdgeIndex>,
     by_bytes: Vec<EdgeIndex>,
+    revision: u64,
 }
 
 fn merge_sev(a: Option<u8>, b: Option<u8>) -> Option<u8> {
@@ -201,6 +202,7 @@ impl GraphModel {
         src: Option<&Workload>,
         dest: Option<&Workload>,
     ) {
+        self.revision = super::next_revision();
         let a = self.node(&f.src_ip, src);
         let b = self.node(&f.dest_ip, dest);
         let bytes = f.bytes_toserver + f.bytes_toclient;
@@ -244,6 +246,11 @@ impl GraphModel {
             d.apps.insert(app);
             d.severity = merge_sev(d.severity, severity);
         }
+    }
+
+    /// Changes with every flow added (a rebuilt model has a new one).
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// Node by label (workload name or address).

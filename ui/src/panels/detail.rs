@@ -27,11 +27,13 @@ fn export_row(ui: &mut egui::Ui, st: &mut AppState, what: &str, selection: Selec
 
 fn flow_list(ui: &mut egui::Ui, st: &mut AppState, ids: &[u64]) {
     let mut clicked = None;
+    // Only the rows in view are laid out: a hub has thousands of flows.
+    let row_height = ui.spacing().interact_size.y;
     egui::ScrollArea::vertical()
         .id_salt("flow-list")
         .max_height(220.0)
-        .show(ui, |ui| {
-            for id in ids.iter().take(2_000) {
+        .show_rows(ui, row_height, ids.len(), |ui, rows| {
+            for id in ids.get(rows).unwrap_or_default() {
                 let Some(f) = st.flow(*id) else { continue };
                 let text = format!(
                     "Flow {}  {} -> {}  {}  {}",
