@@ -512,19 +512,37 @@ mod tests {
         GraphModel::build(flows, &FlowAlerts::default(), &Default::default(), None)
     }
 
+    /// A frame's output; its texture updates count as handled once the
+    /// test has looked at them (egui checks, in debug builds, that none
+    /// is dropped unhandled).
+    struct Frame(egui::FullOutput);
+
+    impl std::ops::Deref for Frame {
+        type Target = egui::FullOutput;
+        fn deref(&self) -> &egui::FullOutput {
+            &self.0
+        }
+    }
+
+    impl Drop for Frame {
+        fn drop(&mut self) {
+            self.0.textures_delta.clear();
+        }
+    }
+
     fn frame(
         ctx: &egui::Context,
         view: &mut GraphView,
         model: &GraphModel,
         selected: Option<GraphPick>,
-    ) -> egui::FullOutput {
+    ) -> Frame {
         let raw = egui::RawInput {
             screen_rect: Some(Rect::from_min_size(Pos2::ZERO, Vec2::new(400.0, 300.0))),
             ..Default::default()
         };
-        ctx.run_ui(raw, |ui| {
+        Frame(ctx.run_ui(raw, |ui| {
             view.show(ui, model, selected);
-        })
+        }))
     }
 
     /// The base layer uploaded in this frame (none when it was reused).
