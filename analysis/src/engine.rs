@@ -27,7 +27,7 @@ use crate::decode::meta::{PacketMeta, Transport};
 use crate::decode::{Decoded, Decoder};
 use crate::detect::{Detector, FlowEnd, FlowFacts, PacketFacts, RuleSet, Side};
 use crate::flow::table::{AppEvent, FlowPackets, Usage};
-use crate::flow::{Direction, Flow, FlowConfig, FlowStats, PacketKey};
+use crate::flow::{Direction, Flow, FlowConfig, FlowStats};
 use crate::model::{AnomalyKind, AnomalyRow, PacketRow, Tuple};
 use crate::pipeline::AnalyzeConfig;
 use crate::stage::DetectStage;
@@ -223,11 +223,11 @@ impl Engine {
         let expire = (frame.ts_ns > self.last_expire_ns.saturating_add(1_000_000_000)
             || self.decoder.ended_pending() >= ENDED_TRAINS_MAX)
             .then(|| self.expire_trains(frame.ts_ns));
-        let decoded = self.decoder.decode(frame, pkt_no);
-        // The frames a decoded packet is made of (when more than this
-        // one), and its bytes.
-        let (meta, buf, fragments) = match decoded {
-            Decoded::Packet(meta) => (meta, None, None),
+        match self.decoder.decode(frame, pkt_no) {
+            Decoded::Packet(meta) => {
+                let this = [(pkt_no, frame.orig_len)];
+                self.packet(row, expire, &meta, &frame.data, frame.ts_ns, &this);
+            }
             Decoded::FragmentHeld(meta) => {
                 self.held.insert(pkt_no, frame.orig_len);
                 match &mut self.run {
@@ -243,13 +243,13 @@ impl Engine {
                     Run::Workers(w) => w.held(row, expire, meta, frame.ts_ns, pkt_no),
                     Run::Finished => {}
                 }
-                return;
             }
             Decoded::Reassembled {
                 meta,
                 datagram,
                 fragments,
             } => {
+                // Every frame the datagram came in, with its wire length.
                 let frames: Vec<(u64, u32)> = fragments
                     .iter()
                     .filter_map(|&n| {
@@ -260,12 +260,22 @@ impl Engine {
                         }
                     })
                     .collect();
-                (meta, Some(datagram), Some(frames))
+                self.packet(row, expire, &meta, &datagram, frame.ts_ns, &frames);
             }
-        };
-        let this = [(pkt_no, frame.orig_len)];
-        let frames = fragments.as_deref().unwrap_or(&this);
-        let buf = buf.as_deref().unwrap_or(&frame.data);
+        }
+    }
+
+    /// A decoded packet (`buf`: the bytes `meta` indexes) made of `frames`,
+    /// through its shard and the back.
+    fn packet(
+        &mut self,
+        row: PacketRow,
+        expire: Option<(i64, Vec<AnomalyRow>)>,
+        meta: &PacketMeta,
+        buf: &[u8],
+        ts_ns: i64,
+        frames: &[(u64, u32)],
+    ) {
         let payload = buf.get(meta.payload.clone()).unwrap_or(&[]);
         match &mut self.run {
             Run::Inline(shard, out) => {
@@ -276,10 +286,10 @@ impl Engine {
                 if let Some((now, anomalies)) = expire {
                     b.expire(now, anomalies, vec![shard.expire(now)]);
                 }
-                shard.packet(&meta, payload, frame.ts_ns, frames, out);
-                b.packet(0, &meta, payload, frame.ts_ns, frames, out);
+                shard.packet(meta, payload, ts_ns, frames, out);
+                b.packet(0, meta, payload, ts_ns, frames, out);
             }
-            Run::Workers(w) => w.packet(row, expire, meta, payload, frame.ts_ns, frames.to_vec()),
+            Run::Workers(w) => w.packet(row, expire, meta.clone(), payload, ts_ns, frames.to_vec()),
             Run::Finished => {}
         }
     }
@@ -526,20 +536,20 @@ impl Back {
                 d.payload(self.ids.id(shard, *flow), *dir, ts_ns, bytes);
             }
         }
-        if let (Some(v), Some(pk), Some(d)) =
-            (verdict, PacketKey::inner(meta), self.detector.as_mut())
+        if let (Some(v), Some((src, dst)), Some(d)) =
+            (verdict, out.inner_ends, self.detector.as_mut())
         {
             if matches!(meta.transport, Some(Transport::Udp { .. })) {
                 d.datagram(v.flow_id, v.dir, ts_ns, payload);
             }
             let (a, b) = (
                 Side {
-                    ip: pk.src.ip,
-                    port: Some(pk.src.port),
+                    ip: src.ip,
+                    port: Some(src.port),
                 },
                 Side {
-                    ip: pk.dst.ip,
-                    port: Some(pk.dst.port),
+                    ip: dst.ip,
+                    port: Some(dst.port),
                 },
             );
             let (client, server) = if v.dir == Direction::ToServer {

@@ -5,7 +5,7 @@
 use crate::decode::meta::{PacketMeta, Transport};
 use crate::dpi::AppProto;
 use crate::flow::table::{AppEvent, FlowPackets, PacketVerdict, StreamEvent, Usage, Wire};
-use crate::flow::{Direction, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
+use crate::flow::{Direction, Endpoint, Flow, FlowConfig, FlowStats, FlowTable, PacketKey};
 use std::ops::Range;
 
 /// What a shard did with one packet.
@@ -15,6 +15,8 @@ pub(crate) struct PacketOut {
     pub(crate) outer: Option<PacketVerdict>,
     /// The packet's own flow's verdict.
     pub(crate) inner: Option<PacketVerdict>,
+    /// The packet's own flow key's source and destination.
+    pub(crate) inner_ends: Option<(Endpoint, Endpoint)>,
     /// Cleartext stream bytes for detection, in the order the table
     /// delivered them: (flow, direction, range in `bytes`).
     pub(crate) stream: Vec<(u64, Direction, Range<usize>)>,
@@ -36,6 +38,7 @@ impl PacketOut {
     fn clear(&mut self) {
         self.outer = None;
         self.inner = None;
+        self.inner_ends = None;
         self.stream.clear();
         self.bytes.clear();
         self.ended.clear();
@@ -108,6 +111,7 @@ impl Shard {
             }
         };
         out.inner = PacketKey::inner(meta).map(|pk| {
+            out.inner_ends = Some((pk.src, pk.dst));
             table.packet(
                 &pk,
                 meta.transport.as_ref(),
