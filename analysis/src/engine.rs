@@ -457,22 +457,41 @@ impl Back {
     }
 
     /// An expiry round at `now_ns`: the fragment trains' anomalies, then
-    /// the flows every shard ended, in flow-id order.
-    fn expire(&mut self, now_ns: i64, anomalies: Vec<AnomalyRow>, shards: Vec<Vec<Ended>>) {
+    /// the flows every shard ended (with the records their ends
+    /// completed), in flow-id order.
+    fn expire(
+        &mut self,
+        now_ns: i64,
+        anomalies: Vec<AnomalyRow>,
+        shards: Vec<(Vec<Flow>, Vec<AppEvent>)>,
+    ) {
         for a in anomalies {
             self.push_anomaly(a);
         }
-        let mut all = Vec::new();
-        for (s, ended) in shards.into_iter().enumerate() {
-            for mut e in ended {
-                self.renumber(s, &mut e);
-                all.push(e);
+        // Moved, not copied: a round can end a flood's worth of flows.
+        let (mut flows, mut events) = (Vec::new(), Vec::new());
+        for (s, (mut f, mut e)) in shards.into_iter().enumerate() {
+            for ev in &mut e {
+                ev.flow_id = self.ids.id(s, ev.flow_id);
+            }
+            for fl in &mut f {
+                self.ids.ended(s, fl);
+            }
+            if flows.is_empty() {
+                (flows, events) = (f, e);
+            } else {
+                flows.append(&mut f);
+                events.append(&mut e);
             }
         }
-        all.sort_unstable_by_key(|e| e.flow.id);
-        for e in all {
-            self.app_events.extend(e.app_events);
-            self.ended.push(e.flow);
+        flows.sort_unstable_by_key(|f| f.id);
+        // Stable: each flow's records stay together and in their order.
+        events.sort_by_key(|e| e.flow_id);
+        self.app_events.append(&mut events);
+        if self.ended.is_empty() {
+            self.ended = flows;
+        } else {
+            self.ended.append(&mut flows);
         }
         self.flush_ended();
         if let Some(d) = self.detector.as_mut() {

@@ -127,12 +127,18 @@ impl Shard {
         out.peak = table.peaks();
     }
 
-    /// Ends the flows idle past their timeouts at `now_ns`.
-    pub(crate) fn expire(&mut self, now_ns: i64) -> Vec<Ended> {
+    /// Ends the flows idle past their timeouts at `now_ns`; returns them
+    /// and the records their ends completed (each flow's together, in the
+    /// flows' order).
+    pub(crate) fn expire(&mut self, now_ns: i64) -> (Vec<Flow>, Vec<AppEvent>) {
         let mut ended = Vec::new();
         self.table
             .expire(now_ns, &mut ended, &mut |_, _, _: StreamEvent<'_>| {});
-        self.group(ended)
+        let mut events = Vec::new();
+        let mut pieces = Vec::new();
+        self.table.move_output(&mut events, &mut pieces);
+        debug_assert!(pieces.is_empty(), "ending flows hand out no pieces");
+        (ended, events)
     }
 
     /// Ends up to `max` of the remaining flows (end of input) in flow-id

@@ -14,8 +14,9 @@
 use super::shard::{Ended, PacketOut, Shard};
 use super::{Back, FLOW_BATCH};
 use crate::decode::meta::PacketMeta;
+use crate::flow::table::AppEvent;
 use crate::flow::table::Usage;
-use crate::flow::{FlowConfig, FlowStats};
+use crate::flow::{Flow, FlowConfig, FlowStats};
 use crate::model::{AnomalyRow, PacketRow};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::thread::JoinHandle;
@@ -45,7 +46,7 @@ enum ShardIn {
 
 enum ShardOut {
     Packet(Box<(PacketIn, PacketOut)>),
-    Expired(Vec<Ended>, Usage),
+    Expired(Vec<Flow>, Vec<AppEvent>, Usage),
     Drained(Vec<Ended>, bool),
 }
 
@@ -230,8 +231,8 @@ fn shard_loop(
                     outs.push(ShardOut::Packet(Box::new((*p, out))));
                 }
                 ShardIn::Expire(now) => {
-                    let ended = shard.expire(now);
-                    outs.push(ShardOut::Expired(ended, shard.usage()));
+                    let (flows, events) = shard.expire(now);
+                    outs.push(ShardOut::Expired(flows, events, shard.usage()));
                 }
                 ShardIn::Finish => {
                     // Slice by slice, so the merge thread holds a few
@@ -296,9 +297,9 @@ fn merge_loop(
                     let mut ended = Vec::with_capacity(reports.len());
                     for (s, rep) in reports.iter_mut().enumerate() {
                         match rep.next() {
-                            Some(ShardOut::Expired(e, usage)) => {
+                            Some(ShardOut::Expired(flows, events, usage)) => {
                                 back.usage[s] = usage;
-                                ended.push(e);
+                                ended.push((flows, events));
                             }
                             _ => ended.clear(),
                         }
