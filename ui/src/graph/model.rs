@@ -289,23 +289,12 @@ mod tests {
 
     fn flow(id: u64, a: &str, b: &str, app: &str, start: i64) -> FlowSummary {
         FlowSummary {
-            id,
-            community_id: String::new(),
-            proto: 6,
-            src_ip: a.into(),
-            src_port: 1,
-            dest_ip: b.into(),
-            dest_port: 2,
             app_proto: app.into(),
-            pkts_toserver: 1,
-            pkts_toclient: 1,
             bytes_toserver: 10,
             bytes_toclient: 20,
             start_ns: start,
             end_ns: start + 5,
-            state: String::new(),
-            vlan: None,
-            tunnel: None,
+            ..super::super::test_flow(id, a, b)
         }
     }
 
