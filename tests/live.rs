@@ -404,22 +404,30 @@ fn now_ns() -> i64 {
 }
 
 /// One pod namespace behind a veth in a node namespace (`10.N.0.2`, the
-/// node `10.N.0.1`), pinged from the node 500 times a second with `size`
-/// bytes of payload; names carry `letter` and a per-run tag.
-fn pinged_pod(letter: char, n: u8, size: &str) -> (Lab, String, String) {
-    require("tcpdump");
-    require("ping");
+/// node `10.N.0.1`); names carry `letter` and a per-run tag. Returns the
+/// lab, the node namespace and the veth.
+fn node_and_pod(letter: &str, n: u8) -> (Lab, String, String) {
     let t = tag();
     let (node, pod, veth) = (
         format!("ol{letter}{t}-node"),
         format!("ol{letter}{t}-pod"),
         format!("v{letter}{t}"),
     );
-    let (pod_ip, node_ip) = (format!("10.{n}.0.2"), format!("10.{n}.0.1/24"));
     let mut lab = Lab::new();
     lab.ns(&node);
-    lab.pod(&node, &pod, &veth, &pod_ip, None);
+    lab.pod(&node, &pod, &veth, &format!("10.{n}.0.2"), None);
+    let node_ip = format!("10.{n}.0.1/24");
     in_ns(&node, &["ip", "addr", "add", &node_ip, "dev", &veth]);
+    (lab, node, veth)
+}
+
+/// [`node_and_pod`], the pod pinged from the node 500 times a second with
+/// `size` bytes of payload.
+fn pinged_pod(letter: char, n: u8, size: &str) -> (Lab, String, String) {
+    require("tcpdump");
+    require("ping");
+    let (mut lab, node, veth) = node_and_pod(&letter.to_string(), n);
+    let pod_ip = format!("10.{n}.0.2");
     lab.spawn(&node, &["ping", "-q", "-i", "0.002", "-s", size, &pod_ip]);
     (lab, node, veth)
 }
@@ -626,16 +634,7 @@ fn a_full_disk_stops_the_recording_with_a_clear_error_and_keeps_valid_files() {
 #[test]
 fn a_running_recording_shows_open_flows_and_a_growing_open_alert() {
     require("hping3");
-    let t = tag();
-    let (node, pod, veth) = (
-        format!("olo{t}-node"),
-        format!("olo{t}-pod"),
-        format!("vo{t}"),
-    );
-    let mut lab = Lab::new();
-    lab.ns(&node);
-    lab.pod(&node, &pod, &veth, "10.79.0.2", None);
-    in_ns(&node, &["ip", "addr", "add", "10.79.0.1/24", "dev", &veth]);
+    let (mut lab, node, veth) = node_and_pod("o", 79);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ring = d.join("ring");
