@@ -27,7 +27,8 @@ pub(crate) enum EveMsg {
 /// Handle on the EVE thread.
 pub(crate) struct EveOut {
     tx: Sender<EveMsg>,
-    handle: JoinHandle<io::Result<()>>,
+    /// Taken when a send finds the thread gone, to report its error.
+    handle: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl EveOut {
@@ -73,21 +74,65 @@ impl EveOut {
                 }
                 out.flush()
             })?;
-        Ok(EveOut { tx, handle })
+        Ok(EveOut {
+            tx,
+            handle: Some(handle),
+        })
     }
 
-    /// Queues events; fails if the thread stopped on a write error.
-    pub(crate) fn send(&self, msg: EveMsg) -> io::Result<()> {
-        self.tx
-            .send(msg)
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "EVE writer stopped"))
+    /// Queues events; fails with the thread's own error (a full disk, say)
+    /// if it stopped.
+    pub(crate) fn send(&mut self, msg: EveMsg) -> io::Result<()> {
+        if self.tx.send(msg).is_ok() {
+            return Ok(());
+        }
+        let stopped = || io::Error::new(io::ErrorKind::BrokenPipe, "EVE writer stopped");
+        match self.handle.take().map(join) {
+            Some(Err(e)) => Err(io::Error::new(e.kind(), format!("writing eve.jsonl: {e}"))),
+            _ => Err(stopped()),
+        }
     }
 
     /// Flushes and stops the thread, returning its first error.
     pub(crate) fn finish(self) -> io::Result<()> {
         drop(self.tx);
-        self.handle
-            .join()
-            .map_err(|_| io::Error::other("EVE writer thread panicked"))?
+        self.handle.map_or(Ok(()), join)
+    }
+}
+
+fn join(handle: JoinHandle<io::Result<()>>) -> io::Result<()> {
+    handle
+        .join()
+        .map_err(|_| io::Error::other("EVE writer thread panicked"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AnomalyKind, AnomalyRow};
+
+    #[test]
+    fn a_failed_write_is_reported_with_its_cause() {
+        let mut out = EveOut::create(Path::new("/dev/full")).unwrap();
+        let rows = || {
+            vec![
+                AnomalyRow {
+                    ts_ns: 0,
+                    pkt_no: 1,
+                    flow_id: None,
+                    kind: AnomalyKind::Decode,
+                    event: "truncated",
+                    tuple: None,
+                };
+                4096
+            ]
+        };
+        // The thread fails once its 1 MiB buffer spills; sends then report
+        // that failure, not a bare "stopped".
+        let err = (0..10_000)
+            .find_map(|_| out.send(EveMsg::Anomalies(rows())).err())
+            .expect("writes to /dev/full fail");
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{err}");
+        assert!(err.to_string().starts_with("writing eve.jsonl:"), "{err}");
     }
 }
