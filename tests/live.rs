@@ -321,15 +321,7 @@ print(sent)
 #[test]
 fn sent_equals_written_plus_kernel_and_queue_drops_with_the_recorder_frozen() {
     require("python3");
-    let t = tag();
-    let (node, pod, veth) = (
-        format!("ols{t}-node"),
-        format!("ols{t}-sink"),
-        format!("vs{t}"),
-    );
-    let mut lab = Lab::new();
-    lab.ns(&node);
-    lab.pod(&node, &pod, &veth, "10.78.0.2", None);
+    let (_lab, node, veth) = node_and_pod("s", 78);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let ring = d.join("ring");
