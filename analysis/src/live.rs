@@ -243,8 +243,7 @@ pub fn analyze_live(
                 last_snapshot = Instant::now();
                 engine.write_open(OPEN_SNAPSHOT_MAX);
                 if workloads_rx.is_some() {
-                    let rows = spans.rows_until(now_ns());
-                    engine.send(StoreMsg::Live(LiveRows::Workloads(rows)));
+                    engine.send(StoreMsg::Live(spans.rows_until(now_ns())));
                 }
             }
         }
@@ -361,9 +360,12 @@ pub fn analyze_live(
         })
         .collect();
     engine.send(StoreMsg::Live(LiveRows::CaptureStats(stat_rows)));
-    let spans = spans.close(end_ns);
-    if !spans.is_empty() {
-        engine.send(StoreMsg::Live(LiveRows::Workloads(spans)));
+    let closed = spans.close(end_ns);
+    if !closed.is_empty() {
+        engine.send(StoreMsg::Live(LiveRows::Workloads {
+            closed,
+            open: Vec::new(),
+        }));
     }
     let stats = engine.flow_stats();
     let (anomalies, flows_by_proto, alerts) = engine.take_counts();
@@ -434,6 +436,7 @@ fn spawn_workload_poller(
 #[derive(Default)]
 struct Spans {
     open: BTreeMap<String, WorkloadRow>,
+    /// Closed since the last [`Spans::rows_until`] (or the run's start).
     closed: Vec<WorkloadRow>,
     polls: u64,
 }
@@ -489,17 +492,24 @@ impl Spans {
         }
     }
 
-    /// Every span; the ones still open extend to `end_ns`.
-    /// Every span so far, the open ones as if they ended at `now_ns`.
-    fn rows_until(&self, now_ns: i64) -> Vec<WorkloadRow> {
-        let mut rows = self.closed.clone();
-        rows.extend(self.open.values().map(|s| WorkloadRow {
-            last_ns: s.last_ns.max(now_ns),
-            ..s.clone()
-        }));
-        rows
+    /// The spans closed since the last call, and the open ones as if they
+    /// ended at `now_ns`.
+    fn rows_until(&mut self, now_ns: i64) -> LiveRows {
+        LiveRows::Workloads {
+            closed: std::mem::take(&mut self.closed),
+            open: self
+                .open
+                .values()
+                .map(|s| WorkloadRow {
+                    last_ns: s.last_ns.max(now_ns),
+                    ..s.clone()
+                })
+                .collect(),
+        }
     }
 
+    /// The spans not returned by [`Spans::rows_until`] yet, the ones still
+    /// open extended to `end_ns`.
     fn close(mut self, end_ns: i64) -> Vec<WorkloadRow> {
         for (_, mut s) in std::mem::take(&mut self.open) {
             s.last_ns = s.last_ns.max(end_ns);
@@ -653,17 +663,31 @@ mod tests {
             50,
             vec![addr("10.0.0.5", "cart-7"), addr("10.0.0.6", "db")],
         );
-        let rows = s.close(400);
-        let got: Vec<(&str, &str, i64, i64)> = rows
-            .iter()
-            .map(|r| (r.ip.as_str(), r.name.as_str(), r.first_ns, r.last_ns))
-            .collect();
+        let got = |rows: &[WorkloadRow]| -> Vec<(String, String, i64, i64)> {
+            rows.iter()
+                .map(|r| (r.ip.clone(), r.name.clone(), r.first_ns, r.last_ns))
+                .collect()
+        };
+        let row = |ip: &str, name: &str, first, last| (ip.into(), name.into(), first, last);
+        // A live run's snapshot: the span that closed, then the open ones
+        // so far.
+        let LiveRows::Workloads { closed, open } = s.rows_until(350) else {
+            unreachable!()
+        };
+        assert_eq!(got(&closed), vec![row("10.0.0.5", "web-1", 50, 200)]);
         assert_eq!(
-            got,
+            got(&open),
             vec![
-                ("10.0.0.5", "web-1", 50, 200),
-                ("10.0.0.5", "cart-7", 300, 400),
-                ("10.0.0.6", "db", 50, 400),
+                row("10.0.0.5", "cart-7", 300, 350),
+                row("10.0.0.6", "db", 50, 350)
+            ]
+        );
+        // The end: what the snapshot had not closed yet.
+        assert_eq!(
+            got(&s.close(400)),
+            vec![
+                row("10.0.0.5", "cart-7", 300, 400),
+                row("10.0.0.6", "db", 50, 400),
             ]
         );
     }

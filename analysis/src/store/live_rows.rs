@@ -68,9 +68,15 @@ pub enum LiveRows {
     CaptureStats(Vec<CaptureStatRow>),
     /// Frames seen on a second interface.
     Duplicates(Vec<DuplicateRow>),
-    /// Every workload span so far (open ones up to now), replacing the
-    /// `workloads` rows written before.
-    Workloads(Vec<WorkloadRow>),
+    /// Workload spans: the ones that closed since the last such rows
+    /// (each written once), and the ones still open, up to now (replacing
+    /// the open ones written before).
+    Workloads {
+        /// Closed since the last rows.
+        closed: Vec<WorkloadRow>,
+        /// Open so far.
+        open: Vec<WorkloadRow>,
+    },
     /// The flows open now, replacing the `active_flows` rows written
     /// before (empty at the end of a run: every flow ended).
     ActiveFlows(Vec<FlowSummary>),
@@ -106,11 +112,14 @@ impl FlowSummary {
 
 /// Writes live rows; `alerts_so_far` is the number of alerts the case
 /// holds, after which open alerts are numbered (provisionally: the ids
-/// they would get if they closed now, in this order).
+/// they would get if they closed now, in this order); `closed_spans` counts
+/// the closed `workloads` rows, which come first (rowids `1..=n`: rows
+/// are only appended after the open ones are deleted).
 pub(super) fn write(
     tx: &Transaction<'_>,
     rows: &LiveRows,
     alerts_so_far: u64,
+    closed_spans: &mut u64,
 ) -> rusqlite::Result<()> {
     match rows {
         LiveRows::ActiveAlerts(alerts) => {
@@ -172,12 +181,16 @@ pub(super) fn write(
                 ])?;
             }
         }
-        LiveRows::Workloads(rows) => {
-            tx.execute("DELETE FROM workloads", [])?;
+        LiveRows::Workloads { closed, open } => {
+            tx.execute(
+                "DELETE FROM workloads WHERE rowid > ?1",
+                [*closed_spans as i64],
+            )?;
+            *closed_spans += closed.len() as u64;
             let mut st = tx.prepare_cached(
                 "INSERT INTO workloads(ip, name, namespace, container, pod_uid, iface, first_ns, last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
-            for r in rows {
+            for r in closed.iter().chain(open) {
                 st.execute(params![
                     r.ip,
                     r.name,
@@ -191,6 +204,49 @@ pub(super) fn write(
             }
         }
     }
+    Ok(())
+}
+
+/// Alerts that just closed (`closed`, with their ids; the case now holds
+/// `alerts_so_far`) leave the open ones, and the open ones left are
+/// numbered after them again, so that no id is both closed and open until
+/// the next snapshot.
+pub(super) fn close_open_alerts(
+    tx: &Transaction<'_>,
+    closed: &[(u64, crate::detect::Alert)],
+    alerts_so_far: u64,
+) -> rusqlite::Result<()> {
+    let open: i64 = tx.query_row("SELECT count(*) FROM active_alerts", [], |r| r.get(0))?;
+    if open == 0 {
+        return Ok(());
+    }
+    let mut gone = tx.prepare_cached(
+        "DELETE FROM active_alerts WHERE category = ?1 AND signature_id = ?2 AND ts_ns = ?3 AND src_ip IS ?4 AND src_port IS ?5 AND dest_ip IS ?6 AND dest_port IS ?7",
+    )?;
+    for (_, a) in closed {
+        gone.execute(params![
+            a.category.name(),
+            a.signature_id,
+            a.ts_first_ns,
+            a.src.map(|s| s.ip.to_string()),
+            a.src.and_then(|s| s.port),
+            a.dst.map(|s| s.ip.to_string()),
+            a.dst.and_then(|s| s.port),
+        ])?;
+    }
+    let ids: Vec<i64> = tx
+        .prepare("SELECT id FROM active_alerts ORDER BY id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    // Through negative ids: a new id may still be held by another row.
+    let mut renumber = tx.prepare("UPDATE active_alerts SET id = ?1 WHERE id = ?2")?;
+    for (i, id) in ids.iter().enumerate() {
+        renumber.execute([-(i as i64) - 1, *id])?;
+    }
+    tx.execute(
+        "UPDATE active_alerts SET id = ?1 - id",
+        [alerts_so_far as i64],
+    )?;
     Ok(())
 }
 
@@ -225,12 +281,15 @@ mod tests {
         let tx = conn.transaction().unwrap();
         write(
             &tx,
-            &LiveRows::Workloads(vec![
-                w("10.0.0.5", "web-1", 0, 100),
-                w("10.0.0.5", "cart-7", 150, 300),
-                w("10.0.0.9", "client", 0, 300),
-            ]),
+            &LiveRows::Workloads {
+                closed: vec![
+                    w("10.0.0.5", "web-1", 0, 100),
+                    w("10.0.0.5", "cart-7", 150, 300),
+                ],
+                open: vec![w("10.0.0.9", "client", 0, 300)],
+            },
             0,
+            &mut 0,
         )
         .unwrap();
         tx.commit().unwrap();
@@ -289,17 +348,19 @@ mod tests {
             vlan: None,
             tunnel: None,
         };
-        let spans = |last_ns| {
-            LiveRows::Workloads(vec![WorkloadRow {
-                ip: "10.0.0.5".into(),
-                name: "web-1".into(),
-                namespace: Some("shop".into()),
-                container: None,
-                pod_uid: None,
-                iface: "veth1".into(),
-                first_ns: 0,
-                last_ns,
-            }])
+        let span = |ip: &str, last_ns| WorkloadRow {
+            ip: ip.into(),
+            name: "web-1".into(),
+            namespace: Some("shop".into()),
+            container: None,
+            pod_uid: None,
+            iface: "veth1".into(),
+            first_ns: 0,
+            last_ns,
+        };
+        let spans = |last_ns| LiveRows::Workloads {
+            closed: vec![],
+            open: vec![span("10.0.0.5", last_ns)],
         };
         let live = |w: &mut StoreWriter, rows| w.write(StoreMsg::Live(rows)).unwrap();
         live(&mut w, LiveRows::ActiveFlows(vec![open(1, 3), open(2, 1)]));
@@ -331,19 +392,32 @@ mod tests {
         // from the open ones.
         live(&mut w, LiveRows::ActiveFlows(vec![open(1, 7)]));
         assert_eq!(listed(&case).0, vec![(1, 7)]);
-        // Spans are replaced too: one row, extended.
+        // Open spans are replaced too: one row, extended.
         live(&mut w, spans(40));
-        let r = CaseReader::open_running(&case).unwrap();
-        let spans_kept: i64 = r
-            .connection()
-            .query_row(
-                "SELECT count(*) FROM workloads WHERE last_ns = 40",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(spans_kept, 1);
-        drop(r);
+        let spans_kept = |case: &std::path::Path| -> Vec<(String, i64)> {
+            let r = CaseReader::open_running(case).unwrap();
+            let mut st = r
+                .connection()
+                .prepare("SELECT ip, last_ns FROM workloads ORDER BY ip")
+                .unwrap();
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(spans_kept(&case), vec![("10.0.0.5".into(), 40)]);
+        // A span that closed stays, written once; the open ones still
+        // replace theirs.
+        let moved = |closed: Vec<WorkloadRow>, open_last| LiveRows::Workloads {
+            closed,
+            open: vec![span("10.0.0.6", open_last)],
+        };
+        live(&mut w, moved(vec![span("10.0.0.5", 45)], 50));
+        live(&mut w, moved(vec![], 60));
+        assert_eq!(
+            spans_kept(&case),
+            vec![("10.0.0.5".into(), 45), ("10.0.0.6".into(), 60)]
+        );
         // Ended flows win over a stale open row of the same id.
         let conn = rusqlite::Connection::open(case.join(".case.sqlite.partial")).unwrap();
         flow(&conn, 1, "10.0.0.9", "10.0.0.5", 10, 30);
@@ -402,16 +476,24 @@ mod tests {
         // The flood goes on: the next snapshot replaces the last.
         open(&mut w, vec![alert(Category::SynFlood, 90)]);
         assert_eq!(listed(&case)[1], (2, "syn_flood".into(), 90, true));
-        // It closes: a closed alert, and no open one left.
+        // A tunnel starts beside it (ids 2 and 3), then the flood closes:
+        // it is listed once, closed, and the tunnel follows it, before the
+        // next snapshot too.
+        open(
+            &mut w,
+            vec![alert(Category::SynFlood, 92), alert(Category::DnsTunnel, 3)],
+        );
         w.write(StoreMsg::Alerts(vec![alert(Category::SynFlood, 95)]))
             .unwrap();
+        let closed_flood = vec![
+            (1, "port_scan".into(), 1, false),
+            (2, "syn_flood".into(), 95, false),
+        ];
+        let mut with_tunnel = closed_flood.clone();
+        with_tunnel.push((3, "dns_tunnel".into(), 3, true));
+        assert_eq!(listed(&case), with_tunnel);
+        // Nothing left open.
         open(&mut w, vec![]);
-        assert_eq!(
-            listed(&case),
-            vec![
-                (1, "port_scan".into(), 1, false),
-                (2, "syn_flood".into(), 95, false)
-            ]
-        );
+        assert_eq!(listed(&case), closed_flood);
     }
 }

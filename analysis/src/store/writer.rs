@@ -125,6 +125,9 @@ pub struct StoreWriter {
     chunk: Chunk,
     /// Commit each batch's frames at once (a live case readable as it goes).
     durable: bool,
+    /// Closed workload spans written so far (a live run's `workloads`
+    /// rows `1..=n`; the open ones follow and are replaced).
+    closed_spans: u64,
 }
 
 /// Frames per `packet_chunks` row.
@@ -229,6 +232,7 @@ impl StoreWriter {
             summary: StoreSummary::default(),
             chunk: Chunk::default(),
             durable,
+            closed_spans: 0,
         })
     }
 
@@ -351,6 +355,9 @@ impl StoreWriter {
                     insert_alert(&tx, "alerts", id, &a)?;
                     numbered.push((id, a));
                 }
+                if self.durable {
+                    super::live_rows::close_open_alerts(&tx, &numbered, self.summary.alerts)?;
+                }
                 self.eve.send(EveMsg::Alerts(numbered))?;
             }
             StoreMsg::Captures(rows) => {
@@ -372,7 +379,9 @@ impl StoreWriter {
                     ])?;
                 }
             }
-            StoreMsg::Live(rows) => super::live_rows::write(&tx, &rows, self.summary.alerts)?,
+            StoreMsg::Live(rows) => {
+                super::live_rows::write(&tx, &rows, self.summary.alerts, &mut self.closed_spans)?;
+            }
             StoreMsg::Memcap { budgets, counters } => {
                 let mut stmt =
                     tx.prepare_cached("INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)")?;
