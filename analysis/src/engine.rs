@@ -432,6 +432,7 @@ impl Back {
             t.emergency_left += s.emergency_left;
             t.emergency_ns += s.emergency_ns;
         }
+        t.expectations_dropped += self.ids.announcers_dropped;
         t.peak_flows = self.peaks.flows;
         t.peak_flow_bytes = self.peaks.flow_bytes;
         t.peak_stream_bytes = self.peaks.stream_bytes;

@@ -26,6 +26,10 @@ pub(crate) struct Ids {
     /// Most ended announcing flows remembered: as many announcements as
     /// the shards' tables wait for ([`MAX_EXPECTATIONS`] each).
     max_announcers: usize,
+    /// Ended announcing flows forgotten before their announcements
+    /// expired (the map was full): counted with the tables' dropped
+    /// expectations, as their data connections go unlinked.
+    pub(crate) announcers_dropped: u64,
 }
 
 impl Ids {
@@ -37,6 +41,7 @@ impl Ids {
             announcers: HashMap::new(),
             announcing: HashSet::new(),
             max_announcers: shards * MAX_EXPECTATIONS,
+            announcers_dropped: 0,
         }
     }
 
@@ -83,7 +88,10 @@ impl Ids {
             f.id = 0;
             return;
         };
-        if self.announcing.remove(&key) && self.announcers.len() < self.max_announcers {
+        if self.announcing.remove(&key) {
+            if self.announcers.len() >= self.max_announcers {
+                self.make_room(f.last_ts_ns);
+            }
             self.announcers.insert(
                 key,
                 (id, f.last_ts_ns.saturating_add(EXPECTATION_TIMEOUT_NS)),
@@ -91,6 +99,24 @@ impl Ids {
         }
         f.id = id;
         f.parent_id = parent;
+    }
+
+    /// Frees one place in the full announcer map: the expired entries
+    /// if any, else the one that would expire first.
+    fn make_room(&mut self, now_ns: i64) {
+        self.expire(now_ns);
+        if self.announcers.len() < self.max_announcers {
+            return;
+        }
+        let first = self
+            .announcers
+            .iter()
+            .min_by_key(|(k, (_, until))| (*until, **k))
+            .map(|(k, _)| *k);
+        if let Some(k) = first {
+            self.announcers.remove(&k);
+            self.announcers_dropped += 1;
+        }
     }
 
     /// Forgets announcing flows whose announcements expired by `now_ns`.
@@ -136,6 +162,40 @@ mod tests {
         let mut late = crate::flow::table::tests_support::flow(3, 3_000);
         ids.ended(0, &mut late);
         assert_eq!((late.id, late.parent_id), (4, None));
+    }
+
+    #[test]
+    fn a_full_announcer_map_forgets_the_expired_then_the_oldest() {
+        let mut ids = Ids::new(2);
+        let max = 2 * MAX_EXPECTATIONS as u64;
+        let end_announcer = |ids: &mut Ids, local: u64, ts: i64| {
+            ids.created(0, local, None);
+            ids.announced(0, local);
+            let mut f = crate::flow::table::tests_support::flow(local, ts);
+            ids.ended(0, &mut f);
+            f.id
+        };
+        let first = end_announcer(&mut ids, 1, 0);
+        for local in 2..=max {
+            end_announcer(&mut ids, local, 1_000);
+        }
+        // Full: the next one pushes out the first to expire, counted.
+        let newest = end_announcer(&mut ids, max + 1, 2_000);
+        assert_eq!(ids.announcers_dropped, 1);
+        ids.created(0, max + 2, Some(1));
+        ids.created(0, max + 3, Some(max + 1));
+        let parent = |ids: &mut Ids, local| {
+            let mut f = crate::flow::table::tests_support::flow(local, 3_000);
+            ids.ended(0, &mut f);
+            f.parent_id
+        };
+        assert_ne!(first, 0);
+        assert_eq!(parent(&mut ids, max + 2), None);
+        assert_eq!(parent(&mut ids, max + 3), Some(newest));
+        // Once the others expired, room is made without a drop.
+        end_announcer(&mut ids, max + 4, 1_000 + EXPECTATION_TIMEOUT_NS + 1);
+        assert_eq!(ids.announcers_dropped, 1);
+        assert_eq!(ids.announcers.len(), 2);
     }
 
     #[test]

@@ -404,7 +404,9 @@ pub struct FlowStats {
     pub peak_flows: u64,
     /// TCP segments whose payload overlapped earlier data with different bytes.
     pub overlap_conflicts: u64,
-    /// Announced connections not waited for ([`MAX_EXPECTATIONS`] reached).
+    /// Announced connections not waited for ([`MAX_EXPECTATIONS`] reached;
+    /// with several flow workers, also ended announcing flows the run-wide
+    /// id map had no room left for).
     pub expectations_dropped: u64,
     /// Stream gaps (bytes that were never captured).
     pub gaps: u64,
