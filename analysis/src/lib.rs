@@ -15,6 +15,7 @@ mod engine;
 pub mod eve;
 pub mod filter;
 pub mod flow;
+pub mod hash;
 pub mod live;
 pub mod memcap;
 pub mod model;

@@ -837,5 +837,5 @@ pub(super) fn side(ip: IpAddr, port: Option<u16>) -> Side {
 
 /// A stable discriminator for a service name (FNV-1a).
 fn hash_str(s: &str) -> u64 {
-    super::payload::fnv(s.as_bytes())
+    crate::hash::fnv1a(s.as_bytes())
 }

@@ -203,7 +203,7 @@ impl Detector {
         // Tunnels send a new name with every query; a popular name asked
         // again and again is not one.
         let suspicious = long && random;
-        let h = fnv(name.as_bytes());
+        let h = crate::hash::fnv1a(name.as_bytes());
         if suspicious && !s.v.names.contains(&h) && (s.v.names.len() as u64) < threshold {
             s.v.names.push(h);
             s.note(ts_ns, None);
@@ -232,13 +232,6 @@ impl Detector {
             }
         }
     }
-}
-
-/// FNV-1a, for small stable hashes of names.
-pub(super) fn fnv(b: &[u8]) -> u64 {
-    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &x| {
-        (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3)
-    })
 }
 
 impl Detector {

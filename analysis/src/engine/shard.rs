@@ -200,16 +200,14 @@ pub(crate) fn shard_of(meta: &PacketMeta, n: usize) -> usize {
     };
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     // FNV-1a: fixed, so the split does not change from run to run.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for ip in [lo, hi] {
-        let bytes = match ip {
+    let mut pair = [0u8; 32];
+    for (half, ip) in pair.chunks_exact_mut(16).zip([lo, hi]) {
+        half.copy_from_slice(&match ip {
             std::net::IpAddr::V4(v) => v.to_ipv6_mapped().octets(),
             std::net::IpAddr::V6(v) => v.octets(),
-        };
-        for x in bytes {
-            h = (h ^ u64::from(x)).wrapping_mul(0x100_0000_01b3);
-        }
+        });
     }
+    let mut h = crate::hash::fnv1a(&pair);
     // FNV's low bits depend on the inputs' low bits only: mix them all in
     // (MurmurHash3's finaliser) before taking the remainder.
     h ^= h >> 33;

@@ -568,16 +568,6 @@ impl FlowTable {
         self.stats
     }
 
-    /// Hands out the application-layer records parsed so far.
-    pub fn take_app_events(&mut self) -> Vec<AppEvent> {
-        std::mem::take(&mut self.app_events)
-    }
-
-    /// Hands out the frame-list pieces of live flows that filled up.
-    pub fn take_pieces(&mut self) -> Vec<FlowPackets> {
-        std::mem::take(&mut self.pieces)
-    }
-
     /// Moves the application-layer records and frame-list pieces made so
     /// far to the end of `events` and `pieces` (keeping the table's
     /// allocations for the next packet).

@@ -357,7 +357,8 @@ fn long_flows_hand_out_their_frame_list_in_pieces() {
             &mut sink,
         );
     }
-    let pieces = r.table.take_pieces();
+    let mut pieces = Vec::new();
+    r.table.move_output(&mut Vec::new(), &mut pieces);
     assert_eq!(pieces.len(), 1);
     assert_eq!((pieces[0].seq, pieces[0].entries.len()), (0, FLOW_LIST_MAX));
     assert_eq!(pieces[0].entries[0], 1);

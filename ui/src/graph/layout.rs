@@ -73,11 +73,9 @@ fn spiral(i: usize) -> Vec2 {
     vec2(a.cos(), a.sin()) * r
 }
 
+/// Deterministic placement across runs.
 fn hash(s: &str) -> u64 {
-    // FNV-1a: deterministic placement across runs.
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
+    osprey_analysis::hash::fnv1a(s.as_bytes())
 }
 
 fn unit(h: u64) -> Vec2 {
