@@ -30,12 +30,7 @@ pub fn run(
         let interfaces = captured
             .iter()
             .zip(ifaces)
-            .map(|(c, (_, label))| RingIface {
-                name: c.name.clone(),
-                description: label.clone(),
-                link_type: c.link_type,
-                snaplen: live_cfg.snaplen,
-            })
+            .map(|(c, (_, label))| RingIface::of(c, label.clone(), live_cfg.snaplen))
             .collect();
         let (ring, repairs) = Ring::open(RingConfig {
             dir: dir.to_path_buf(),

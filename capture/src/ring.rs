@@ -49,6 +49,19 @@ pub struct RingIface {
     pub snaplen: u32,
 }
 
+impl RingIface {
+    /// A captured interface, `label` naming who is behind it, captured
+    /// with `snaplen`.
+    pub fn of(iface: &crate::live::LiveIface, label: Option<String>, snaplen: u32) -> Self {
+        RingIface {
+            name: iface.name.clone(),
+            description: label,
+            link_type: iface.link_type,
+            snaplen,
+        }
+    }
+}
+
 /// Ring settings.
 #[derive(Debug, Clone)]
 pub struct RingConfig {

@@ -23,7 +23,7 @@ use osprey_analysis::store::CaseReader;
 use osprey_capture::live::LiveConfig;
 use osprey_capture::privsep::HelperCapture;
 use osprey_capture::ring::{Ring, RingConfig, RingIface};
-use osprey_capture::{iface, workload, LinkType, RawFrame};
+use osprey_capture::{iface, workload, RawFrame};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -52,8 +52,8 @@ pub struct Started {
     pub frames: Receiver<Vec<RawFrame>>,
     /// The interfaces, in the frames' `source` order.
     pub sources: Vec<LiveSource>,
-    /// Their link types, for the pcapng ring the frames are kept in.
-    pub links: Vec<LinkType>,
+    /// The same, as the pcapng ring the frames are kept in describes them.
+    pub ring_ifaces: Vec<RingIface>,
     /// Set to stop the capture.
     pub stop: Arc<AtomicBool>,
     /// Keeps the capture alive; ended after the run.
@@ -133,11 +133,16 @@ pub fn start_capture(ifaces: &[IfaceRow], cfg: &LiveConfig) -> Result<Started, S
             counters: c.counters.clone(),
         })
         .collect();
-    let links = capture.interfaces().iter().map(|c| c.link_type).collect();
+    let ring_ifaces = capture
+        .interfaces()
+        .iter()
+        .zip(ifaces)
+        .map(|(c, row)| RingIface::of(c, row.label.clone(), cfg.snaplen))
+        .collect();
     Ok(Started {
         frames,
         sources,
-        links,
+        ring_ifaces,
         stop: capture.stop_flag(),
         guard: Box::new(capture),
     })
@@ -220,7 +225,7 @@ fn run(
     let Started {
         frames,
         sources,
-        links,
+        ring_ifaces,
         stop,
         guard,
     } = started;
@@ -231,16 +236,7 @@ fn run(
         dir: case_dir.join(FRAMES_DIR),
         file_bytes: RING_FILE_BYTES,
         files: RING_FILES,
-        interfaces: sources
-            .iter()
-            .zip(&links)
-            .map(|(s, &link_type)| RingIface {
-                name: s.name.clone(),
-                description: s.label.clone(),
-                link_type,
-                snaplen: LiveConfig::default().snaplen,
-            })
-            .collect(),
+        interfaces: ring_ifaces,
     });
     let mut sink = match ring {
         Ok((ring, _)) => RingSink::new(ring),

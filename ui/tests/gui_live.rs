@@ -84,7 +84,15 @@ impl LiveBackend for FakeBackend {
             .collect();
         Ok(Started {
             frames: rx,
-            links: vec![osprey_capture::LinkType::ETHERNET; ifaces.len()],
+            ring_ifaces: ifaces
+                .iter()
+                .map(|i| osprey_capture::ring::RingIface {
+                    name: i.name.clone(),
+                    description: i.label.clone(),
+                    link_type: osprey_capture::LinkType::ETHERNET,
+                    snaplen: 262_144,
+                })
+                .collect(),
             sources,
             stop,
             guard: Box::new(thread),
