@@ -229,6 +229,15 @@ fn record_finds_the_packets_tcpdump_finds_and_names_the_pods() {
         .unwrap();
     assert!(dups > 300, "{dups} duplicates");
     assert_eq!(case_packets + dups, total as i64);
+    // The ring files hold every frame, duplicates too.
+    let ring_packets: i64 = db
+        .query_row(
+            "SELECT SUM(packets) FROM captures WHERE kind = 'ring'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ring_packets, total as i64);
     let dup_rows: i64 = db
         .query_row("SELECT COUNT(*) FROM duplicate_frames", [], |r| r.get(0))
         .unwrap();

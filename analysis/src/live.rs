@@ -268,6 +268,17 @@ pub fn analyze_live(
             }
         }
         for (i, frame) in frames.iter().enumerate() {
+            // The ring file holds the frame, duplicate or not.
+            let at = stored.get(i).copied().flatten().map(|at| {
+                let (id, new) = files.row(at.file, &*sink, sources.len());
+                if let Some(row) = new {
+                    engine.send(StoreMsg::Captures(vec![row]));
+                }
+                if let Some(c) = files.rows.get_mut(id as usize - sources.len() - 1) {
+                    c.count(frame);
+                }
+                (id, at.data_offset)
+            });
             let src = frame.source as usize;
             if let Some(kept) = dedup.seen(frame, engine.pkt_no + 1) {
                 if let Some(d) = duplicates.get_mut(src) {
@@ -283,16 +294,6 @@ pub fn analyze_live(
             if let Some(c) = captures.get_mut(src) {
                 c.count(frame);
             }
-            let at = stored.get(i).copied().flatten().map(|at| {
-                let (id, new) = files.row(at.file, &*sink, sources.len());
-                if let Some(row) = new {
-                    engine.send(StoreMsg::Captures(vec![row]));
-                }
-                if let Some(c) = files.rows.get_mut(id as usize - sources.len() - 1) {
-                    c.count(frame);
-                }
-                (id, at.data_offset)
-            });
             engine.frame_at(frame, at);
         }
         if dup_rows.len() >= 4096 {

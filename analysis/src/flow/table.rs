@@ -400,7 +400,7 @@ pub struct FlowStats {
     pub evicted: u64,
     /// Flows ended by port reuse.
     pub port_reuse: u64,
-    /// Most flows held at once.
+    /// Most flows held at once (see [`FlowTable::stats`] for since when).
     pub peak_flows: u64,
     /// TCP segments whose payload overlapped earlier data with different bytes.
     pub overlap_conflicts: u64,
@@ -563,7 +563,9 @@ impl FlowTable {
         Some(*f)
     }
 
-    /// Counters so far.
+    /// Counters so far; the `peak_*` ones since the last
+    /// [`FlowTable::restart_peaks`] (the engine restarts them every packet
+    /// and keeps the run-wide peaks itself).
     pub fn stats(&self) -> FlowStats {
         self.stats
     }

@@ -170,7 +170,9 @@ pub fn show(ui: &mut egui::Ui, st: &mut AppState) {
             ))
             .strong(),
         );
-        ui.weak("Flows show once they end; drill-down opens when the capture is stopped.");
+        ui.weak(
+            "Open flows and alerts show as they go, updated every second; drill-down opens when the capture is stopped.",
+        );
     }
 }
 
