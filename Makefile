@@ -80,10 +80,14 @@ run: deps build
 	$(OSPREY) flows $(CASE)
 	$(OSPREY) gui $(CASE)
 
+# Free disk is printed first and after the tests: a build fills several GiB,
+# and a full disk otherwise shows up as some test's write error.
 test: deps
+	df -h . $${TMPDIR:-/tmp} || true
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+	df -h . $${TMPDIR:-/tmp} || true
 	bash fuzz/run.sh $(FUZZ_SECS)
 
 bench: deps
