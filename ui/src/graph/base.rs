@@ -1,5 +1,6 @@
 //! The graph's base layer (background, edges, discs), rasterised on the
-//! CPU and kept as one texture until what it shows changes.
+//! CPU, off the UI thread, and kept as one texture until what it shows
+//! changes.
 //!
 //! Without a GPU, Mesa's llvmpipe shades every pixel of every triangle in
 //! every frame: the thousands of long, overlapping edges and discs of a
@@ -10,12 +11,26 @@
 //! the pointer (hovered and selected items, labels, icons) is painted over
 //! it by egui in each frame.
 //!
+//! Redrawing the benchmark graph takes tens of milliseconds, more than a
+//! frame, and the key changes in every frame while the layout settles or
+//! the view pans or zooms. So the UI thread never rasterises: it hands a
+//! snapshot of the primitives ([`Prim`], in screen points for the key) to
+//! a worker thread and keeps showing the last finished picture, moved and
+//! scaled from the view it was drawn for to the current one
+//! ([`BaseKey::map_to`]); what a pan reveals at the edge stays empty, and
+//! a moving layout lags by a picture, until the next one arrives. At most
+//! one job is in flight: when it finishes, the next frame uploads it and
+//! sends the newest snapshot (intermediate ones are never built). Once
+//! nothing moves, the last job is for the current key and the picture is
+//! exactly what a synchronous redraw would give.
+//!
 //! The rasteriser is a plain anti-aliased span filler (coverage of each
 //! pixel by the band or disc, blended over in gamma space like egui does):
 //! tiny-skia's supersampled path filling took 170 ms for the 3,000 edges
 //! of the benchmark graph and its hairlines 80 ms; this takes a few.
 
 use eframe::egui::{self, pos2, Color32, ColorImage, Pos2, Rect, TextureOptions, Vec2};
+use std::thread::JoinHandle;
 
 /// Everything the base layer depends on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,6 +51,17 @@ pub struct BaseKey {
     pub dark: bool,
 }
 
+impl BaseKey {
+    /// Where the world point drawn at `p` for this key is drawn for `to`.
+    pub fn map_to(&self, to: &BaseKey, p: Pos2) -> Pos2 {
+        if (self.zoom, self.pan, self.rect) == (to.zoom, to.pan, to.rect) {
+            return p;
+        }
+        let scale = to.zoom / self.zoom;
+        to.rect.center() + to.pan + (p - self.rect.center() - self.pan) * scale
+    }
+}
+
 /// What the base layer shows, in screen points, painted in order.
 #[derive(Debug, Clone, Copy)]
 pub enum Prim {
@@ -43,26 +69,6 @@ pub enum Prim {
     Segment(Pos2, Pos2, f32, Color32),
     /// A node: a filled disc.
     Disc(Pos2, f32, Color32),
-}
-
-/// The cached layer.
-#[derive(Clone, Default)]
-pub struct BaseLayer {
-    key: Option<BaseKey>,
-    /// The texture and where it goes, in points (whole pixels).
-    texture: Option<(egui::TextureHandle, Rect)>,
-}
-
-impl std::fmt::Debug for BaseLayer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BaseLayer")
-            .field("key", &self.key)
-            .field(
-                "texture",
-                &self.texture.as_ref().map(|(t, at)| (t.id(), at)),
-            )
-            .finish()
-    }
 }
 
 /// Pixels, premultiplied, drawn over with coverage.
@@ -137,58 +143,190 @@ impl Canvas {
     }
 }
 
-impl BaseLayer {
-    /// True when the layer already shows `key`.
-    pub fn is_current(&self, key: &BaseKey) -> bool {
-        self.key.as_ref() == Some(key) && self.texture.is_some()
+
+/// Rasterises `prims` over `background` for `key`; returns the image and
+/// where it goes, in points (whole pixels).
+pub fn rasterise(key: &BaseKey, background: Color32, prims: &[Prim]) -> (ColorImage, Rect) {
+    let ppp = key.pixels_per_point;
+    let w = (key.rect.width() * ppp).round().max(1.0) as usize;
+    let h = (key.rect.height() * ppp).round().max(1.0) as usize;
+    let mut canvas = Canvas {
+        image: ColorImage::filled([w, h], background),
+        w: w as i32,
+        h: h as i32,
+    };
+    let origin = key.rect.min;
+    let px = |p: Pos2| ((p - origin) * ppp).to_pos2();
+    for prim in prims {
+        match *prim {
+            // At least a pixel wide: thinner bands would flicker.
+            Prim::Segment(a, b, width, color) => {
+                canvas.band(px(a), px(b), (width * ppp).max(1.0), color);
+            }
+            Prim::Disc(c, radius, color) => canvas.disc(px(c), radius * ppp, color),
+        }
+    }
+    let at = Rect::from_min_size(origin, Vec2::new(w as f32, h as f32) / ppp);
+    (canvas.image, at)
+}
+
+/// A finished picture and what its producer said about it.
+struct Picture<T> {
+    key: BaseKey,
+    image: ColorImage,
+    at: Rect,
+    meta: T,
+}
+
+/// The picture on screen.
+struct Shown<T> {
+    key: BaseKey,
+    texture: egui::TextureHandle,
+    /// Where the texture goes for `key`, in points.
+    at: Rect,
+    meta: T,
+}
+
+/// The cached layer. `T` is what the caller learnt while building a
+/// snapshot's primitives (kept with the picture it became).
+pub struct BaseLayer<T> {
+    shown: Option<Shown<T>>,
+    /// The job in flight, for its key.
+    job: Option<(BaseKey, JoinHandle<Picture<T>>)>,
+    /// The key of a job that panicked: not sent again.
+    failed: Option<BaseKey>,
+}
+
+impl<T> Default for BaseLayer<T> {
+    fn default() -> Self {
+        BaseLayer {
+            shown: None,
+            job: None,
+            failed: None,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for BaseLayer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BaseLayer")
+            .field("shown", &self.shown.as_ref().map(|s| (s.key, s.texture.id())))
+            .field("job", &self.job.as_ref().map(|(k, _)| k))
+            .field("failed", &self.failed)
+            .finish()
+    }
+}
+
+impl<T: Send + 'static> BaseLayer<T> {
+    /// Takes the finished job, if any, and shows its picture. Call once at
+    /// the start of each frame; never waits.
+    pub fn poll(&mut self, ctx: &egui::Context) {
+        if !self.job.as_ref().is_some_and(|(_, j)| j.is_finished()) {
+            return;
+        }
+        let Some((key, job)) = self.job.take() else {
+            return;
+        };
+        match job.join() {
+            Ok(picture) => self.show(ctx, picture),
+            Err(_) => {
+                tracing::error!("the graph rasteriser panicked; the graph picture is stale");
+                self.failed = Some(key);
+            }
+        }
     }
 
-    /// Redraws the layer: `background`, then `prims` in order.
-    pub fn render(
+    fn show(&mut self, ctx: &egui::Context, p: Picture<T>) {
+        let texture = match self.shown.take() {
+            Some(Shown { mut texture, .. }) => {
+                texture.set(p.image, TextureOptions::NEAREST);
+                texture
+            }
+            None => ctx.load_texture("graph-base", p.image, TextureOptions::NEAREST),
+        };
+        self.shown = Some(Shown {
+            key: p.key,
+            texture,
+            at: p.at,
+            meta: p.meta,
+        });
+    }
+
+    /// True when the picture on screen was drawn for `key`.
+    pub fn is_current(&self, key: &BaseKey) -> bool {
+        self.shown.as_ref().is_some_and(|s| s.key == *key)
+    }
+
+    /// True when a snapshot for `key` should be sent now: the picture is
+    /// for another key and the worker is free.
+    pub fn wants(&self, key: &BaseKey) -> bool {
+        !self.is_current(key) && self.job.is_none() && self.failed != Some(*key)
+    }
+
+    /// True while a job is in flight.
+    pub fn busy(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// True when the last job for a key other than the picture's panicked.
+    pub fn failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
+    /// Has `prims` rasterised over `background` for `key` on a worker
+    /// thread, then asks for a repaint; [`Self::poll`] shows the result.
+    /// Call only when [`Self::wants`] the key.
+    pub fn send(
         &mut self,
         ctx: &egui::Context,
         key: BaseKey,
         background: Color32,
-        prims: &[Prim],
+        prims: Vec<Prim>,
+        meta: T,
     ) {
-        let ppp = key.pixels_per_point;
-        let w = (key.rect.width() * ppp).round().max(1.0) as usize;
-        let h = (key.rect.height() * ppp).round().max(1.0) as usize;
-        let mut canvas = Canvas {
-            image: ColorImage::filled([w, h], background),
-            w: w as i32,
-            h: h as i32,
-        };
-        let origin = key.rect.min;
-        let px = |p: Pos2| ((p - origin) * ppp).to_pos2();
-        for prim in prims {
-            match *prim {
-                // At least a pixel wide: thinner bands would flicker.
-                Prim::Segment(a, b, width, color) => {
-                    canvas.band(px(a), px(b), (width * ppp).max(1.0), color);
+        let repaint = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("graph-raster".into())
+            .spawn(move || {
+                let (image, at) = rasterise(&key, background, &prims);
+                repaint.request_repaint();
+                Picture {
+                    key,
+                    image,
+                    at,
+                    meta,
                 }
-                Prim::Disc(c, radius, color) => canvas.disc(px(c), radius * ppp, color),
+            });
+        match spawned {
+            Ok(job) => {
+                self.job = Some((key, job));
+                self.failed = None;
+            }
+            Err(e) => {
+                tracing::error!("cannot start the graph rasteriser thread: {e}");
+                self.failed = Some(key);
             }
         }
-        let at = Rect::from_min_size(origin, Vec2::new(w as f32, h as f32) / ppp);
-        match &mut self.texture {
-            Some((t, old)) => {
-                t.set(canvas.image, TextureOptions::NEAREST);
-                *old = at;
-            }
-            None => {
-                let t = ctx.load_texture("graph-base", canvas.image, TextureOptions::NEAREST);
-                self.texture = Some((t, at));
-            }
-        }
-        self.key = Some(key);
     }
 
-    /// Paints the layer (one textured quad).
-    pub fn paint(&self, painter: &egui::Painter) {
-        if let Some((t, at)) = &self.texture {
+    /// The picture's texture.
+    #[cfg(test)]
+    pub fn texture_id(&self) -> Option<egui::TextureId> {
+        self.shown.as_ref().map(|s| s.texture.id())
+    }
+
+    /// The picture's key and what its producer said about it.
+    pub fn shown(&self) -> Option<(&BaseKey, &T)> {
+        self.shown.as_ref().map(|s| (&s.key, &s.meta))
+    }
+
+    /// Paints the picture for the view of `key` (one textured quad): moved
+    /// and scaled from the view it was drawn for.
+    pub fn paint(&self, painter: &egui::Painter, key: &BaseKey) {
+        if let Some(s) = &self.shown {
+            let at = Rect::from_min_max(s.key.map_to(key, s.at.min), s.key.map_to(key, s.at.max));
             let uv = Rect::from_min_max(Pos2::ZERO, pos2(1.0, 1.0));
-            painter.image(t.id(), *at, uv, Color32::WHITE);
+            painter.image(s.texture.id(), at, uv, Color32::WHITE);
         }
     }
 }
