@@ -315,6 +315,12 @@ impl<T: Send + 'static> BaseLayer<T> {
         self.shown.as_ref().map(|s| s.texture.id())
     }
 
+    /// The key of the job in flight.
+    #[cfg(test)]
+    pub fn in_flight(&self) -> Option<&BaseKey> {
+        self.job.as_ref().map(|(k, _)| k)
+    }
+
     /// The picture's key and what its producer said about it.
     pub fn shown(&self) -> Option<(&BaseKey, &T)> {
         self.shown.as_ref().map(|s| (&s.key, &s.meta))

@@ -713,8 +713,16 @@ mod tests {
             base_rect(&out, &view),
             Some(rect.translate(Vec2::new(10.0, -5.0)))
         );
+        let first = view.pan;
         view.pan += Vec2::new(7.0, 3.0);
         frame(&ctx, &mut view, &m, None);
+        // At most one job: the newest view is sent only once the first
+        // one's picture is in.
+        if view.base.in_flight().map(|k| k.pan) == Some(view.pan) {
+            assert_eq!(view.base.shown().map(|(k, _)| k.pan), Some(first));
+        } else {
+            assert_eq!(view.base.in_flight().map(|k| k.pan), Some(first));
+        }
         let out = drawn(&ctx, &mut view, &m, None);
         let img = uploaded(&out, &view).expect("a pan redraws the layer");
         assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
