@@ -6,7 +6,9 @@
 //! - `cpu`: eframe's own frame time (`Frame::info().cpu_usage`: UI pass,
 //!   tessellation and GL painting, without the buffer swap);
 //! - `wall`: time between frames (everything, swap and rasterisation
-//!   included; no vsync under Xvfb).
+//!   included; no vsync under Xvfb);
+//! - base layer pictures: how many the worker thread delivered in each
+//!   kind of frame and how long it took for each (`graph/base.rs`).
 //!
 //! Four kinds of frame, in this order: while the layout settles, settled
 //! (300 frames), then a pan gesture and a zoom gesture (200 frames each,
@@ -56,13 +58,17 @@ struct Bench {
     app: OspreyApp,
     cpu: [Vec<f64>; 4],
     wall: [Vec<f64>; 4],
+    /// The worker's time for each base-layer picture shown, by kind.
+    raster: [Vec<f64>; 4],
+    /// Pictures shown so far.
+    pictures: u64,
     /// Start and kind of the previous frame.
     last: Option<(Instant, Kind)>,
     frames: usize,
     empty: bool,
 }
 
-fn report(name: &str, v: &mut [f64]) {
+fn report(name: &str, noun: &str, v: &mut [f64]) {
     v.sort_by(f64::total_cmp);
     let p = |q: f64| {
         v.get(((v.len() as f64 - 1.0) * q).round() as usize)
@@ -70,7 +76,7 @@ fn report(name: &str, v: &mut [f64]) {
             .unwrap_or(0.0)
     };
     println!(
-        "{name}: {} frames, p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "{name}: {} {noun}, p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         v.len(),
         p(0.5),
         p(0.95),
@@ -96,6 +102,11 @@ impl eframe::App for Bench {
             self.wall[prev as usize].push(t.elapsed().as_secs_f64() * 1e3);
         }
         self.last = Some((Instant::now(), kind));
+        let stats = self.app.state().graph.view.base_stats();
+        if stats.pictures != self.pictures {
+            self.pictures = stats.pictures;
+            self.raster[kind as usize].push(stats.last.as_secs_f64() * 1e3);
+        }
         if !self.empty {
             self.gesture(kind);
         }
@@ -111,9 +122,13 @@ impl eframe::App for Bench {
             self.wall[Kind::Zoom as usize].len() == GESTURE_FRAMES || self.frames == 10_000
         };
         if done {
-            for (v, what) in [(&mut self.cpu, "cpu"), (&mut self.wall, "wall")] {
+            for (v, what, noun) in [
+                (&mut self.cpu, "cpu", "frames"),
+                (&mut self.wall, "wall", "frames"),
+                (&mut self.raster, "base layer (worker)", "pictures"),
+            ] {
                 for (k, name) in KINDS {
-                    report(&format!("{what}, {name}"), &mut v[k as usize]);
+                    report(&format!("{what}, {name}"), noun, &mut v[k as usize]);
                 }
             }
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
@@ -178,6 +193,8 @@ fn main() -> Result<(), eframe::Error> {
                 app,
                 cpu: Default::default(),
                 wall: Default::default(),
+                raster: Default::default(),
+                pictures: 0,
                 last: None,
                 frames: 0,
                 empty: std::env::var_os("OSPREY_BENCH_EMPTY").is_some(),

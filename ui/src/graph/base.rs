@@ -31,6 +31,7 @@
 
 use eframe::egui::{self, pos2, Color32, ColorImage, Pos2, Rect, TextureOptions, Vec2};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Everything the base layer depends on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,24 +79,63 @@ struct Canvas {
     h: i32,
 }
 
+/// A colour's red and blue (`0x00bb_00rr`) and green and alpha
+/// (`0x00aa_00gg`) channels, two to a word, so that one multiply scales two.
+#[derive(Clone, Copy)]
+struct Packed(u32, u32);
+
+impl Packed {
+    fn new(c: Color32) -> Self {
+        let x = u32::from_le_bytes(c.to_array());
+        Packed(x & 0x00ff_00ff, (x >> 8) & 0x00ff_00ff)
+    }
+
+    /// Each channel times `f / 255`, rounded.
+    fn scale(self, f: u32) -> Self {
+        Packed(mul2(self.0, f), mul2(self.1, f))
+    }
+
+    /// `self` over `dst`, both premultiplied (like `Color32::blend`).
+    fn over(self, dst: Color32) -> Color32 {
+        let d = Packed::new(dst).scale(255 - (self.1 >> 16));
+        let rb = add2(d.0, self.0);
+        let ga = add2(d.1, self.1);
+        Color32::from_rgba_premultiplied(
+            rb as u8,
+            ga as u8,
+            (rb >> 16) as u8,
+            (ga >> 16) as u8,
+        )
+    }
+}
+
+/// Both 8-bit channels of `x` (`0x00ff_00ff` lanes) times `f / 255`,
+/// rounded to nearest (exact for all inputs).
+fn mul2(x: u32, f: u32) -> u32 {
+    let t = x * f + 0x0080_0080;
+    ((t + ((t >> 8) & 0x00ff_00ff)) >> 8) & 0x00ff_00ff
+}
+
+/// Both lanes added, each saturating at 255.
+fn add2(a: u32, b: u32) -> u32 {
+    let s = a + b;
+    (s | ((s >> 8) & 0x0001_0001) * 0xff) & 0x00ff_00ff
+}
+
 impl Canvas {
-    fn plot(&mut self, x: i32, y: i32, color: Color32, coverage: f32) {
-        let c = (coverage.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+    fn plot(&mut self, x: i32, y: i32, color: Packed, coverage: f32) {
+        let c = (coverage.clamp(0.0, 1.0) * 255.0 + 0.5) as u32;
         if x < 0 || y < 0 || x >= self.w || y >= self.h || c == 0 {
             return;
         }
         if let Some(p) = self.image.pixels.get_mut((y * self.w + x) as usize) {
-            *p = p.blend(if c == u8::MAX {
-                color
-            } else {
-                color.gamma_multiply_u8(c)
-            });
+            *p = if c == 255 { color } else { color.scale(c) }.over(*p);
         }
     }
 
     /// A straight band from `a` to `b`, `width` across (butt ends), in
     /// pixels: one run of pixels across it per pixel along its major axis.
-    fn band(&mut self, a: Pos2, b: Pos2, width: f32, color: Color32) {
+    fn band(&mut self, a: Pos2, b: Pos2, width: f32, color: Packed) {
         let steep = (b.y - a.y).abs() > (b.x - a.x).abs();
         // (u, v): u along the major axis.
         let flip = |p: Pos2| if steep { pos2(p.y, p.x) } else { p };
@@ -129,7 +169,7 @@ impl Canvas {
     }
 
     /// A filled disc, its rim anti-aliased over one pixel.
-    fn disc(&mut self, c: Pos2, r: f32, color: Color32) {
+    fn disc(&mut self, c: Pos2, r: f32, color: Packed) {
         let y0 = ((c.y - r - 1.0).floor() as i32).max(0);
         let y1 = ((c.y + r + 1.0).ceil() as i32).min(self.h);
         let x0 = ((c.x - r - 1.0).floor() as i32).max(0);
@@ -161,9 +201,9 @@ pub fn rasterise(key: &BaseKey, background: Color32, prims: &[Prim]) -> (ColorIm
         match *prim {
             // At least a pixel wide: thinner bands would flicker.
             Prim::Segment(a, b, width, color) => {
-                canvas.band(px(a), px(b), (width * ppp).max(1.0), color);
+                canvas.band(px(a), px(b), (width * ppp).max(1.0), Packed::new(color));
             }
-            Prim::Disc(c, radius, color) => canvas.disc(px(c), radius * ppp, color),
+            Prim::Disc(c, radius, color) => canvas.disc(px(c), radius * ppp, Packed::new(color)),
         }
     }
     let at = Rect::from_min_size(origin, Vec2::new(w as f32, h as f32) / ppp);
@@ -176,6 +216,17 @@ struct Picture<T> {
     image: ColorImage,
     at: Rect,
     meta: T,
+    /// Time the worker took.
+    took: Duration,
+}
+
+/// How the worker has been doing (benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BaseStats {
+    /// Pictures shown so far.
+    pub pictures: u64,
+    /// Time the worker took for the last one.
+    pub last: Duration,
 }
 
 /// The picture on screen.
@@ -195,6 +246,7 @@ pub struct BaseLayer<T> {
     job: Option<(BaseKey, JoinHandle<Picture<T>>)>,
     /// The key of a job that panicked: not sent again.
     failed: Option<BaseKey>,
+    stats: BaseStats,
 }
 
 impl<T> Default for BaseLayer<T> {
@@ -203,6 +255,7 @@ impl<T> Default for BaseLayer<T> {
             shown: None,
             job: None,
             failed: None,
+            stats: BaseStats::default(),
         }
     }
 }
@@ -237,6 +290,10 @@ impl<T: Send + 'static> BaseLayer<T> {
     }
 
     fn show(&mut self, ctx: &egui::Context, p: Picture<T>) {
+        self.stats = BaseStats {
+            pictures: self.stats.pictures + 1,
+            last: p.took,
+        };
         let texture = match self.shown.take() {
             Some(Shown { mut texture, .. }) => {
                 texture.set(p.image, TextureOptions::NEAREST);
@@ -268,6 +325,11 @@ impl<T: Send + 'static> BaseLayer<T> {
         self.job.is_some()
     }
 
+    /// How the worker has been doing.
+    pub fn stats(&self) -> BaseStats {
+        self.stats
+    }
+
     /// True when the last job for a key other than the picture's panicked.
     pub fn failed(&self) -> bool {
         self.failed.is_some()
@@ -288,6 +350,7 @@ impl<T: Send + 'static> BaseLayer<T> {
         let spawned = std::thread::Builder::new()
             .name("graph-raster".into())
             .spawn(move || {
+                let t0 = Instant::now();
                 let (image, at) = rasterise(&key, background, &prims);
                 repaint.request_repaint();
                 Picture {
@@ -295,6 +358,7 @@ impl<T: Send + 'static> BaseLayer<T> {
                     image,
                     at,
                     meta,
+                    took: t0.elapsed(),
                 }
             });
         match spawned {
@@ -333,6 +397,42 @@ impl<T: Send + 'static> BaseLayer<T> {
             let at = Rect::from_min_max(s.key.map_to(key, s.at.min), s.key.map_to(key, s.at.max));
             let uv = Rect::from_min_max(Pos2::ZERO, pos2(1.0, 1.0));
             painter.image(s.texture.id(), at, uv, Color32::WHITE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_channels_scale_and_blend_like_egui() {
+        for x in 0..=255u32 {
+            for f in 0..=255u32 {
+                let exact = (x * f) as f32 / 255.0;
+                let got = mul2(x | (x << 16), f);
+                let lo = got & 0xffff;
+                assert_eq!(lo, got >> 16);
+                assert!((lo as f32 - exact).abs() <= 0.5, "{x} x {f}: {lo}");
+            }
+        }
+        let colors = [
+            Color32::from_rgba_unmultiplied(0x8a, 0x96, 0xa8, 0x90),
+            Color32::from_rgb(0x16, 0x19, 0x1e),
+            Color32::from_rgba_premultiplied(250, 3, 128, 250),
+            Color32::TRANSPARENT,
+            Color32::WHITE,
+        ];
+        for src in colors {
+            for dst in colors {
+                for c in [0, 1, 77, 128, 254, 255] {
+                    let want = dst.blend(src.gamma_multiply_u8(c as u8));
+                    let got = Packed::new(src).scale(c).over(dst);
+                    for (w, g) in want.to_array().into_iter().zip(got.to_array()) {
+                        assert!(w.abs_diff(g) <= 1, "{src:?} x {c} over {dst:?}");
+                    }
+                }
+            }
         }
     }
 }

@@ -176,6 +176,11 @@ fn dist_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
 }
 
 impl GraphView {
+    /// How the base layer's rasteriser has been doing (benchmarks).
+    pub fn base_stats(&self) -> super::base::BaseStats {
+        self.base.stats()
+    }
+
     /// Centres the view on a node.
     pub fn focus(&mut self, model: &GraphModel, n: NodeIndex) {
         if let Some(p) = model
