@@ -52,10 +52,46 @@ pub struct BaseKey {
     pub dark: bool,
 }
 
+/// A pan or zoom is taken as over once the view has not moved for this
+/// long: only then is its picture redrawn (until then the last one is
+/// shown moved and scaled, which costs nothing).
+pub const GESTURE_PAUSE: Duration = Duration::from_millis(150);
+
+/// After each job the worker rests this many times as long as it worked,
+/// so that it leaves the UI thread and llvmpipe's rasteriser threads most
+/// of the machine while the layout settles.
+pub const REST_PER_WORK: f32 = 1.0;
+
 impl BaseKey {
+    /// Same zoom, pan and canvas.
+    fn same_view(&self, other: &BaseKey) -> bool {
+        (self.zoom, self.pan, self.rect) == (other.zoom, other.pan, other.rect)
+    }
+
+    /// Everything but the zoom and pan is the same.
+    fn same_scene(&self, other: &BaseKey) -> bool {
+        let Self {
+            model,
+            layout,
+            zoom: _,
+            pan: _,
+            rect,
+            pixels_per_point,
+            dark,
+        } = *self;
+        (model, layout, rect, pixels_per_point, dark)
+            == (
+                other.model,
+                other.layout,
+                other.rect,
+                other.pixels_per_point,
+                other.dark,
+            )
+    }
+
     /// Where the world point drawn at `p` for this key is drawn for `to`.
     pub fn map_to(&self, to: &BaseKey, p: Pos2) -> Pos2 {
-        if (self.zoom, self.pan, self.rect) == (to.zoom, to.pan, to.rect) {
+        if self.same_view(to) {
             return p;
         }
         let scale = to.zoom / self.zoom;
@@ -247,6 +283,12 @@ pub struct BaseLayer<T> {
     /// The key of a job that panicked: not sent again.
     failed: Option<BaseKey>,
     stats: BaseStats,
+    /// Last frame's key.
+    seen: Option<BaseKey>,
+    /// When the zoom or pan last changed.
+    view_moved: Instant,
+    /// No job starts before this.
+    rested_at: Instant,
 }
 
 impl<T> Default for BaseLayer<T> {
@@ -256,6 +298,9 @@ impl<T> Default for BaseLayer<T> {
             job: None,
             failed: None,
             stats: BaseStats::default(),
+            seen: None,
+            view_moved: Instant::now(),
+            rested_at: Instant::now(),
         }
     }
 }
@@ -271,22 +316,46 @@ impl<T> std::fmt::Debug for BaseLayer<T> {
 }
 
 impl<T: Send + 'static> BaseLayer<T> {
-    /// Takes the finished job, if any, and shows its picture. Call once at
-    /// the start of each frame; never waits.
-    pub fn poll(&mut self, ctx: &egui::Context) {
-        if !self.job.as_ref().is_some_and(|(_, j)| j.is_finished()) {
-            return;
-        }
-        let Some((key, job)) = self.job.take() else {
-            return;
-        };
-        match job.join() {
-            Ok(picture) => self.show(ctx, picture),
-            Err(_) => {
-                tracing::error!("the graph rasteriser panicked; the graph picture is stale");
-                self.failed = Some(key);
+    /// Takes the finished job, if any, and shows its picture; returns true
+    /// when a snapshot for `key` (this frame's) should be sent now. Call
+    /// once at the start of each frame; never waits.
+    ///
+    /// A snapshot waits while the worker rests (as long as it last worked,
+    /// see [`REST_PER_WORK`]) and, when only the zoom or pan differ from
+    /// the picture's, until the view has stopped moving for
+    /// [`GESTURE_PAUSE`]; a repaint is asked for when it may go.
+    pub fn poll(&mut self, ctx: &egui::Context, key: &BaseKey) -> bool {
+        let now = Instant::now();
+        if self.job.as_ref().is_some_and(|(_, j)| j.is_finished()) {
+            if let Some((key, job)) = self.job.take() {
+                match job.join() {
+                    Ok(picture) => {
+                        self.rested_at = now + picture.took.mul_f32(REST_PER_WORK);
+                        self.show(ctx, picture);
+                    }
+                    Err(_) => {
+                        tracing::error!("the graph rasteriser panicked; the graph picture is stale");
+                        self.failed = Some(key);
+                    }
+                }
             }
         }
+        if self.seen.is_none_or(|k| !k.same_view(key)) {
+            self.view_moved = now;
+        }
+        self.seen = Some(*key);
+        if self.is_current(key) || self.job.is_some() || self.failed == Some(*key) {
+            return false;
+        }
+        let mut ready = self.rested_at;
+        if self.shown.as_ref().is_some_and(|s| s.key.same_scene(key)) {
+            ready = ready.max(self.view_moved + GESTURE_PAUSE);
+        }
+        if now < ready {
+            ctx.request_repaint_after(ready - now);
+            return false;
+        }
+        true
     }
 
     fn show(&mut self, ctx: &egui::Context, p: Picture<T>) {
@@ -314,12 +383,6 @@ impl<T: Send + 'static> BaseLayer<T> {
         self.shown.as_ref().is_some_and(|s| s.key == *key)
     }
 
-    /// True when a snapshot for `key` should be sent now: the picture is
-    /// for another key and the worker is free.
-    pub fn wants(&self, key: &BaseKey) -> bool {
-        !self.is_current(key) && self.job.is_none() && self.failed != Some(*key)
-    }
-
     /// True while a job is in flight.
     pub fn busy(&self) -> bool {
         self.job.is_some()
@@ -337,7 +400,7 @@ impl<T: Send + 'static> BaseLayer<T> {
 
     /// Has `prims` rasterised over `background` for `key` on a worker
     /// thread, then asks for a repaint; [`Self::poll`] shows the result.
-    /// Call only when [`Self::wants`] the key.
+    /// Call only when [`Self::poll`] said so.
     pub fn send(
         &mut self,
         ctx: &egui::Context,
@@ -377,6 +440,12 @@ impl<T: Send + 'static> BaseLayer<T> {
     #[cfg(test)]
     pub fn texture_id(&self) -> Option<egui::TextureId> {
         self.shown.as_ref().map(|s| s.texture.id())
+    }
+
+    /// True when the picture was drawn for the last frame's key.
+    #[cfg(test)]
+    pub fn up_to_date(&self) -> bool {
+        self.seen.is_some_and(|k| self.is_current(&k))
     }
 
     /// The key of the job in flight.

@@ -335,8 +335,7 @@ impl GraphView {
             pixels_per_point: ui.ctx().pixels_per_point(),
             dark,
         };
-        self.base.poll(ui.ctx());
-        if self.base.wants(&key) {
+        if self.base.poll(ui.ctx(), &key) {
             let (prims, summary) = snapshot(&key, model, &pos_of);
             self.base
                 .send(ui.ctx(), key, theme::canvas(dark), prims, summary);
@@ -516,7 +515,7 @@ mod tests {
     use super::super::test_flow as flow;
     use super::*;
     use osprey_analysis::filter::FlowAlerts;
-    use super::super::base::rasterise;
+    use super::super::base::{rasterise, GESTURE_PAUSE, REST_PER_WORK};
     use osprey_analysis::store::query::FlowSummary;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -593,7 +592,7 @@ mod tests {
         let t0 = Instant::now();
         loop {
             let out = frame(ctx, view, model, selected);
-            if uploaded(&out, view).is_some() && !view.base.busy() {
+            if uploaded(&out, view).is_some() && view.base.up_to_date() {
                 return out;
             }
             assert!(
@@ -602,6 +601,20 @@ mod tests {
             );
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+
+    /// Waits for the worker's rest after its last picture (see
+    /// [`super::super::base::REST_PER_WORK`]).
+    fn rest(view: &GraphView) {
+        let last = view.base.stats().last;
+        std::thread::sleep(last.mul_f32(REST_PER_WORK) + Duration::from_millis(2));
+    }
+
+    /// The repaint the frame asked for, at the latest.
+    fn repaint_in(out: &egui::FullOutput) -> Option<Duration> {
+        out.viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .map(|v| v.repaint_delay)
     }
 
     /// Where the frame painted the base layer's texture.
@@ -676,11 +689,25 @@ mod tests {
         let old = pixel_at(&img, &view, "10.0.0.1");
         let p = view.layout.pos("10.0.0.1").unwrap();
         view.layout
-            .pin("10.0.0.1", p + Vec2::new(40.0 / view.zoom, 0.0));
+            .pin("10.0.0.1", p + Vec2::new(30.0 / view.zoom, 0.0));
+        rest(&view);
         let out = frame(&ctx, &mut view, &m, None);
         assert!(uploaded(&out, &view).is_none() && view.base.busy());
         assert_eq!(base_rect(&out, &view), Some(rect));
+        // Moved again while the worker is busy: at most one job, the
+        // newest layout is sent once the first one's picture is in.
+        let first = view.base.in_flight().map(|k| k.layout);
+        view.layout
+            .pin("10.0.0.1", p + Vec2::new(40.0 / view.zoom, 0.0));
+        frame(&ctx, &mut view, &m, None);
+        let newest = Some(view.layout.revision());
+        if view.base.in_flight().map(|k| k.layout) == newest {
+            assert_eq!(view.base.shown().map(|(k, _)| k.layout), first);
+        } else {
+            assert_eq!(view.base.in_flight().map(|k| k.layout), first);
+        }
         let out = drawn(&ctx, &mut view, &m, None);
+        assert_eq!(view.base.shown().map(|(k, _)| k.layout), newest);
         let img = uploaded(&out, &view).expect("a pin redraws the layer");
         assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
         let was = rect.center() + view.pan + p.to_vec2() * view.zoom - rect.min;
@@ -688,12 +715,14 @@ mod tests {
         assert!(*img == synchronous(&view, &m));
 
         // Zoom about the canvas centre: the old picture, scaled, until the
-        // worker's arrives.
+        // view has stopped moving for a while; then the worker's.
         let origin = rect.center();
         view.zoom *= 1.5;
         view.pan *= 1.5;
+        rest(&view);
         let out = frame(&ctx, &mut view, &m, None);
-        assert!(uploaded(&out, &view).is_none() && view.base.busy());
+        assert!(uploaded(&out, &view).is_none() && !view.base.busy());
+        assert!(repaint_in(&out) <= Some(GESTURE_PAUSE));
         let scaled = Rect::from_min_max(
             origin + (rect.min - origin) * 1.5,
             origin + (rect.max - origin) * 1.5,
@@ -709,24 +738,19 @@ mod tests {
         assert!(*img == synchronous(&view, &m));
         assert_eq!(base_rect(&out, &view), Some(rect));
 
-        // Pan, in two frames while the worker is busy: the old picture,
-        // moved; then only the newest view is drawn, exactly.
-        view.pan += Vec2::new(10.0, -5.0);
-        let out = frame(&ctx, &mut view, &m, None);
-        assert!(uploaded(&out, &view).is_none() && view.base.busy());
-        assert_eq!(
-            base_rect(&out, &view),
-            Some(rect.translate(Vec2::new(10.0, -5.0)))
-        );
-        let first = view.pan;
-        view.pan += Vec2::new(7.0, 3.0);
-        frame(&ctx, &mut view, &m, None);
-        // At most one job: the newest view is sent only once the first
-        // one's picture is in.
-        if view.base.in_flight().map(|k| k.pan) == Some(view.pan) {
-            assert_eq!(view.base.shown().map(|(k, _)| k.pan), Some(first));
-        } else {
-            assert_eq!(view.base.in_flight().map(|k| k.pan), Some(first));
+        // Pan, frame after frame: the old picture, moved, and no job while
+        // the view keeps moving; then only the newest view is drawn,
+        // exactly.
+        let t0 = Instant::now();
+        let mut moved = Vec2::ZERO;
+        for step in [Vec2::new(10.0, -5.0), Vec2::new(7.0, 3.0), Vec2::new(-2.0, 1.0)] {
+            view.pan += step;
+            moved += step;
+            let out = frame(&ctx, &mut view, &m, None);
+            assert_eq!(base_rect(&out, &view), Some(rect.translate(moved)));
+            if t0.elapsed() < GESTURE_PAUSE {
+                assert!(uploaded(&out, &view).is_none() && !view.base.busy());
+            }
         }
         let out = drawn(&ctx, &mut view, &m, None);
         let img = uploaded(&out, &view).expect("a pan redraws the layer");
@@ -738,6 +762,7 @@ mod tests {
         // Another model (a time window, new flows): a heavier node is bigger.
         let heavier: Vec<FlowSummary> = (3..40).map(|i| flow(i, "10.0.0.1", "10.0.0.2")).collect();
         let m2 = model(&[flows.as_slice(), &heavier].concat());
+        rest(&view);
         let out = frame(&ctx, &mut view, &m2, None);
         assert!(uploaded(&out, &view).is_none() && view.base.busy());
         let out = drawn(&ctx, &mut view, &m2, None);
