@@ -60,7 +60,7 @@ pub const GESTURE_PAUSE: Duration = Duration::from_millis(150);
 /// After each job the worker rests this many times as long as it worked,
 /// so that it leaves the UI thread and llvmpipe's rasteriser threads most
 /// of the machine while the layout settles.
-pub const REST_PER_WORK: f32 = 1.0;
+pub const REST_PER_WORK: f32 = 3.0;
 
 impl BaseKey {
     /// Same zoom, pan and canvas.
@@ -246,6 +246,15 @@ pub fn rasterise(key: &BaseKey, background: Color32, prims: &[Prim]) -> (ColorIm
     (canvas.image, at)
 }
 
+/// Makes the calling thread the last to get a core (nice 19): the
+/// rasteriser then takes what the UI thread and llvmpipe's threads leave.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19) {
+        tracing::debug!("the graph rasteriser keeps its priority: {e}");
+    }
+}
+
 /// A finished picture and what its producer said about it.
 struct Picture<T> {
     key: BaseKey,
@@ -413,6 +422,7 @@ impl<T: Send + 'static> BaseLayer<T> {
         let spawned = std::thread::Builder::new()
             .name("graph-raster".into())
             .spawn(move || {
+                lower_priority();
                 let t0 = Instant::now();
                 let (image, at) = rasterise(&key, background, &prims);
                 repaint.request_repaint();
