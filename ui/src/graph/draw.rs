@@ -512,10 +512,10 @@ impl GraphView {
 
 #[cfg(test)]
 mod tests {
+    use super::super::base::{rasterise, GESTURE_PAUSE, REST_PER_WORK};
     use super::super::test_flow as flow;
     use super::*;
     use osprey_analysis::filter::FlowAlerts;
-    use super::super::base::{rasterise, GESTURE_PAUSE, REST_PER_WORK};
     use osprey_analysis::store::query::FlowSummary;
     use std::sync::Arc;
     use std::time::{Duration, Instant};
@@ -743,7 +743,11 @@ mod tests {
         // exactly.
         let t0 = Instant::now();
         let mut moved = Vec2::ZERO;
-        for step in [Vec2::new(10.0, -5.0), Vec2::new(7.0, 3.0), Vec2::new(-2.0, 1.0)] {
+        for step in [
+            Vec2::new(10.0, -5.0),
+            Vec2::new(7.0, 3.0),
+            Vec2::new(-2.0, 1.0),
+        ] {
             view.pan += step;
             moved += step;
             let out = frame(&ctx, &mut view, &m, None);
