@@ -161,7 +161,7 @@ fn mul2(x: u32, f: u32) -> u32 {
 /// Both lanes added, each saturating at 255.
 fn add2(a: u32, b: u32) -> u32 {
     let s = a + b;
-    (s | ((s >> 8) & 0x0001_0001) * 0xff) & 0x00ff_00ff
+    (s | (((s >> 8) & 0x0001_0001) * 0xff)) & 0x00ff_00ff
 }
 
 impl Canvas {
