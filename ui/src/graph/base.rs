@@ -216,10 +216,25 @@ impl Canvas {
         let y1 = ((c.y + r + 1.0).ceil() as i32).min(self.h);
         let x0 = ((c.x - r - 1.0).floor() as i32).max(0);
         let x1 = ((c.x + r + 1.0).ceil() as i32).min(self.w);
+        // Coverage is r - d + 1/2: whole inside r - 1/2, none outside
+        // r + 1/2; a square root only on the rim (`distance` is `hypot`,
+        // which took 40% of the rasteriser's time).
+        let inner = if r >= 0.5 { (r - 0.5).powi(2) } else { -1.0 };
+        let outer = (r + 0.5).powi(2);
         for y in y0..y1 {
+            let dy = y as f32 + 0.5 - c.y;
             for x in x0..x1 {
-                let d = pos2(x as f32 + 0.5, y as f32 + 0.5).distance(c);
-                self.plot(x, y, color, r - d + 0.5);
+                let dx = x as f32 + 0.5 - c.x;
+                let d2 = dx * dx + dy * dy;
+                if d2 >= outer {
+                    continue;
+                }
+                let cover = if d2 <= inner {
+                    1.0
+                } else {
+                    r - d2.sqrt() + 0.5
+                };
+                self.plot(x, y, color, cover);
             }
         }
     }
@@ -483,6 +498,41 @@ impl<T: Send + 'static> BaseLayer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disc_covers_each_pixel_by_its_distance_to_the_centre() {
+        let key = BaseKey {
+            model: 1,
+            layout: 1,
+            zoom: 1.0,
+            pan: Vec2::ZERO,
+            rect: Rect::from_min_size(Pos2::ZERO, Vec2::new(40.0, 30.0)),
+            pixels_per_point: 1.0,
+            dark: true,
+        };
+        let (bg, fg) = (
+            Color32::from_rgb(0x16, 0x19, 0x1e),
+            Color32::from_rgb(200, 90, 40),
+        );
+        for (c, r) in [
+            (pos2(20.0, 15.0), 6.0),
+            (pos2(10.3, 7.7), 4.4),
+            (pos2(3.0, 3.0), 0.3),
+        ] {
+            let (img, _) = rasterise(&key, bg, &[Prim::Disc(c, r, fg)]);
+            for y in 0..30 {
+                for x in 0..40 {
+                    let d = pos2(x as f32 + 0.5, y as f32 + 0.5).distance(c);
+                    let cover = ((r - d + 0.5).clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+                    let want = bg.blend(fg.gamma_multiply_u8(cover));
+                    let got = img[(x, y)];
+                    for (w, g) in want.to_array().into_iter().zip(got.to_array()) {
+                        assert!(w.abs_diff(g) <= 1, "({x}, {y}) of {c:?} r {r}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn packed_channels_scale_and_blend_like_egui() {
