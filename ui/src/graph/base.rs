@@ -12,7 +12,7 @@
 //! it by egui in each frame.
 //!
 //! Redrawing the benchmark graph (2,000 discs, 3,000 long edges at
-//! 1280×800) takes ~45 ms, three frames, and the key changes in every
+//! 1280×800) takes ~35 ms, more than two frames, and the key changes in every
 //! frame while the layout settles or the view pans or zooms. So the UI
 //! thread never rasterises: it hands a snapshot of the primitives
 //! ([`Prim`], in screen points for the key) to a worker thread and keeps
@@ -31,12 +31,12 @@
 //! differs from the picture's) is redrawn once the view has been still for
 //! [`GESTURE_PAUSE`], the moved and scaled picture costing nothing until
 //! then; and after each job the worker rests [`REST_PER_WORK`] times as
-//! long as it worked (a settling layout gets a new picture every ~180 ms).
+//! long as it worked (a settling layout gets a new picture every ~150 ms).
 //!
 //! The rasteriser is a plain anti-aliased span filler (coverage of each
 //! pixel by the band or disc, blended over in gamma space like egui does):
 //! tiny-skia's supersampled path filling took 170 ms for the 3,000 edges
-//! of the benchmark graph and its hairlines 80 ms; this takes ~45 ms.
+//! of the benchmark graph and its hairlines 80 ms; this takes ~35 ms.
 
 use eframe::egui::{self, pos2, Color32, ColorImage, Pos2, Rect, TextureOptions, Vec2};
 use std::thread::JoinHandle;
