@@ -10,10 +10,13 @@
 #    ui/benches/graph.rs), then the same case in the real eframe/glow window
 #    under Xvfb with Mesa's software renderer (ui/examples/synthetic_frames.rs),
 #    then an empty window the same way (the floor: clear, swap, copy to X).
-#    Settled frames show the graph's cached base layer (one texture, see
-#    ui/src/graph/base.rs), so "settled" is the figure the 16 ms target is
-#    about; "settling" frames rasterise the moving graph each time. Last
-#    figures and where the time goes: README, "Benchmarks" under the GUI.
+#    Four kinds of frame: while the layout settles, settled, a pan and a
+#    zoom gesture (the view moved each frame). All of them show the graph's
+#    cached base layer (one texture, ui/src/graph/base.rs), rasterised on a
+#    worker thread and shown moved and scaled until the next picture; the
+#    "base layer (worker)" lines say how many pictures it delivered in each
+#    kind and how long each took. Last figures and where the time goes:
+#    README, "Benchmarks" under the GUI.
 # 2. Time to first graph: the real `osprey gui` under Xvfb opens the mixed
 #    workload of ../shared/bench/gen_pcap.py (cached in BENCH_DIR like
 #    bench/run.sh does); prints when the preview graph and the full case

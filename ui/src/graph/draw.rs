@@ -20,7 +20,7 @@ pub enum GraphPick {
 }
 
 /// Pan/zoom and interaction state kept across frames.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct GraphView {
     /// Node positions.
     pub layout: Layout,
@@ -33,13 +33,12 @@ pub struct GraphView {
     pub last_rect: Option<Rect>,
     /// Keep the whole graph in view until the user pans, zooms or drags.
     pub auto_fit: bool,
-    /// Edges and discs, rasterised when they change.
-    base: BaseLayer,
-    /// What the base layer holds.
-    summary: Summary,
+    /// Edges and discs, rasterised when they change, with what
+    /// [`snapshot`] said about them.
+    base: BaseLayer<Summary>,
 }
 
-/// What [`render_base`] drew, for the labels and the status line.
+/// What [`snapshot`] drew, for the labels and the status line.
 #[derive(Debug, Clone, Default)]
 struct Summary {
     /// Edges drawn.
@@ -60,7 +59,6 @@ impl Default for GraphView {
             last_rect: None,
             auto_fit: true,
             base: BaseLayer::default(),
-            summary: Summary::default(),
         }
     }
 }
@@ -99,16 +97,14 @@ fn disc_radius(bytes: u64, zoom: f32) -> f32 {
     node_radius(bytes) * zoom.sqrt().clamp(0.5, 2.0)
 }
 
-/// Redraws the cached layer (background, edges, discs) for `key`: the
-/// heaviest visible edges first (all of them unless zoomed out on a big
-/// graph), then the visible nodes; returns what it drew.
-fn render_base(
-    base: &mut BaseLayer,
-    ctx: &egui::Context,
-    key: BaseKey,
+/// What the cached layer shows for `key` (background aside): the heaviest
+/// visible edges first (all of them unless zoomed out on a big graph),
+/// then the visible nodes; with what that leaves out and the group names.
+fn snapshot(
+    key: &BaseKey,
     model: &GraphModel,
     pos_of: &dyn Fn(NodeIndex) -> Option<Pos2>,
-) -> Summary {
+) -> (Vec<Prim>, Summary) {
     let g = &model.graph;
     let (zoom, dark) = (key.zoom, key.dark);
     let visible = key.rect.expand(20.0);
@@ -170,8 +166,7 @@ fn render_base(
             .map(|(name, (sx, count, top))| (name.to_owned(), Pos2::new(sx / count, top - 10.0)))
             .collect();
     }
-    base.render(ctx, key, theme::canvas(dark), &prims);
-    summary
+    (prims, summary)
 }
 
 fn dist_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
@@ -181,6 +176,11 @@ fn dist_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
 }
 
 impl GraphView {
+    /// How the base layer's rasteriser has been doing (benchmarks).
+    pub fn base_stats(&self) -> super::base::BaseStats {
+        self.base.stats()
+    }
+
     /// Centres the view on a node.
     pub fn focus(&mut self, model: &GraphModel, n: NodeIndex) {
         if let Some(p) = model
@@ -335,10 +335,12 @@ impl GraphView {
             pixels_per_point: ui.ctx().pixels_per_point(),
             dark,
         };
-        if !self.base.is_current(&key) {
-            self.summary = render_base(&mut self.base, ui.ctx(), key, model, &pos_of);
+        if self.base.poll(ui.ctx(), &key) {
+            let (prims, summary) = snapshot(&key, model, &pos_of);
+            self.base
+                .send(ui.ctx(), key, theme::canvas(dark), prims, summary);
         }
-        self.base.paint(&painter);
+        self.base.paint(&painter, &key);
         // Over the cached layer, each frame: what follows the pointer and
         // the selection, and the labels.
         let few_edges = g.edge_count() <= 200 || zoom > 1.5;
@@ -444,21 +446,24 @@ impl GraphView {
             painter.text(p, Align2::CENTER_CENTER, t, font.clone(), c);
         }
         let group_font = FontId::proportional(13.0);
-        for (name, at) in &self.summary.groups {
+        let empty = (key, Summary::default());
+        let (drawn_for, summary) = self.base.shown().unwrap_or((&empty.0, &empty.1));
+        // Where the picture is: it may lag the view by a frame or a few.
+        for (name, at) in &summary.groups {
             painter.text(
-                *at,
+                drawn_for.map_to(&key, *at),
                 Align2::CENTER_BOTTOM,
                 name,
                 group_font.clone(),
                 theme::group_color(name, dark),
             );
         }
-        let Summary { drawn, skipped, .. } = self.summary;
+        let (drawn, skipped) = (summary.drawn, summary.skipped);
         painter.text(
             rect.left_bottom() + Vec2::new(8.0, -8.0),
             Align2::LEFT_BOTTOM,
             format!(
-                "{} workloads · {} conversations{}{}",
+                "{} workloads · {} conversations{}{}{}",
                 g.node_count(),
                 g.edge_count(),
                 if skipped > 0 {
@@ -470,6 +475,11 @@ impl GraphView {
                     ""
                 } else {
                     " · laying out..."
+                },
+                if self.base.failed() {
+                    " · drawing the graph failed (see the log)"
+                } else {
+                    ""
                 }
             ),
             font.clone(),
@@ -502,11 +512,13 @@ impl GraphView {
 
 #[cfg(test)]
 mod tests {
+    use super::super::base::{rasterise, GESTURE_PAUSE, REST_PER_WORK};
     use super::super::test_flow as flow;
     use super::*;
     use osprey_analysis::filter::FlowAlerts;
     use osprey_analysis::store::query::FlowSummary;
     use std::sync::Arc;
+    use std::time::{Duration, Instant};
 
     fn model(flows: &[FlowSummary]) -> GraphModel {
         GraphModel::build(flows, &FlowAlerts::default(), &Default::default(), None)
@@ -569,6 +581,67 @@ mod tests {
 
     use eframe::egui::ColorImage;
 
+    /// Runs frames until the worker's picture for the current view is on
+    /// screen; returns the frame that uploaded it.
+    fn drawn(
+        ctx: &egui::Context,
+        view: &mut GraphView,
+        model: &GraphModel,
+        selected: Option<GraphPick>,
+    ) -> Frame {
+        let t0 = Instant::now();
+        loop {
+            let out = frame(ctx, view, model, selected);
+            if uploaded(&out, view).is_some() && view.base.up_to_date() {
+                return out;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "the rasteriser did not answer"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Waits for the worker's rest after its last picture (see
+    /// [`super::super::base::REST_PER_WORK`]).
+    fn rest(view: &GraphView) {
+        let last = view.base.stats().last;
+        std::thread::sleep(last.mul_f32(REST_PER_WORK) + Duration::from_millis(2));
+    }
+
+    /// The repaint the frame asked for, at the latest.
+    fn repaint_in(out: &egui::FullOutput) -> Option<Duration> {
+        out.viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .map(|v| v.repaint_delay)
+    }
+
+    /// Where the frame painted the base layer's texture.
+    fn base_rect(out: &egui::FullOutput, view: &GraphView) -> Option<Rect> {
+        let id = view.base.texture_id()?;
+        out.shapes.iter().find_map(|c| match &c.shape {
+            Shape::Mesh(m) if m.texture_id == id => {
+                let mut r = Rect::NOTHING;
+                m.vertices.iter().for_each(|v| r.extend_with(v.pos));
+                Some(r)
+            }
+            _ => None,
+        })
+    }
+
+    /// The layer a synchronous redraw gives for the picture's key, with the
+    /// layout and model as they are now.
+    fn synchronous(view: &GraphView, model: &GraphModel) -> ColorImage {
+        let (key, _) = view.base.shown().expect("a picture");
+        let pos_of = |n: NodeIndex| {
+            let p = view.layout.pos(&model.graph.node_weight(n)?.label)?;
+            Some(key.rect.center() + key.pan + p.to_vec2() * key.zoom)
+        };
+        let (prims, _) = snapshot(key, model, &pos_of);
+        rasterise(key, theme::canvas(key.dark), &prims).0
+    }
+
     #[test]
     fn the_cached_layer_is_redrawn_on_every_change_and_only_then() {
         let flows = [
@@ -583,13 +656,21 @@ mod tests {
         }
         let ctx = egui::Context::default();
         let fill = theme::group_color(&m.graph[m.find("10.0.0.1").unwrap()].group, true);
+        // The first frame sends the layer to the worker and shows nothing.
         let out = frame(&ctx, &mut view, &m, None);
-        let img = uploaded(&out, &view).expect("first frame draws the layer");
+        assert!(uploaded(&out, &view).is_none() && view.base.busy());
+        assert!(base_rect(&out, &view).is_none());
+        let out = drawn(&ctx, &mut view, &m, None);
+        let img = uploaded(&out, &view).expect("the worker's layer");
         assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+        assert!(*img == synchronous(&view, &m));
+        let rect = view.last_rect.unwrap();
+        assert_eq!(base_rect(&out, &view), Some(rect));
 
-        // Nothing changed: the texture is reused.
+        // Nothing changed: the texture is reused, no job is sent.
         let out = frame(&ctx, &mut view, &m, None);
-        assert!(uploaded(&out, &view).is_none());
+        assert!(uploaded(&out, &view).is_none() && !view.base.busy());
+        assert_eq!(base_rect(&out, &view), Some(rect));
 
         // Selecting is painted over the cached layer, in the same frame.
         let ring = |out: &egui::FullOutput| {
@@ -600,44 +681,103 @@ mod tests {
         assert!(!ring(&out));
         let a = m.find("10.0.0.1").map(GraphPick::Node);
         let out = frame(&ctx, &mut view, &m, a);
-        assert!(ring(&out) && uploaded(&out, &view).is_none());
+        assert!(ring(&out) && uploaded(&out, &view).is_none() && !view.base.busy());
 
-        // A moved node (drag, layout step) is drawn where it now is.
+        // A moved node (drag, layout step): the old picture until the
+        // worker's arrives, then the node where it now is.
         view.auto_fit = false;
         let old = pixel_at(&img, &view, "10.0.0.1");
         let p = view.layout.pos("10.0.0.1").unwrap();
         view.layout
-            .pin("10.0.0.1", p + Vec2::new(40.0 / view.zoom, 0.0));
+            .pin("10.0.0.1", p + Vec2::new(30.0 / view.zoom, 0.0));
+        rest(&view);
         let out = frame(&ctx, &mut view, &m, None);
+        assert!(uploaded(&out, &view).is_none() && view.base.busy());
+        assert_eq!(base_rect(&out, &view), Some(rect));
+        // Moved again while the worker is busy: at most one job, the
+        // newest layout is sent once the first one's picture is in.
+        let first = view.base.in_flight().map(|k| k.layout);
+        view.layout
+            .pin("10.0.0.1", p + Vec2::new(40.0 / view.zoom, 0.0));
+        frame(&ctx, &mut view, &m, None);
+        let newest = Some(view.layout.revision());
+        if view.base.in_flight().map(|k| k.layout) == newest {
+            assert_eq!(view.base.shown().map(|(k, _)| k.layout), first);
+        } else {
+            assert_eq!(view.base.in_flight().map(|k| k.layout), first);
+        }
+        let out = drawn(&ctx, &mut view, &m, None);
+        assert_eq!(view.base.shown().map(|(k, _)| k.layout), newest);
         let img = uploaded(&out, &view).expect("a pin redraws the layer");
         assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
-        let rect = view.last_rect.unwrap();
         let was = rect.center() + view.pan + p.to_vec2() * view.zoom - rect.min;
         assert_ne!(Some(img[(was.x as usize, was.y as usize)]), old);
+        assert!(*img == synchronous(&view, &m));
 
-        // Zoom, then pan.
+        // Zoom about the canvas centre: the old picture, scaled, until the
+        // view has stopped moving for a while; then the worker's.
+        let origin = rect.center();
         view.zoom *= 1.5;
+        view.pan *= 1.5;
+        rest(&view);
         let out = frame(&ctx, &mut view, &m, None);
+        assert!(uploaded(&out, &view).is_none() && !view.base.busy());
+        assert!(repaint_in(&out) <= Some(GESTURE_PAUSE));
+        let scaled = Rect::from_min_max(
+            origin + (rect.min - origin) * 1.5,
+            origin + (rect.max - origin) * 1.5,
+        );
+        let shown = base_rect(&out, &view).expect("the old picture");
+        assert!(
+            (shown.min - scaled.min).length() < 1e-3 && (shown.max - scaled.max).length() < 1e-3,
+            "{shown:?} is not {scaled:?}"
+        );
+        let out = drawn(&ctx, &mut view, &m, None);
         let img = uploaded(&out, &view).expect("a zoom redraws the layer");
         assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
-        view.pan += Vec2::new(10.0, -5.0);
-        let out = frame(&ctx, &mut view, &m, None);
+        assert!(*img == synchronous(&view, &m));
+        assert_eq!(base_rect(&out, &view), Some(rect));
+
+        // Pan, frame after frame: the old picture, moved, and no job while
+        // the view keeps moving; then only the newest view is drawn,
+        // exactly.
+        let t0 = Instant::now();
+        let mut moved = Vec2::ZERO;
+        for step in [
+            Vec2::new(10.0, -5.0),
+            Vec2::new(7.0, 3.0),
+            Vec2::new(-2.0, 1.0),
+        ] {
+            view.pan += step;
+            moved += step;
+            let out = frame(&ctx, &mut view, &m, None);
+            assert_eq!(base_rect(&out, &view), Some(rect.translate(moved)));
+            if t0.elapsed() < GESTURE_PAUSE {
+                assert!(uploaded(&out, &view).is_none() && !view.base.busy());
+            }
+        }
+        let out = drawn(&ctx, &mut view, &m, None);
         let img = uploaded(&out, &view).expect("a pan redraws the layer");
         assert_eq!(pixel_at(&img, &view, "10.0.0.1"), Some(fill));
+        assert!(*img == synchronous(&view, &m));
+        assert_eq!(base_rect(&out, &view), Some(rect));
+        assert_eq!(view.base.shown().map(|(k, _)| k.pan), Some(view.pan));
 
         // Another model (a time window, new flows): a heavier node is bigger.
         let heavier: Vec<FlowSummary> = (3..40).map(|i| flow(i, "10.0.0.1", "10.0.0.2")).collect();
         let m2 = model(&[flows.as_slice(), &heavier].concat());
+        rest(&view);
         let out = frame(&ctx, &mut view, &m2, None);
-        assert!(
-            uploaded(&out, &view).is_some(),
-            "a new model redraws the layer"
-        );
+        assert!(uploaded(&out, &view).is_none() && view.base.busy());
+        let out = drawn(&ctx, &mut view, &m2, None);
+        let img = uploaded(&out, &view).expect("a new model redraws the layer");
+        assert!(*img == synchronous(&view, &m2));
 
         // The theme.
         ctx.set_visuals(egui::Visuals::light());
-        let out = frame(&ctx, &mut view, &m2, None);
+        let out = drawn(&ctx, &mut view, &m2, None);
         let img = uploaded(&out, &view).expect("the theme redraws the layer");
         assert_eq!(img[(1, 1)], theme::canvas(false));
+        assert!(*img == synchronous(&view, &m2));
     }
 }
