@@ -224,14 +224,16 @@ pub(super) fn close_open_alerts(
         "DELETE FROM active_alerts WHERE category = ?1 AND signature_id = ?2 AND ts_ns = ?3 AND src_ip IS ?4 AND src_port IS ?5 AND dest_ip IS ?6 AND dest_port IS ?7",
     )?;
     for (_, a) in closed {
+        let (src_ip, src_port) = super::writer::side_columns(a.src);
+        let (dest_ip, dest_port) = super::writer::side_columns(a.dst);
         gone.execute(params![
             a.category.name(),
             a.signature_id,
             a.ts_first_ns,
-            a.src.map(|s| s.ip.to_string()),
-            a.src.and_then(|s| s.port),
-            a.dst.map(|s| s.ip.to_string()),
-            a.dst.and_then(|s| s.port),
+            src_ip,
+            src_port,
+            dest_ip,
+            dest_port,
         ])?;
     }
     let ids: Vec<i64> = tx

@@ -537,6 +537,11 @@ pub(super) fn tunnel_text(f: &Flow) -> Option<String> {
     })
 }
 
+/// An alert side as its `*_ip` and `*_port` columns.
+pub(super) fn side_columns(s: Option<crate::detect::Side>) -> (Option<String>, Option<u16>) {
+    (s.map(|s| s.ip.to_string()), s.and_then(|s| s.port))
+}
+
 /// Inserts alert `a` as `id` into `table` (`alerts`, or `active_alerts`
 /// with the same columns).
 pub(super) fn insert_alert(
@@ -549,6 +554,8 @@ pub(super) fn insert_alert(
         "INSERT INTO {table}(id, ts_ns, ts_last_ns, flow_id, pkt_no, severity, category, signature, signature_id, src_ip, src_port, dest_ip, dest_port, proto, count, evidence_packets, evidence_flows, metadata) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
     ))?;
     let le = |v: &[u64]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    let (src_ip, src_port) = side_columns(a.src);
+    let (dest_ip, dest_port) = side_columns(a.dst);
     st.execute(params![
         id as i64,
         a.ts_first_ns,
@@ -559,10 +566,10 @@ pub(super) fn insert_alert(
         a.category.name(),
         a.signature,
         a.signature_id,
-        a.src.map(|s| s.ip.to_string()),
-        a.src.and_then(|s| s.port),
-        a.dst.map(|s| s.ip.to_string()),
-        a.dst.and_then(|s| s.port),
+        src_ip,
+        src_port,
+        dest_ip,
+        dest_port,
         a.proto,
         a.count as i64,
         le(&a.evidence_packets),
